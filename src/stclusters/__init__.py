@@ -1,0 +1,49 @@
+"""stclusters: find and rank science and technology clusters from patents and articles.
+
+The stages, in data-flow order: ``ingest`` → ``geocode`` → ``fractional_counts`` /
+``aggregate_locations`` → ``dbscan`` / ``cluster_locations`` → ``merge_clusters`` /
+``cluster_names`` → ``rank_clusters``; ``run`` chains them.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("stclusters")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+from stclusters._errors import ConfigError, InputError, ParameterError, StclustersError
+from stclusters.cluster import cluster_locations, dbscan
+from stclusters.combine import merge_clusters
+from stclusters.config import Config, load_config, load_profile
+from stclusters.count import aggregate_locations, fractional_counts
+from stclusters.geocode import geocode
+from stclusters.ingest import Records, ingest
+from stclusters.measure import rank_clusters
+from stclusters.naming import cluster_economies, cluster_names
+from stclusters.pipeline import Result, run, write_result
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "InputError",
+    "ParameterError",
+    "Records",
+    "Result",
+    "StclustersError",
+    "__version__",
+    "aggregate_locations",
+    "cluster_economies",
+    "cluster_locations",
+    "cluster_names",
+    "dbscan",
+    "fractional_counts",
+    "geocode",
+    "ingest",
+    "load_config",
+    "load_profile",
+    "merge_clusters",
+    "rank_clusters",
+    "run",
+    "write_result",
+]

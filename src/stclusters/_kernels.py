@@ -1,0 +1,602 @@
+"""Numba kernels for exact weighted great-circle DBSCAN on a 3-D grid.
+
+Only typed contiguous arrays go in; no validation happens here (``cluster.py`` does it).
+Every inclusion decision between two points is made by the haversine "reduced
+distance" written exactly as scikit-learn's ``HaversineDistance.rdist`` (same
+operations, same order, same libm), so our neighbourhoods are scikit-learn's. Grid
+shortcuts (a whole cell counted, or skipped, from its bounding box) are only taken with
+a safety margin far larger than floating-point error, so they never change a decision.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+EMPTY = np.int64(-1)
+_GOLDEN = np.uint64(11400714819323198485)
+BITS = 21
+
+
+@njit(cache=True, inline="always")
+def _rdist(lat1, lon1, cos1, lat2, lon2, cos2):
+    """sin²(Δφ/2) + cos φ1 cos φ2 sin²(Δλ/2), as sklearn computes it."""
+    s0 = math.sin(0.5 * (lat1 - lat2))
+    s1 = math.sin(0.5 * (lon1 - lon2))
+    return s0 * s0 + cos1 * cos2 * s1 * s1
+
+
+@njit(cache=True, parallel=True)
+def cell_keys(lat, lon, side):
+    """Unit vectors, cos(lat) (libm, as sklearn sees it) and packed 3-D cell keys."""
+    n = lat.shape[0]
+    xyz = np.empty((n, 3))
+    cosl = np.empty(n)
+    keys = np.empty(n, dtype=np.int64)
+    off = np.int64(1 << (BITS - 1))
+    for i in prange(n):
+        c = math.cos(lat[i])
+        cosl[i] = c
+        x = c * math.cos(lon[i])
+        y = c * math.sin(lon[i])
+        z = math.sin(lat[i])
+        xyz[i, 0] = x
+        xyz[i, 1] = y
+        xyz[i, 2] = z
+        ix = np.int64(math.floor(x / side)) + off
+        iy = np.int64(math.floor(y / side)) + off
+        iz = np.int64(math.floor(z / side)) + off
+        keys[i] = (ix << (2 * BITS)) | (iy << BITS) | iz
+    return xyz, cosl, keys
+
+
+@njit(cache=True, inline="always")
+def _slot(key, mask):
+    return np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(32)) & mask
+
+
+@njit(cache=True)
+def _table_size(n):
+    size = 1
+    while size < 2 * n + 2:
+        size *= 2
+    return size
+
+
+@njit(cache=True)
+def group_cells(keys):
+    """Cell index of every point, cells numbered in ascending key order.
+
+    Returns (cell_of_point, sorted unique keys). A hash pass finds the cells, a sort of
+    the (few) unique keys numbers them, so no sort of all n points is needed.
+    """
+    n = keys.shape[0]
+    size = _table_size(n)
+    mask = np.int64(size - 1)
+    tkeys = np.full(size, EMPTY, dtype=np.int64)
+    tvals = np.full(size, EMPTY, dtype=np.int64)
+    first_id = np.empty(n, dtype=np.int64)
+    uniq = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        k = keys[i]
+        s = _slot(k, mask)
+        while True:
+            t = tkeys[s]
+            if t == k:
+                first_id[i] = tvals[s]
+                break
+            if t == EMPTY:
+                tkeys[s] = k
+                tvals[s] = m
+                uniq[m] = k
+                first_id[i] = m
+                m += 1
+                break
+            s = (s + 1) & mask
+    uniq = uniq[:m]
+    order = np.argsort(uniq)
+    rank = np.empty(m, dtype=np.int64)
+    for r in range(m):
+        rank[order[r]] = r
+    for i in range(n):
+        first_id[i] = rank[first_id[i]]
+    return first_id, uniq[order]
+
+
+@njit(cache=True)
+def counting_order(cell, n_cells):
+    """Point order grouped by cell (counting sort) and the CSR cell starts."""
+    n = cell.shape[0]
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(n):
+        start[cell[i] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    pos = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = cell[i]
+        order[pos[c]] = i
+        pos[c] += 1
+    return order, start
+
+
+@njit(cache=True, parallel=True)
+def canonical_within_cells(order, start, lat, lon, w):
+    """Sort each cell's points by (lat, lon, weight) so results ignore input order."""
+    n_cells = start.shape[0] - 1
+    for c in prange(n_cells):
+        a = start[c]
+        b = start[c + 1]
+        if b - a < 2:
+            continue
+        seg = order[a:b].copy()
+        sub = np.argsort(lat[seg], kind="mergesort")
+        seg = seg[sub]
+        i = 0
+        m = b - a
+        while i < m:
+            j = i + 1
+            while j < m and lat[seg[j]] == lat[seg[i]]:
+                j += 1
+            if j - i > 1:
+                # rare: equal latitudes; insertion sort by (lon, weight)
+                for p in range(i + 1, j):
+                    v = seg[p]
+                    q = p - 1
+                    while q >= i and (lon[seg[q]] > lon[v] or (
+                            lon[seg[q]] == lon[v] and w[seg[q]] > w[v])):
+                        seg[q + 1] = seg[q]
+                        q -= 1
+                    seg[q + 1] = v
+            i = j
+        for p in range(m):
+            order[a + p] = seg[p]
+
+
+@njit(cache=True)
+def build_table(cell_keys):
+    """Open-addressing hash table from a cell key to its cell index."""
+    n = cell_keys.shape[0]
+    size = _table_size(n)
+    mask = np.int64(size - 1)
+    table_keys = np.full(size, EMPTY, dtype=np.int64)
+    table_vals = np.full(size, EMPTY, dtype=np.int64)
+    for c in range(n):
+        slot = _slot(cell_keys[c], mask)
+        while table_keys[slot] != EMPTY:
+            slot = (slot + 1) & mask
+        table_keys[slot] = cell_keys[c]
+        table_vals[slot] = c
+    return table_keys, table_vals
+
+
+@njit(cache=True, inline="always")
+def _lookup(table_keys, table_vals, key):
+    mask = np.int64(table_keys.shape[0] - 1)
+    slot = _slot(key, mask)
+    while True:
+        k = table_keys[slot]
+        if k == key:
+            return table_vals[slot]
+        if k == EMPTY:
+            return EMPTY
+        slot = (slot + 1) & mask
+
+
+@njit(cache=True, parallel=True)
+def neighbour_cells(cell_keys, table_keys, table_vals, offsets, n_adjacent):
+    """CSR lists of occupied neighbour cells, self first, nearest first.
+
+    Also returns, per cell, where its adjacent (touching) neighbours end in the list.
+    """
+    n = cell_keys.shape[0]
+    n_off = offsets.shape[0]
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for c in prange(n):
+        k = 0
+        for o in range(n_off):
+            if _lookup(table_keys, table_vals, cell_keys[c] + offsets[o]) != EMPTY:
+                k += 1
+        counts[c + 1] = k
+    start = np.cumsum(counts)
+    nbr = np.empty(start[n], dtype=np.int32)
+    adjacent_end = np.empty(n, dtype=np.int64)
+    for c in prange(n):
+        p = start[c]
+        adjacent_end[c] = p
+        for o in range(n_off):
+            v = _lookup(table_keys, table_vals, cell_keys[c] + offsets[o])
+            if v != EMPTY:
+                nbr[p] = v
+                p += 1
+            if o + 1 == n_adjacent:
+                adjacent_end[c] = p
+    return start, nbr, adjacent_end
+
+
+@njit(cache=True)
+def _n_nodes(p, leaf):
+    """Node count of the implicit tree over p points (split in halves down to leaf)."""
+    total = 0
+    stack = np.empty(128, dtype=np.int64)
+    stack[0] = p
+    top = 1
+    while top > 0:
+        top -= 1
+        q = stack[top]
+        total += 1
+        if q > leaf:
+            stack[top] = q // 2
+            stack[top + 1] = q - q // 2
+            top += 2
+    return total
+
+
+@njit(cache=True, parallel=True)
+def tree_sizes(cell_start, leaf):
+    """Where each cell's tree starts in the node arrays."""
+    n_cells = cell_start.shape[0] - 1
+    counts = np.zeros(n_cells + 1, dtype=np.int64)
+    for c in prange(n_cells):
+        counts[c + 1] = _n_nodes(cell_start[c + 1] - cell_start[c], leaf)
+    return np.cumsum(counts)
+
+
+@njit(cache=True, parallel=True)
+def build_trees(order, cell_start, node_start, xyz, w, leaf):
+    """A k-d tree per cell: node boxes and weight sums; reorders points within cells.
+
+    Splits are stable sorts on the canonical order, so the tree is deterministic.
+    """
+    n_cells = cell_start.shape[0] - 1
+    n_nodes = node_start[n_cells]
+    lo = np.empty((n_nodes, 3))
+    hi = np.empty((n_nodes, 3))
+    wsum = np.empty(n_nodes)
+    na = np.empty(n_nodes, dtype=np.int64)
+    nb = np.empty(n_nodes, dtype=np.int64)
+    right = np.full(n_nodes, EMPTY, dtype=np.int64)
+    for c in prange(n_cells):
+        st_node = np.empty(128, dtype=np.int64)
+        st_a = np.empty(128, dtype=np.int64)
+        st_b = np.empty(128, dtype=np.int64)
+        st_node[0] = node_start[c]
+        st_a[0] = cell_start[c]
+        st_b[0] = cell_start[c + 1]
+        top = 1
+        while top > 0:
+            top -= 1
+            node = st_node[top]
+            a = st_a[top]
+            b = st_b[top]
+            na[node] = a
+            nb[node] = b
+            total = 0.0
+            for ax in range(3):
+                lo[node, ax] = np.inf
+                hi[node, ax] = -np.inf
+            for p in range(a, b):
+                i = order[p]
+                total += w[i]
+                for ax in range(3):
+                    v = xyz[i, ax]
+                    if v < lo[node, ax]:
+                        lo[node, ax] = v
+                    if v > hi[node, ax]:
+                        hi[node, ax] = v
+            wsum[node] = total
+            if b - a > leaf:
+                axis = 0
+                extent = hi[node, 0] - lo[node, 0]
+                for ax in range(1, 3):
+                    if hi[node, ax] - lo[node, ax] > extent:
+                        extent = hi[node, ax] - lo[node, ax]
+                        axis = ax
+                seg = order[a:b].copy()
+                vals = np.empty(b - a)
+                for p in range(b - a):
+                    vals[p] = xyz[seg[p], axis]
+                idx = np.argsort(vals, kind="mergesort")
+                for p in range(b - a):
+                    order[a + p] = seg[idx[p]]
+                mid = a + (b - a) // 2
+                left_node = node + 1
+                right_node = node + 1 + _n_nodes(mid - a, leaf)
+                right[node] = right_node
+                st_node[top] = right_node
+                st_a[top] = mid
+                st_b[top] = b
+                st_node[top + 1] = left_node
+                st_a[top + 1] = a
+                st_b[top + 1] = mid
+                top += 2
+    return lo, hi, wsum, na, nb, right
+
+
+@njit(cache=True, inline="always")
+def _box_dist2(xyz, i, lo, hi, node):
+    """Squared min and max Euclidean distance from point i to a node's box."""
+    dmin = 0.0
+    dmax = 0.0
+    for ax in range(3):
+        p = xyz[i, ax]
+        a = lo[node, ax]
+        b = hi[node, ax]
+        if p < a:
+            dmin += (a - p) * (a - p)
+        elif p > b:
+            dmin += (p - b) * (p - b)
+        u = abs(p - a)
+        v = abs(p - b)
+        far = u if u > v else v
+        dmax += far * far
+    return dmin, dmax
+
+
+@njit(cache=True)
+def _weight_within(i, root, need, lat, lon, cosl, xyz, w, lo, hi, wsum, na, nb, right, rmax,
+                   inner2, outer2):
+    """Weight of one cell's points within the radius of point i; stops once >= need."""
+    stack = np.empty(128, dtype=np.int64)
+    stack[0] = root
+    top = 1
+    s = 0.0
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        dmin, dmax = _box_dist2(xyz, i, lo, hi, node)
+        if dmin > outer2:
+            continue
+        if dmax <= inner2:
+            s += wsum[node]
+        elif right[node] == EMPTY:
+            for j in range(na[node], nb[node]):
+                if _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j]) <= rmax:
+                    s += w[j]
+        else:
+            stack[top] = right[node]
+            stack[top + 1] = node + 1
+            top += 2
+        if s >= need:
+            break
+    return s
+
+
+@njit(cache=True, parallel=True)
+def core_flags(lat, lon, cosl, xyz, w, cell_start, node_start, lo, hi, wsum, na, nb, right,
+               nbr_start, nbr, rmax, min_w, inner2, outer2, whole_cell_ok, lo_margin,
+               hi_margin):
+    """A point is core when the weight within the radius, itself included, reaches min_w."""
+    n_cells = cell_start.shape[0] - 1
+    core = np.zeros(lat.shape[0], dtype=np.bool_)
+    for c in prange(n_cells):
+        a = cell_start[c]
+        b = cell_start[c + 1]
+        if whole_cell_ok and wsum[node_start[c]] >= min_w * hi_margin:
+            for i in range(a, b):
+                core[i] = True
+            continue
+        upper = 0.0
+        for q in range(nbr_start[c], nbr_start[c + 1]):
+            upper += wsum[node_start[nbr[q]]]
+        if upper < min_w * lo_margin:
+            continue
+        for i in range(a, b):
+            s = 0.0
+            for q in range(nbr_start[c], nbr_start[c + 1]):
+                s += _weight_within(i, node_start[nbr[q]], min_w - s, lat, lon, cosl, xyz, w,
+                                    lo, hi, wsum, na, nb, right, rmax, inner2, outer2)
+                if s >= min_w:
+                    break
+            core[i] = s >= min_w
+    return core
+
+
+@njit(cache=True, parallel=True)
+def node_cores(core, node_start, na, nb, right):
+    """Whether each tree node holds a core point (children before parents)."""
+    n_cells = node_start.shape[0] - 1
+    has = np.zeros(na.shape[0], dtype=np.bool_)
+    for c in prange(n_cells):
+        for node in range(node_start[c + 1] - 1, node_start[c] - 1, -1):
+            if right[node] == EMPTY:
+                for j in range(na[node], nb[node]):
+                    if core[j]:
+                        has[node] = True
+                        break
+            else:
+                has[node] = has[node + 1] or has[right[node]]
+    return has
+
+
+@njit(cache=True)
+def _nearest_core(i, root, best, best_j, lat, lon, cosl, xyz, core, has, lo, hi, na, nb, right,
+                  rmax, outer2, any_only):
+    """Nearest core to point i in one cell's tree (by rdist, ties to smaller lat, lon)."""
+    stack = np.empty(128, dtype=np.int64)
+    stack[0] = root
+    top = 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        if not has[node]:
+            continue
+        dmin, _ = _box_dist2(xyz, i, lo, hi, node)
+        if dmin > outer2:
+            continue
+        if best_j != EMPTY and dmin > 4.0 * best * (1.0 + 1e-6) + 1e-26:
+            continue
+        if right[node] == EMPTY:
+            for j in range(na[node], nb[node]):
+                if not core[j] or j == i:
+                    continue
+                d = _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j])
+                if d > rmax:
+                    continue
+                if best_j == EMPTY or d < best or (d == best and (lat[j] < lat[best_j] or (
+                        lat[j] == lat[best_j] and lon[j] < lon[best_j]))):
+                    best = d
+                    best_j = j
+                    if any_only:
+                        return best, best_j
+        else:
+            stack[top] = right[node]
+            stack[top + 1] = node + 1
+            top += 2
+    return best, best_j
+
+
+@njit(cache=True)
+def _find(parent, i):
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@njit(cache=True)
+def _union(parent, a, b):
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra != rb:
+        if ra < rb:
+            parent[rb] = ra
+        else:
+            parent[ra] = rb
+
+
+@njit(cache=True)
+def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, na, nb, right,
+               nbr_start, nbr, adjacent_end, rmax, outer2, whole_cell_ok):
+    """Union-find over core points: two cores within the radius share a cluster.
+
+    With whole cells inside the radius, a cell's cores are one node; touching cells are
+    linked first, so most far pairs are already joined when their turn comes.
+    """
+    n = lat.shape[0]
+    n_cells = cell_start.shape[0] - 1
+    parent = np.arange(n, dtype=np.int64)
+    rep = np.full(n_cells, EMPTY, dtype=np.int64)
+    for c in range(n_cells):
+        for i in range(cell_start[c], cell_start[c + 1]):
+            if core[i]:
+                if rep[c] == EMPTY:
+                    rep[c] = i
+                elif whole_cell_ok:
+                    parent[i] = rep[c]
+    if whole_cell_ok:
+        for rnd in range(2):
+            for c in range(n_cells):
+                if rep[c] == EMPTY:
+                    continue
+                q0 = nbr_start[c] + 1 if rnd == 0 else adjacent_end[c]
+                q1 = adjacent_end[c] if rnd == 0 else nbr_start[c + 1]
+                for q in range(q0, q1):
+                    nc = nbr[q]
+                    if nc <= c or rep[nc] == EMPTY:
+                        continue
+                    if _find(parent, rep[c]) == _find(parent, rep[nc]):
+                        continue
+                    for i in range(cell_start[c], cell_start[c + 1]):
+                        if core[i]:
+                            _, j = _nearest_core(i, node_start[nc], 0.0, EMPTY, lat, lon, cosl,
+                                                 xyz, core, has, lo, hi, na, nb, right, rmax,
+                                                 outer2, True)
+                            if j != EMPTY:
+                                _union(parent, rep[c], rep[nc])
+                                break
+    else:
+        for c in range(n_cells):
+            if rep[c] == EMPTY:
+                continue
+            for i in range(cell_start[c], cell_start[c + 1]):
+                if not core[i]:
+                    continue
+                for q in range(nbr_start[c], nbr_start[c + 1]):
+                    nc = nbr[q]
+                    if nc < c or rep[nc] == EMPTY:
+                        continue
+                    for j in range(cell_start[nc], cell_start[nc + 1]):
+                        if j > i and core[j] and _find(parent, i) != _find(parent, j):
+                            if _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j]) <= rmax:
+                                _union(parent, i, j)
+    root = np.full(n, EMPTY, dtype=np.int64)
+    for i in range(n):
+        if core[i]:
+            root[i] = _find(parent, i)
+    return root
+
+
+@njit(cache=True, parallel=True)
+def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start, lo, hi, na,
+                   nb, right, nbr_start, nbr, rmax, outer2):
+    """A non-core point joins the component of its nearest core within the radius.
+
+    Ties in distance go to the core with the smaller (lat, lon), so the answer does
+    not depend on input order. Points with no core in reach stay -1 (noise).
+    """
+    n_cells = cell_start.shape[0] - 1
+    out = root.copy()
+    for c in prange(n_cells):
+        for i in range(cell_start[c], cell_start[c + 1]):
+            if core[i]:
+                continue
+            best = np.inf
+            best_j = EMPTY
+            for q in range(nbr_start[c], nbr_start[c + 1]):
+                best, best_j = _nearest_core(i, node_start[nbr[q]], best, best_j, lat, lon, cosl,
+                                             xyz, core, has, lo, hi, na, nb, right, rmax, outer2,
+                                             False)
+            if best_j != EMPTY:
+                out[i] = root[best_j]
+    return out
+
+
+@njit(cache=True)
+def number_components(root, w, lat, lon):
+    """Number components 0.. by descending total weight, ties by smallest (lat, lon).
+
+    Points arrive in canonical order, so sums and ties do not depend on input order.
+    """
+    n = root.shape[0]
+    comp = np.full(n, EMPTY, dtype=np.int64)
+    ids = np.full(n, EMPTY, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        r = root[i]
+        if r == EMPTY:
+            continue
+        if ids[r] == EMPTY:
+            ids[r] = k
+            k += 1
+        comp[i] = ids[r]
+    total = np.zeros(k, dtype=np.float64)
+    min_lat = np.full(k, np.inf)
+    min_lon = np.full(k, np.inf)
+    for i in range(n):
+        g = comp[i]
+        if g == EMPTY:
+            continue
+        total[g] += w[i]
+        if lat[i] < min_lat[g] or (lat[i] == min_lat[g] and lon[i] < min_lon[g]):
+            min_lat[g] = lat[i]
+            min_lon[g] = lon[i]
+    order = np.argsort(min_lon, kind="mergesort")
+    order = order[np.argsort(min_lat[order], kind="mergesort")]
+    order = order[np.argsort(-total[order], kind="mergesort")]
+    rank = np.empty(k, dtype=np.int64)
+    for r in range(k):
+        rank[order[r]] = r
+    labels = np.full(n, EMPTY, dtype=np.int64)
+    for i in range(n):
+        if comp[i] != EMPTY:
+            labels[i] = rank[comp[i]]
+    return labels

@@ -1,0 +1,149 @@
+"""Command line: thin over the Python API. Errors print one line (``--debug``: traceback)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stclusters import __version__
+from stclusters._errors import StclustersError
+from stclusters.config import Config, load_config, load_profile
+from stclusters.pipeline import Result, run, write_result
+from stclusters.synth import SCALES, synthesize, write_world
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Find and rank science and technology clusters (GII method).")
+out_console = Console()
+err_console = Console(stderr=True)
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"stclusters {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version,
+                                                is_eager=True)] = False) -> None:
+    """stclusters command line."""
+
+
+def _fail(exc: Exception, debug: bool) -> None:
+    if debug:
+        raise exc
+    err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+    raise typer.Exit(code=1)
+
+
+def _summary(result: Result, out: Path, quiet: bool) -> None:
+    if quiet:
+        return
+    table = Table(title="Top clusters" + (" (SYNTHETIC DATA)" if result.synthetic else ""))
+    for col in ("rank", "name", "economies", "patents", "articles", "score"):
+        table.add_column(col, justify="right" if col in ("rank", "patents", "articles", "score")
+                         else "left")
+    for row in result.clusters.head(10).itertuples():
+        table.add_row(str(row.rank), row.name, row.economies, f"{row.patents:,.1f}",
+                      f"{row.articles:,.1f}", f"{row.score:.4f}")
+    out_console.print(table)
+    info = result.info["clusters"]
+    out_console.print(f"{info['total']} clusters ({info['top']} top, {info['extended']} "
+                      f"extended); {result.info['rows_rejected']} rows rejected; "
+                      f"results in {out}/")
+
+
+@app.command("run")
+def run_command(
+    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Edition profile, e.g. gii2024.")] = None,
+    patents: Annotated[Path | None, typer.Option(help="Patents table (CSV/Parquet).")] = None,
+    articles: Annotated[Path | None, typer.Option(help="Articles table.")] = None,
+    contributors: Annotated[Path | None, typer.Option(help="Contributors table.")] = None,
+    points: Annotated[Path | None, typer.Option(help="Weighted points table.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    strict: Annotated[bool, typer.Option(help="Any rejected row is an error.")] = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Run the whole method on your records and write the results."""
+    try:
+        cfg = load_config(config) if config else load_profile(profile or "gii2024")
+        if config and profile:
+            raise StclustersError("give either --config or --profile, not both")
+        paths = {k: str(v) for k, v in (("patents", patents), ("articles", articles),
+                                        ("contributors", contributors), ("points", points))
+                 if v is not None}
+        if paths:
+            cfg = cfg.replace(input=paths)
+        if out is not None:
+            cfg = cfg.replace(out=str(out))
+        result = run(cfg, strict=strict, quiet=quiet)
+        folder = write_result(result, cfg.out)
+    except StclustersError as exc:
+        _fail(exc, debug)
+    _summary(result, folder, quiet)
+
+
+@app.command("synth")
+def synth_command(
+    out: Annotated[Path, typer.Option(help="Folder for the synthetic tables.")],
+    scale: Annotated[str, typer.Option(help=f"One of {', '.join(SCALES)}.")] = "demo",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2024,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "parquet",
+    debug: Debug = False,
+) -> None:
+    """Write a SYNTHETIC world (canonical tables) for trying the method."""
+    try:
+        if scale not in SCALES:
+            raise StclustersError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
+        if fmt not in ("csv", "parquet"):
+            raise StclustersError(f"--format must be csv or parquet, got {fmt!r}")
+        paths = write_world(synthesize(scale, seed=seed), out, fmt=fmt)
+    except StclustersError as exc:
+        _fail(exc, debug)
+    out_console.print(f"synthetic world written: {', '.join(paths.values())}")
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-output"),
+    scale: Annotated[str, typer.Option(help=f"One of {', '.join(SCALES)}.")] = "demo",
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Generate the SYNTHETIC demo world and run the gii2024 profile on it."""
+    try:
+        if scale not in SCALES:
+            raise StclustersError(f"--scale must be one of {', '.join(SCALES)}, got {scale!r}")
+        if not quiet:
+            err_console.print("[bold yellow]SYNTHETIC DATA[/]: the demo world is generated, "
+                              "not real records.")
+        world = synthesize(scale)
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_world(world, Path(tmp), fmt="parquet")
+            cfg: Config = load_profile("gii2024").replace(input=paths, out=str(out))
+            result = run(cfg, quiet=quiet, synthetic=True)
+        result.info["config"]["input"] = {k: f"<synthetic {k}, scale {scale}>" for k in paths}
+        folder = write_result(result, out)
+    except StclustersError as exc:
+        _fail(exc, debug)
+    _summary(result, folder, quiet)
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="stclusters")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

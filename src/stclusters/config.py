@@ -1,0 +1,277 @@
+"""The edition profile and run settings: one TOML file, one frozen dataclass per section.
+
+Unknown keys and out-of-range values are refused when the file is loaded, naming the
+section, the key, the allowed range and the value received. Only ``pipeline.py`` and
+the CLI read a ``Config``; stage functions take plain arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stclusters._errors import ConfigError
+
+__all__ = [
+    "ClusterSettings",
+    "Config",
+    "EditionSettings",
+    "InputSettings",
+    "NameSettings",
+    "RankSettings",
+    "available_profiles",
+    "load_config",
+    "load_profile",
+]
+
+
+@dataclass(frozen=True)
+class EditionSettings:
+    """Which records count: the edition name and the publication-year windows (inclusive)."""
+
+    name: str = "custom"
+    patent_years: tuple[int, int] = (2019, 2023)
+    article_years: tuple[int, int] = (2018, 2022)
+    split_among: str = "placed"
+    """Fractional counting: 'placed' splits each document among its placed contributors
+    (a document with none is reported unplaced); 'all' splits among all contributors and
+    reports the unplaced contributors' shares as unplaced weight."""
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """DBSCAN parameters, per kind. Give a minimum weight either absolute or as a share."""
+
+    eps_km: float = 13.0
+    min_weight_patents: float | None = None
+    min_weight_articles: float | None = None
+    min_share_patents: float | None = None
+    min_share_articles: float | None = None
+    merge_km: float | None = None
+    """A patent cluster and an article cluster overlap when a location of one lies within
+    merge_km of a location of the other (default: eps_km)."""
+
+
+@dataclass(frozen=True)
+class NameSettings:
+    """How clusters are named after the main places inside them."""
+
+    max_cities: int = 3
+    min_ratio: float = 0.25
+    """A place joins the name when its output is at least this share of the top place's."""
+    snap_km: float = 25.0
+    """Each location is named after the most populous place within this distance."""
+    snap_min_population: int = 15000
+
+
+@dataclass(frozen=True)
+class RankSettings:
+    """Ranking: how many clusters make the top list, and which economies a cluster lists."""
+
+    top_n: int = 100
+    economy_min_share: float = 0.05
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """Paths of the user's records (canonical format, CSV or Parquet)."""
+
+    patents: str | None = None
+    articles: str | None = None
+    contributors: str | None = None
+    points: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one run needs."""
+
+    edition: EditionSettings = field(default_factory=EditionSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    name: NameSettings = field(default_factory=NameSettings)
+    rank: RankSettings = field(default_factory=RankSettings)
+    input: InputSettings = field(default_factory=InputSettings)
+    out: str = "stclusters-output"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (tuples as lists), as written to run.json."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def digest(self) -> str:
+        """Short hash of the settings that change results (inputs and out excluded)."""
+        d = self.to_dict()
+        d.pop("input")
+        d.pop("out")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def replace(self, **sections: Any) -> Config:
+        """A copy with whole sections or single fields replaced (``cluster={'eps_km': 10}``)."""
+        updates = {}
+        for key, value in sections.items():
+            current = getattr(self, key)
+            if isinstance(value, dict) and dataclasses.is_dataclass(current):
+                value = dataclasses.replace(current, **value)
+            updates[key] = value
+        cfg = dataclasses.replace(self, **updates)
+        _validate(cfg)
+        return cfg
+
+
+_SECTIONS = {
+    "edition": EditionSettings,
+    "cluster": ClusterSettings,
+    "name": NameSettings,
+    "rank": RankSettings,
+    "input": InputSettings,
+}
+
+
+def available_profiles() -> list[str]:
+    """Names of the edition profiles shipped with the package."""
+    folder = resources.files("stclusters") / "profiles"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir()
+                  if p.name.endswith(".toml"))
+
+
+def load_profile(name: str) -> Config:
+    """Load a shipped edition profile by name (e.g. ``gii2024``)."""
+    if name not in available_profiles():
+        raise ConfigError(
+            f"profile: unknown profile {name!r}; available: {', '.join(available_profiles())}"
+        )
+    text = (resources.files("stclusters") / "profiles" / f"{name}.toml").read_text("utf-8")
+    return _from_dict(tomllib.loads(text), source=f"profile {name}", base_dir=None)
+
+
+def load_config(path: str | Path) -> Config:
+    """Load a run configuration from TOML.
+
+    A top-level ``profile = "gii2024"`` starts from a shipped profile; the file's own
+    sections then override single keys. Relative input paths are relative to the file.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return _from_dict(data, source=str(path), base_dir=path.parent)
+
+
+def _from_dict(data: dict[str, Any], *, source: str, base_dir: Path | None) -> Config:
+    data = dict(data)
+    base = Config()
+    profile = data.pop("profile", None)
+    if profile is not None:
+        if not isinstance(profile, str):
+            raise ConfigError(f"{source}: 'profile' must be a string, got {profile!r}")
+        base = load_profile(profile)
+    out = data.pop("out", base.out)
+    if not isinstance(out, str):
+        raise ConfigError(f"{source}: 'out' must be a string path, got {out!r}")
+    sections: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _SECTIONS:
+            raise ConfigError(
+                f"{source}: unknown section or key {key!r}; allowed: "
+                f"{', '.join(sorted([*_SECTIONS, 'profile', 'out']))}"
+            )
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: [{key}] must be a table")
+        sections[key] = _section(_SECTIONS[key], getattr(base, key), value, source, key)
+    if base_dir is not None and "input" in sections:
+        sections["input"] = dataclasses.replace(sections["input"], **{
+            f.name: str(base_dir / v) if (v := getattr(sections["input"], f.name)) and
+            not Path(v).is_absolute() else v
+            for f in fields(InputSettings)
+        })
+    if base_dir is not None and "out" in data and not Path(out).is_absolute():
+        out = str(base_dir / out)
+    cfg = dataclasses.replace(base, out=out, **sections)
+    _validate(cfg, source)
+    return cfg
+
+
+def _section(cls: type, current: Any, values: dict[str, Any], source: str, name: str) -> Any:
+    allowed = {f.name: f for f in fields(cls)}
+    clean = {}
+    for key, value in values.items():
+        if key not in allowed:
+            raise ConfigError(
+                f"{source}: [{name}] unknown key {key!r}; allowed: {', '.join(allowed)}"
+            )
+        if isinstance(value, list):
+            value = tuple(value)
+        clean[key] = value
+    # choosing one form of minimum weight clears the other form inherited from a profile
+    for kind in ("patents", "articles"):
+        if f"min_weight_{kind}" in clean and f"min_share_{kind}" not in clean:
+            clean.setdefault(f"min_share_{kind}", None)
+        if f"min_share_{kind}" in clean and f"min_weight_{kind}" not in clean:
+            clean.setdefault(f"min_weight_{kind}", None)
+    return dataclasses.replace(current, **clean)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _validate(cfg: Config, source: str = "config") -> None:
+    """Check every value; the message names section, key, allowed range and value."""
+    problems: list[str] = []
+
+    def need(ok: bool, where: str, rule: str, value: Any) -> None:
+        if not ok:
+            problems.append(f"{where} must be {rule}, got {value!r}")
+
+    e = cfg.edition
+    need(isinstance(e.name, str) and e.name != "", "[edition] name", "a non-empty string", e.name)
+    for key in ("patent_years", "article_years"):
+        v = getattr(e, key)
+        need(isinstance(v, tuple) and len(v) == 2 and all(isinstance(y, int) for y in v)
+             and v[0] <= v[1], f"[edition] {key}", "[first, last] years with first <= last", v)
+    need(e.split_among in ("placed", "all"), "[edition] split_among", "'placed' or 'all'",
+         e.split_among)
+    c = cfg.cluster
+    need(_number(c.eps_km) and 0 < c.eps_km <= 10_000, "[cluster] eps_km", "a number in (0, 10000]",
+         c.eps_km)
+    if c.merge_km is not None:
+        need(_number(c.merge_km) and 0 <= c.merge_km <= 10_000, "[cluster] merge_km",
+             "a number in [0, 10000]", c.merge_km)
+    for kind in ("patents", "articles"):
+        w = getattr(c, f"min_weight_{kind}")
+        s = getattr(c, f"min_share_{kind}")
+        if (w is None) == (s is None):
+            problems.append(
+                f"[cluster] exactly one of min_weight_{kind} or min_share_{kind} must be set, "
+                f"got min_weight_{kind}={w!r}, min_share_{kind}={s!r}"
+            )
+        if w is not None:
+            need(_number(w) and w > 0, f"[cluster] min_weight_{kind}", "a number > 0", w)
+        if s is not None:
+            need(_number(s) and 0 < s < 1, f"[cluster] min_share_{kind}", "a number in (0, 1)", s)
+    n = cfg.name
+    need(isinstance(n.max_cities, int) and 1 <= n.max_cities <= 10, "[name] max_cities",
+         "an integer in [1, 10]", n.max_cities)
+    need(_number(n.min_ratio) and 0 < n.min_ratio <= 1, "[name] min_ratio", "a number in (0, 1]",
+         n.min_ratio)
+    need(_number(n.snap_km) and 0 <= n.snap_km <= 200, "[name] snap_km", "a number in [0, 200]",
+         n.snap_km)
+    need(isinstance(n.snap_min_population, int) and n.snap_min_population >= 0,
+         "[name] snap_min_population", "an integer >= 0", n.snap_min_population)
+    r = cfg.rank
+    need(isinstance(r.top_n, int) and r.top_n >= 1, "[rank] top_n", "an integer >= 1", r.top_n)
+    need(_number(r.economy_min_share) and 0 < r.economy_min_share <= 0.5,
+         "[rank] economy_min_share", "a number in (0, 0.5]", r.economy_min_share)
+    for f in fields(InputSettings):
+        v = getattr(cfg.input, f.name)
+        need(v is None or isinstance(v, str), f"[input] {f.name}", "a path string", v)
+    if problems:
+        raise ConfigError(f"{source}: " + "; ".join(problems))

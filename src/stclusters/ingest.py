@@ -1,0 +1,248 @@
+"""Stage 1: read the canonical input tables, keep good rows, report every bad one.
+
+Canonical tables (CSV or Parquet, see docs/input.md):
+
+- patents: ``doc_id``, ``year``, optional ``ipc`` (codes separated by ``;``)
+- articles: ``doc_id``, ``year``, optional ``subjects`` (separated by ``;``)
+- contributors: ``doc_id``, ``role`` (inventor | applicant for patents; author |
+  organisation for articles), optional ``name``, ``address``, ``city``, ``region``,
+  ``postcode``, ``country``, ``lat``, ``lon``
+- points (already aggregated): ``lat``, ``lon``, ``weight``, ``kind`` (patent | article),
+  ``year``, optional ``organisation``, ``country``
+
+A missing required column or an unreadable file raises ``InputError`` naming the file
+and field. A bad row is rejected with a reason (file, row, field) and the run goes on,
+unless ``strict`` is set. Row numbers count data rows from 1 (CSV line = row + 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stclusters._errors import InputError
+
+__all__ = ["ROLES", "Records", "ingest", "read_table"]
+
+ROLES = {"inventor": "patent", "applicant": "patent", "author": "article",
+         "organisation": "article"}
+LOCATED_ROLES = {"patent": "inventor", "article": "author"}
+KINDS = ("patent", "article")
+
+_SCHEMAS: dict[str, tuple[list[str], list[str]]] = {
+    "patents": (["doc_id", "year"], ["ipc"]),
+    "articles": (["doc_id", "year"], ["subjects"]),
+    "contributors": (["doc_id", "role"],
+                     ["name", "address", "city", "region", "postcode", "country", "lat", "lon"]),
+    "points": (["lat", "lon", "weight", "kind", "year"], ["organisation", "country"]),
+}
+REJECTED_COLUMNS = ["file", "table", "row", "field", "reason", "value"]
+
+
+@dataclass
+class Records:
+    """Accepted rows of each table, the rejected rows, and per-file reconciliation."""
+
+    patents: pd.DataFrame
+    articles: pd.DataFrame
+    contributors: pd.DataFrame
+    points: pd.DataFrame
+    rejected: pd.DataFrame
+    files: list[dict] = field(default_factory=list)
+
+
+def read_table(path: str | Path, table: str) -> pd.DataFrame:
+    """Read one canonical table as strings (CSV: UTF-8, with or without BOM; or Parquet)."""
+    path = Path(path)
+    required, optional = _SCHEMAS[table]
+    if not path.exists():
+        raise InputError("file not found", path=str(path))
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+            frame = frame.astype({c: "string" for c in frame.columns})
+        else:
+            frame = pd.read_csv(path, dtype="string", keep_default_na=False,
+                                encoding="utf-8-sig", na_values=[])
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                         path=str(path)) from exc
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame(columns=required)
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        raise InputError(f"cannot be read as {table}: {exc}", path=str(path)) from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"missing required column(s) {', '.join(missing)} for the {table} table; "
+            f"found: {', '.join(frame.columns) or 'none'}", path=str(path), field=missing[0])
+    for c in optional:
+        if c not in frame.columns:
+            frame[c] = pd.Series("", index=frame.index, dtype="string")
+    frame = frame[required + optional].fillna("")
+    for c in frame.columns:
+        frame[c] = frame[c].str.strip()
+    frame.insert(0, "row", np.arange(1, len(frame) + 1, dtype=np.int64))
+    return frame
+
+
+class _Rejector:
+    def __init__(self, path: str, table: str, strict: bool) -> None:
+        self.path, self.table, self.strict = path, table, strict
+        self.parts: list[pd.DataFrame] = []
+
+    def __call__(self, frame: pd.DataFrame, bad: pd.Series, fld: str, reason: str) -> pd.DataFrame:
+        bad = bad.astype(bool)
+        if bad.any():
+            rows = frame.loc[bad]
+            if self.strict:
+                first = rows.iloc[0]
+                value = first[fld] if fld in rows else ""
+                raise InputError(f"{reason} (value {value!r})", path=self.path,
+                                 row=int(first["row"]), field=fld)
+            self.parts.append(pd.DataFrame({
+                "file": self.path, "table": self.table, "row": rows["row"].to_numpy(),
+                "field": fld, "reason": reason,
+                "value": rows[fld].to_numpy() if fld in rows else "",
+            }))
+        return frame.loc[~bad]
+
+
+def _int_year(frame: pd.DataFrame, reject: _Rejector) -> pd.DataFrame:
+    year = _float(frame["year"])
+    ok = np.isfinite(year) & (year == year.round()) & (year >= 1800) & (year <= 2200)
+    frame = reject(frame, ~ok, "year", "year must be a whole number between 1800 and 2200")
+    return frame.assign(year=_float(frame["year"]).astype(np.int64))
+
+
+def _float(values: pd.Series) -> pd.Series:
+    """Numbers as float64 with NaN for empty or unparsable text."""
+    return pd.to_numeric(values, errors="coerce").astype("Float64").astype(np.float64)
+
+
+def _coordinates(frame: pd.DataFrame, reject: _Rejector, required: bool) -> pd.DataFrame:
+    for axis in ("lat", "lon"):
+        given = frame[axis] != ""
+        if required:
+            frame = reject(frame, ~given, axis, f"{axis} is required")
+    given = {a: frame[a] != "" for a in ("lat", "lon")}
+    if not required:
+        one = given["lat"] != given["lon"]
+        frame = reject(frame, one & given["lat"], "lon", "lat and lon must be given together")
+        frame = reject(frame, (one & given["lon"])[frame.index], "lat",
+                       "lat and lon must be given together")
+    for axis in ("lat", "lon"):
+        value = _float(frame[axis])
+        has = frame[axis] != ""
+        frame = reject(frame, has & ~np.isfinite(value), axis, f"{axis} is not a number")
+    lat, lon = _float(frame["lat"]), _float(frame["lon"])
+    swapped = (lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90)
+    frame = reject(frame, swapped, "lat", "lat out of range [-90, 90] (lat and lon swapped?)")
+    frame = reject(frame, _float(frame["lat"]).abs() > 90, "lat", "lat out of range [-90, 90]")
+    frame = reject(frame, _float(frame["lon"]).abs() > 180, "lon", "lon out of range [-180, 180]")
+    return frame.assign(lat=_float(frame["lat"]), lon=_float(frame["lon"]))
+
+
+def _documents(frame: pd.DataFrame, reject: _Rejector) -> pd.DataFrame:
+    frame = reject(frame, frame["doc_id"] == "", "doc_id", "doc_id is empty")
+    frame = _int_year(frame, reject)
+    frame = reject(frame, frame["doc_id"].duplicated(), "doc_id", "duplicate doc_id")
+    return frame
+
+
+def ingest(
+    *,
+    patents: str | Path | None = None,
+    articles: str | Path | None = None,
+    contributors: str | Path | None = None,
+    points: str | Path | None = None,
+    strict: bool = False,
+) -> Records:
+    """Read and validate the canonical tables. At least one input must be given.
+
+    Returns accepted rows (with typed ``year``, ``lat``, ``lon``, ``weight``), all
+    rejected rows with file, row, field and reason, and per file: rows read, accepted
+    and rejected (read = accepted + rejected).
+    """
+    if not any((patents, articles, contributors, points)):
+        raise InputError("no input given: pass patents/articles with contributors, or points")
+    if contributors and not (patents or articles):
+        raise InputError("contributors need the patents and/or articles tables they refer to",
+                         path=str(contributors))
+    if (patents or articles) and not contributors:
+        raise InputError("patents/articles need a contributors table (who and where)",
+                         path=str(patents or articles))
+    rejectors: list[_Rejector] = []
+    files: list[dict] = []
+    tables: dict[str, pd.DataFrame] = {}
+
+    def load(path, table):
+        frame = read_table(path, table)
+        rej = _Rejector(str(path), table, strict)
+        rejectors.append(rej)
+        files.append({"file": str(path), "table": table, "rows_read": len(frame)})
+        return frame, rej
+
+    empty_docs = pd.DataFrame({"row": pd.Series(dtype=np.int64), "doc_id": pd.Series(dtype="string"),
+                               "year": pd.Series(dtype=np.int64)})
+    for table, path, extra in (("patents", patents, "ipc"), ("articles", articles, "subjects")):
+        if path:
+            frame, rej = load(path, table)
+            tables[table] = _documents(frame, rej)
+        else:
+            tables[table] = empty_docs.assign(**{extra: pd.Series(dtype="string")})
+
+    if contributors:
+        frame, rej = load(contributors, "contributors")
+        frame = rej(frame, frame["doc_id"] == "", "doc_id", "doc_id is empty")
+        role = frame["role"].str.lower()
+        frame = rej(frame.assign(role=role), ~role.isin(list(ROLES)), "role",
+                    "role must be one of inventor, applicant, author, organisation")
+        frame = frame.assign(kind=frame["role"].map(ROLES))
+        known = pd.Series(False, index=frame.index)
+        for kind, table in (("patent", "patents"), ("article", "articles")):
+            is_kind = frame["kind"] == kind
+            known |= is_kind & frame["doc_id"].isin(tables[table]["doc_id"])
+        frame = rej(frame, ~known, "doc_id",
+                    "doc_id not found in the patents/articles table of its role")
+        frame = _coordinates(frame, rej, required=False)
+        tables["contributors"] = frame
+    else:
+        tables["contributors"] = pd.DataFrame(
+            columns=["row", "doc_id", "role", "name", "address", "city", "region", "postcode",
+                     "country", "lat", "lon", "kind"])
+
+    if points:
+        frame, rej = load(points, "points")
+        frame = _coordinates(frame, rej, required=True)
+        kind = frame["kind"].str.lower()
+        frame = rej(frame.assign(kind=kind), ~kind.isin(list(KINDS)), "kind",
+                    "kind must be patent or article")
+        weight = _float(frame["weight"])
+        frame = rej(frame, ~(np.isfinite(weight) & (weight >= 0)), "weight",
+                    "weight must be a finite number >= 0")
+        frame = _int_year(frame, rej)
+        tables["points"] = frame.assign(weight=_float(frame["weight"]))
+    else:
+        tables["points"] = pd.DataFrame({
+            "row": pd.Series(dtype=np.int64), "lat": pd.Series(dtype=np.float64),
+            "lon": pd.Series(dtype=np.float64), "weight": pd.Series(dtype=np.float64),
+            "kind": pd.Series(dtype="string"), "year": pd.Series(dtype=np.int64),
+            "organisation": pd.Series(dtype="string"), "country": pd.Series(dtype="string")})
+
+    parts = [p for r in rejectors for p in r.parts]
+    rejected = (pd.concat(parts, ignore_index=True) if parts
+                else pd.DataFrame({c: pd.Series(dtype="string") for c in REJECTED_COLUMNS}))
+    rejected["row"] = rejected["row"].astype(np.int64)
+    counts = rejected.groupby("file").size() if len(rejected) else pd.Series(dtype=np.int64)
+    for f in files:
+        f["rows_rejected"] = int(counts.get(f["file"], 0))
+        f["rows_accepted"] = f["rows_read"] - f["rows_rejected"]
+    return Records(patents=tables["patents"], articles=tables["articles"],
+                   contributors=tables["contributors"], points=tables["points"],
+                   rejected=rejected, files=files)
+

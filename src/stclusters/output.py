@@ -1,0 +1,51 @@
+"""Write a run's tables atomically: each file appears whole or not at all.
+
+Tables are written to a temporary file in the target folder, then renamed over the
+final name (``os.replace`` is atomic on POSIX and Windows). Row order and float
+formatting are fixed, so the same input gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["atomic_write", "write_csv", "write_json", "write_parquet"]
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Call ``writer(tmp_path)`` then move the temporary file to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """UTF-8 CSV, no index, '\\n' line endings, shortest round-trip floats."""
+    return atomic_write(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n",
+                                                     encoding="utf-8"))
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Parquet without the pandas index."""
+    return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_json(data: Any, path: str | Path) -> Path:
+    """Indented, key-sorted JSON."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))

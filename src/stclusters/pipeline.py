@@ -1,0 +1,223 @@
+"""The whole method, one stage after another: ingest → geocode → count → cluster →
+combine/name → measure → write. ``run`` is what the CLI and notebooks call."""
+
+from __future__ import annotations
+
+import resource
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from stclusters import __version__
+from stclusters.cluster import cluster_locations
+from stclusters.combine import merge_clusters
+from stclusters.config import Config
+from stclusters.count import aggregate_locations, fractional_counts
+from stclusters.geocode import geocode
+from stclusters.ingest import Records, ingest
+from stclusters.measure import rank_clusters
+from stclusters.naming import cluster_economies, cluster_names, snap_to_places
+from stclusters.output import write_csv, write_json, write_parquet
+
+__all__ = ["Result", "run", "write_result"]
+
+LOCATION_COLUMNS = ["kind", "lat", "lon", "weight", "cc", "label", "core", "cluster", "place",
+                    "place_cc"]
+
+
+@dataclass
+class Result:
+    """Everything a run produces, as DataFrames plus the run record."""
+
+    clusters: pd.DataFrame
+    locations: pd.DataFrame
+    noise_summary: pd.DataFrame
+    rejected: pd.DataFrame
+    unplaced: pd.DataFrame
+    info: dict = field(default_factory=dict)
+    synthetic: bool = False
+
+    @property
+    def top(self) -> pd.DataFrame:
+        """The top list (rank <= top_n)."""
+        return self.clusters[self.clusters["list"] == "top"]
+
+
+class _Stages:
+    """Times each stage and shows it on a rich progress display (unless quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.times: dict[str, float] = {}
+        self.progress = None if quiet else Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+            console=Console(stderr=True), transient=False)
+
+    def __enter__(self) -> _Stages:
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    @contextmanager
+    def stage(self, name: str):
+        task = self.progress.add_task(name, total=1) if self.progress else None
+        start = time.perf_counter()
+        yield
+        self.times[name] = round(time.perf_counter() - start, 3)
+        if self.progress:
+            self.progress.update(task, completed=1, description=f"[green]✓[/] {name}")
+
+
+def run(
+    config: Config,
+    *,
+    records: Records | None = None,
+    strict: bool = False,
+    quiet: bool = True,
+    synthetic: bool = False,
+) -> Result:
+    """Run the method on the inputs named in ``config`` (or on ``records`` given).
+
+    Returns a ``Result``; nothing is written (see ``write_result``).
+    """
+    cfg = config
+    with _Stages(quiet) as st:
+        with st.stage("ingest"):
+            if records is None:
+                records = ingest(patents=cfg.input.patents, articles=cfg.input.articles,
+                                 contributors=cfg.input.contributors, points=cfg.input.points,
+                                 strict=strict)
+        with st.stage("geocode"):
+            contributors = geocode(records.contributors)
+        with st.stage("count"):
+            windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
+            counts = fractional_counts(
+                {"patent": records.patents, "article": records.articles}, contributors,
+                records.points, windows=windows, split_among=cfg.edition.split_among)
+            locations = aggregate_locations(counts.contributions)
+        world = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
+                 for k in counts.ledger}
+        with st.stage("cluster"):
+            parts, thresholds = [], {}
+            for kind, plural in (("patent", "patents"), ("article", "articles")):
+                rows = locations[locations["kind"] == kind].reset_index(drop=True)
+                absolute = getattr(cfg.cluster, f"min_weight_{plural}")
+                share = getattr(cfg.cluster, f"min_share_{plural}")
+                min_w = absolute if absolute is not None else share * world[kind]
+                thresholds[kind] = float(min_w) if min_w > 0 else float("inf")
+                if min_w <= 0:
+                    parts.append(rows.assign(label=np.int64(-1), core=False))
+                    continue
+                parts.append(cluster_locations(rows, eps_km=cfg.cluster.eps_km,
+                                               min_weight=float(min_w)).locations)
+            located = pd.concat(parts, ignore_index=True)
+        with st.stage("combine and name"):
+            merge_km = cfg.cluster.merge_km if cfg.cluster.merge_km is not None \
+                else cfg.cluster.eps_km
+            located = merge_clusters(located, merge_km=merge_km)
+            located = _attach_places(located, cfg)
+            member = located[located["st_cluster"] >= 0]
+            contrib = member["weight"] / member["kind"].map(world).where(lambda s: s > 0)
+            per_place = pd.DataFrame({
+                "cluster": member["st_cluster"], "place": member["place"],
+                "place_cc": member["place_cc"], "place_state": member["place_state"],
+                "cc": member["cc"].fillna(member["place_cc"]), "score": contrib.fillna(0.0)})
+            names = cluster_names(per_place, max_cities=cfg.name.max_cities,
+                                  min_ratio=cfg.name.min_ratio)
+            economies = cluster_economies(per_place, min_share=cfg.rank.economy_min_share)
+        with st.stage("measure"):
+            clusters, rank_of = rank_clusters(located, names, economies, world=world,
+                                              top_n=cfg.rank.top_n)
+            st_ids = located["st_cluster"].to_numpy()
+            located["cluster"] = np.where(st_ids >= 0, rank_of[np.maximum(st_ids, 0)]
+                                          if rank_of.size else -1, -1)
+            noise = _noise_summary(located, world)
+
+    loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
+    loc_out = loc_out.sort_values(["kind", "lat", "lon"], kind="stable").reset_index(drop=True)
+    info = {
+        "stclusters_version": __version__,
+        "synthetic_data": synthetic,
+        "config": cfg.to_dict(),
+        "config_digest": cfg.digest(),
+        "inputs": records.files,
+        "rows_rejected": len(records.rejected),
+        "counting": counts.ledger,
+        "world_totals": world,
+        "min_weight": thresholds,
+        "clusters": {"total": len(clusters), "top": int((clusters["list"] == "top").sum()),
+                     "extended": int((clusters["list"] == "extended").sum())},
+        "weights": _conservation(located, world),
+        "timings_s": st.times,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    unplaced = counts.unplaced.sort_values(["kind", "row"], kind="stable").reset_index(drop=True)
+    return Result(clusters=clusters, locations=loc_out, noise_summary=noise,
+                  rejected=records.rejected, unplaced=unplaced, info=info, synthetic=synthetic)
+
+
+def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """Naming place of each clustered location (noise locations get none)."""
+    out = located.copy()
+    for col, empty in (("place", ""), ("place_cc", ""), ("place_state", "")):
+        out[col] = pd.Series(empty, index=out.index, dtype="string")
+    member = (out["st_cluster"] >= 0).to_numpy()
+    if member.any():
+        snapped = snap_to_places(out.loc[member, "lat"].to_numpy(),
+                                 out.loc[member, "lon"].to_numpy(), snap_km=cfg.name.snap_km,
+                                 min_population=cfg.name.snap_min_population)
+        for col in ("place", "place_cc", "place_state"):
+            out.loc[member, col] = snapped[col].to_numpy()
+    return out
+
+
+def _noise_summary(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
+    rows = []
+    for kind in ("patent", "article"):
+        part = located[located["kind"] == kind]
+        noise = part["cluster"] < 0
+        rows.append({
+            "kind": kind,
+            "locations": len(part), "locations_clustered": int((~noise).sum()),
+            "locations_noise": int(noise.sum()),
+            "weight": float(part["weight"].sum()),
+            "weight_clustered": float(part.loc[~noise, "weight"].sum()),
+            "weight_noise": float(part.loc[noise, "weight"].sum()),
+            "noise_share": float(part.loc[noise, "weight"].sum() / world[kind])
+            if world[kind] > 0 else 0.0,
+        })
+    return pd.DataFrame(rows)
+
+
+def _conservation(located: pd.DataFrame, world: dict[str, float]) -> dict:
+    out = {}
+    for kind in ("patent", "article"):
+        part = located[located["kind"] == kind]
+        clustered = float(part.loc[part["cluster"] >= 0, "weight"].sum())
+        noise = float(part.loc[part["cluster"] < 0, "weight"].sum())
+        out[kind] = {"placed": world[kind], "clustered": clustered, "noise": noise,
+                     "difference": clustered + noise - world[kind]}
+    return out
+
+
+def write_result(result: Result, out: str | Path) -> Path:
+    """Write every table of a run into ``out`` (atomically, file by file)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(result.clusters, out / "clusters.csv")
+    write_parquet(result.clusters, out / "clusters.parquet")
+    write_csv(result.noise_summary, out / "noise_summary.csv")
+    write_parquet(result.locations, out / "locations.parquet")
+    write_csv(result.rejected, out / "rejected.csv")
+    write_csv(result.unplaced, out / "unplaced.csv")
+    write_json(result.info, out / "run.json")
+    return out

@@ -1,0 +1,229 @@
+"""A synthetic world of patents and articles, deterministic and labelled synthetic.
+
+National yearly volumes are rounded approximations (two significant figures) of public
+statistics, used only to give the synthetic world a realistic shape; they are not
+statistics and nothing here is real data:
+
+- PCT international applications by origin, 2023: WIPO, *PCT Yearly Review 2024*
+  (WIPO Statistics Database), rounded. Taiwan is not a PCT contracting state; its value
+  stands for Taiwan-based inventors on PCT applications filed elsewhere (our guess).
+- Science and engineering articles by country, 2022: NSF NCSES, *Science and Engineering
+  Indicators 2024: Publications Output* (NSB-2023-33), rounded; where a country is not
+  listed there our value is a rough guess of the same order.
+
+The spatial model: within a country, a document's first contributor lives in one of its
+``TOP_CITIES`` most populous GeoNames places (≥ 15,000 inhabitants) with probability
+proportional to population**alpha (alpha = 1.3 for patents, 1.15 for articles: invention
+concentrates more than science). Co-contributors live in the same place (70%), another
+place of the same country (20%) or abroad (10%). Teams are 1 + Poisson(1.6) inventors or
+1 + Poisson(2.2) author addresses. A share of addresses is messy (case, spelling, free
+text only, coordinates given) and some cannot be placed (unknown places, country only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from unidecode import unidecode
+
+from stclusters.gazetteer import load_gazetteer
+from stclusters.output import write_csv, write_parquet
+
+__all__ = ["SCALES", "SyntheticWorld", "synthesize", "write_world"]
+
+# cc: (PCT applications per year, articles per year) — see module docstring for sources.
+NATIONAL_VOLUMES: dict[str, tuple[int, int]] = {
+    "CN": (70000, 900000), "US": (56000, 460000), "JP": (49000, 100000),
+    "KR": (22000, 77000), "DE": (17000, 114000), "FR": (7900, 66000),
+    "GB": (5500, 106000), "CH": (5000, 27000), "SE": (4500, 27000), "NL": (4100, 35000),
+    "IT": (3500, 87000), "IN": (7800, 207000), "CA": (2600, 64000), "IL": (2000, 15000),
+    "FI": (1700, 12000), "DK": (1700, 17000), "AT": (1500, 16000), "ES": (1600, 69000),
+    "AU": (1800, 60000), "BE": (1200, 19000), "TR": (1900, 50000), "BR": (700, 70000),
+    "RU": (800, 80000), "IR": (150, 60000), "SG": (1100, 13000), "NO": (800, 13000),
+    "PL": (300, 43000), "IE": (600, 8000), "MY": (300, 20000), "SA": (900, 27000),
+    "EG": (100, 27000), "MX": (300, 20000), "ZA": (250, 15000), "PT": (300, 21000),
+    "CZ": (200, 16000), "GR": (100, 15000), "HU": (150, 8500), "AR": (50, 11000),
+    "CL": (150, 10000), "TH": (150, 15000), "PK": (30, 27000), "NZ": (300, 8000),
+    "RO": (50, 14000), "RS": (20, 7000), "HK": (400, 12000), "TW": (1000, 30000),
+    "NG": (20, 10000), "MA": (50, 10000), "TN": (30, 9000), "DZ": (10, 8000),
+    "KE": (20, 4000), "ET": (5, 5000), "ID": (20, 35000), "VN": (30, 18000),
+    "UA": (150, 11000), "BD": (5, 10000), "CO": (100, 9000), "AE": (300, 9000),
+}
+TOP_CITIES = 300
+YEARS_PATENTS = (2018, 2024)
+YEARS_ARTICLES = (2017, 2023)
+SCALES = {"tiny": 0.002, "demo": 0.02, "gii": 1.0}
+"""Share of GII volume: the GII uses about 1.4 M PCT applications and 10 M articles."""
+GII_PATENTS_5Y = 1_400_000
+GII_ARTICLES_5Y = 10_000_000
+
+IPC_POOL = [
+    "G06F 16/00", "G06F 3/01", "G06N 3/08", "G06Q 10/00", "G06T 7/00", "H04L 9/40",
+    "H04W 72/04", "H04N 19/00", "H01L 21/00", "H01M 10/052", "H02J 7/00", "G01N 33/00",
+    "A61K 31/00", "A61K 39/00", "A61B 5/00", "A61P 35/00", "C07D 401/04", "C12N 15/00",
+    "C08L 23/00", "B60L 53/00", "B29C 64/00", "F16H 1/00", "E21B 43/00", "A01N 43/00",
+]
+SUBJECT_POOL = [
+    "Chemistry, Multidisciplinary", "Materials Science, Multidisciplinary",
+    "Engineering, Electrical & Electronic", "Physics, Applied", "Oncology",
+    "Biochemistry & Molecular Biology", "Environmental Sciences", "Computer Science, AI",
+    "Medicine, General & Internal", "Neurosciences", "Energy & Fuels", "Mathematics",
+    "Pharmacology & Pharmacy", "Cell Biology", "Immunology", "Optics",
+]
+COMPANY_SUFFIXES = ["ELECTRONICS CO., LTD.", "Technologies Inc.", "GmbH", "S.A.",
+                    "Pharma AG", "INDUSTRIES CORP", "Medical Devices Ltd", "Chemical Co Ltd"]
+ORG_FORMS = ["University of {city}", "{city} Institute of Technology",
+             "UNIV {CITY}", "{city} Medical University", "National Laboratory of {city}"]
+
+
+@dataclass
+class SyntheticWorld:
+    """Canonical input tables of a synthetic world."""
+
+    patents: pd.DataFrame
+    articles: pd.DataFrame
+    contributors: pd.DataFrame
+
+
+def _city_table(alpha: float) -> pd.DataFrame:
+    gaz = load_gazetteer()
+    places = gaz.places[(gaz.places["population"] >= 15000)
+                        & gaz.places["cc"].isin(list(NATIONAL_VOLUMES))]
+    places = places.sort_values(["cc", "population", "geonameid"],
+                                ascending=[True, False, True], kind="stable")
+    places = places.groupby("cc", sort=True).head(TOP_CITIES).reset_index()
+    places = places.rename(columns={"index": "place"})
+    p = places["population"].to_numpy(np.float64) ** alpha
+    places["p"] = p / pd.Series(p).groupby(places["cc"].to_numpy()).transform("sum").to_numpy()
+    return places
+
+
+def _draw_cities(rng, cities: pd.DataFrame, cc: np.ndarray) -> np.ndarray:
+    """For each requested country, a row index of ``cities`` (vectorised per country)."""
+    out = np.empty(cc.shape[0], dtype=np.int64)
+    groups = cities.groupby("cc", sort=True).indices
+    for code in np.unique(cc):
+        sel = np.flatnonzero(cc == code)
+        idx = groups[code]
+        out[sel] = rng.choice(idx, size=sel.size, p=cities["p"].to_numpy()[idx])
+    return out
+
+
+def _kind(rng, kind: str, n_docs: int, cities: pd.DataFrame, team_mean: float,
+          years: tuple[int, int], start_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    col = 0 if kind == "patent" else 1
+    codes = np.array(sorted(NATIONAL_VOLUMES))
+    vol = np.array([NATIONAL_VOLUMES[c][col] for c in codes], dtype=np.float64)
+    doc_cc = rng.choice(codes, size=n_docs, p=vol / vol.sum())
+    team = 1 + np.minimum(rng.poisson(team_mean, n_docs), 11)
+    doc = np.repeat(np.arange(n_docs), team)
+    first = np.r_[True, doc[1:] != doc[:-1]]
+    lead_city = _draw_cities(rng, cities, doc_cc)
+    member_cc = doc_cc[doc].copy()
+    u = rng.random(doc.size)
+    abroad = ~first & (u >= 0.9)
+    member_cc[abroad] = rng.choice(codes, size=int(abroad.sum()), p=vol / vol.sum())
+    city = lead_city[doc].copy()
+    redraw = ~first & (u >= 0.7)
+    city[redraw] = _draw_cities(rng, cities, member_cc[redraw])
+    year = rng.integers(years[0], years[1] + 1, n_docs)
+    if kind == "patent":
+        ids = np.char.add(np.char.add("WO", year.astype(str)),
+                          np.char.zfill((start_id + np.arange(n_docs)).astype(str), 6))
+        codes_per = rng.integers(1, 4, n_docs)
+        extra = {"ipc": [";".join(rng.choice(IPC_POOL, k, replace=False)) for k in codes_per]}
+    else:
+        ids = np.char.add("WOS:", np.char.zfill((start_id + np.arange(n_docs)).astype(str), 15))
+        codes_per = rng.integers(1, 3, n_docs)
+        extra = {"subjects": [";".join(rng.choice(SUBJECT_POOL, k, replace=False))
+                              for k in codes_per]}
+    docs = pd.DataFrame({"doc_id": ids, "year": year, **extra})
+    rows = _addresses(rng, cities.iloc[city].reset_index(drop=True))
+    role = "inventor" if kind == "patent" else "author"
+    contrib = pd.DataFrame({"doc_id": ids[doc], "role": role, **rows})
+    if kind == "patent":
+        lead = cities.iloc[lead_city]
+        pick = rng.integers(0, 3, n_docs)
+        name = [f"{unidecode(c).upper()} {COMPANY_SUFFIXES[(g + k) % len(COMPANY_SUFFIXES)]}"
+                for c, g, k in zip(lead["name"], lead["geonameid"] % 7, pick, strict=True)]
+        applicants = pd.DataFrame({"doc_id": ids, "role": "applicant", "name": name})
+        contrib = pd.concat([contrib, applicants], ignore_index=True)
+    else:
+        form = rng.integers(0, len(ORG_FORMS), doc.size)
+        here = cities.iloc[city]["name"].to_numpy()
+        contrib["name"] = [ORG_FORMS[f].format(city=c, CITY=unidecode(c).upper())
+                           for f, c in zip(form, here, strict=True)]
+    return docs, contrib
+
+
+def _addresses(rng, places: pd.DataFrame) -> dict[str, np.ndarray]:
+    """City/country fields with realistic mess; some rows only free text or coordinates."""
+    n = len(places)
+    gaz = load_gazetteer()
+    city = places["name"].to_numpy(dtype=object).copy()
+    cc = places["cc"].to_numpy(dtype=object)
+    country = cc.copy()
+    address = np.full(n, "", dtype=object)
+    lat = np.full(n, "", dtype=object)
+    lon = np.full(n, "", dtype=object)
+    u = rng.random(n)
+    upper = u < 0.10
+    city[upper] = [str(c).upper() for c in city[upper]]
+    ascii_ = (u >= 0.10) & (u < 0.15)
+    city[ascii_] = [unidecode(str(c)) for c in city[ascii_]]
+    names = np.array([gaz.country_names.get(c, c) for c in cc], dtype=object)
+    long_country = (u >= 0.15) & (u < 0.25)
+    country[long_country] = names[long_country]
+    text = (u >= 0.25) & (u < 0.32)
+    post = rng.integers(10000, 99999, n).astype(str)
+    address[text] = [f"Dept R&D, Bldg {b}, {c} {p}, {k}" for b, c, p, k in
+                     zip(rng.integers(1, 40, int(text.sum())), city[text], post[text],
+                         names[text], strict=True)]
+    city[text] = ""
+    country[text] = ""
+    coords = (u >= 0.32) & (u < 0.34)
+    jitter = rng.normal(0, 0.03, (int(coords.sum()), 2))
+    lat[coords] = np.round(places["lat"].to_numpy()[coords] + jitter[:, 0], 5).astype(str)
+    lon[coords] = np.round(places["lon"].to_numpy()[coords] + jitter[:, 1], 5).astype(str)
+    unknown = (u >= 0.34) & (u < 0.35)
+    city[unknown] = "Zzyzx Research Park"
+    country_only = (u >= 0.35) & (u < 0.36)
+    city[country_only] = ""
+    return {"address": address, "city": city, "region": np.full(n, "", dtype=object),
+            "postcode": np.full(n, "", dtype=object), "country": country,
+            "lat": lat, "lon": lon}
+
+
+def synthesize(scale: str | float = "demo", *, seed: int = 2024) -> SyntheticWorld:
+    """Generate the synthetic world at a named scale or a share of GII volume.
+
+    ``demo`` is 2% of GII volume (about 39 k patents and 280 k articles over seven
+    publication years); ``gii`` about 1.4 M patents and 10 M articles over five.
+    """
+    share = SCALES[scale] if isinstance(scale, str) else float(scale)
+    rng = np.random.default_rng(seed)
+    span_p = YEARS_PATENTS[1] - YEARS_PATENTS[0] + 1
+    span_a = YEARS_ARTICLES[1] - YEARS_ARTICLES[0] + 1
+    n_pat = max(1, round(GII_PATENTS_5Y * share * span_p / 5))
+    n_art = max(1, round(GII_ARTICLES_5Y * share * span_a / 5))
+    patents, pc = _kind(rng, "patent", n_pat, _city_table(1.3), 1.6, YEARS_PATENTS, 1)
+    articles, ac = _kind(rng, "article", n_art, _city_table(1.15), 2.2, YEARS_ARTICLES, 1)
+    contributors = pd.concat([pc, ac], ignore_index=True)
+    for c in ("name", "address", "city", "region", "postcode", "country", "lat", "lon"):
+        contributors[c] = contributors[c].fillna("").astype(str)
+    return SyntheticWorld(patents=patents, articles=articles, contributors=contributors)
+
+
+def write_world(world: SyntheticWorld, folder: str | Path, *, fmt: str = "csv") -> dict[str, str]:
+    """Write the three canonical tables; returns their paths."""
+    folder = Path(folder)
+    writer = write_csv if fmt == "csv" else write_parquet
+    paths = {}
+    for name in ("patents", "articles", "contributors"):
+        path = folder / f"{name}.{fmt}"
+        writer(getattr(world, name), path)
+        paths[name] = str(path)
+    return paths
