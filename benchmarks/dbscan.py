@@ -1,0 +1,159 @@
+"""DBSCAN benchmark: ours vs scikit-learn vs the `dbscan` package, same run, same input.
+
+    python benchmarks/dbscan.py [--sizes 300000,1000000,3000000,10000000]
+
+Writes benchmarks/results/dbscan.json: per size and method, wall time of the clustering
+call (input generation excluded), peak RSS of the process, clusters found, and agreement
+with ours (identical core set, identical noise set, identical partition of cores).
+
+- ours: stclusters.dbscan, weighted, great-circle (the benchmark world's lognormal weights)
+- sklearn: DBSCAN(metric="haversine", algorithm="ball_tree"), sample_weight = w/min_weight,
+  min_samples = 1 (the weighted problem, identical to ours); skipped above --sklearn-max
+- dbscan (Wang, Gu, Shun, SIGMOD 2020): no weights, so it runs the unweighted problem
+  (all weights 1, min_samples = a count) on 3-D unit vectors with eps = the chord; ours is
+  run on the identical unweighted input for the comparison.
+Each measurement runs in a fresh subprocess, so peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from world import EPS_KM, benchmark_world, min_weight_for  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "dbscan.json"
+EARTH_RADIUS_KM = 6371.0088
+
+
+def _unweighted_min_samples(n: int) -> int:
+    """Count threshold for the unweighted problem: same density as the weighted one."""
+    return max(2, round(min_weight_for(n) / math.exp(0.5)))
+
+
+def _one(method: str, n: int, folder: str) -> dict:
+    lat, lon, w = benchmark_world(n)
+    if method == "ours":
+        from stclusters.cluster import dbscan
+        dbscan(lat[:2000], lon[:2000], w[:2000], EPS_KM, min_weight_for(n))  # compile
+        t = time.perf_counter()
+        labels, core = dbscan(lat, lon, w, EPS_KM, min_weight_for(n))
+    elif method == "ours_unweighted":
+        from stclusters.cluster import dbscan
+        ms = float(_unweighted_min_samples(n))
+        ones = np.ones(n)
+        dbscan(lat[:2000], lon[:2000], ones[:2000], EPS_KM, ms)
+        t = time.perf_counter()
+        labels, core = dbscan(lat, lon, ones, EPS_KM, ms)
+    elif method == "sklearn":
+        from sklearn.cluster import DBSCAN
+        X = np.radians(np.column_stack([lat, lon]))
+        t = time.perf_counter()
+        fit = DBSCAN(eps=EPS_KM / EARTH_RADIUS_KM, min_samples=1, metric="haversine",
+                     algorithm="ball_tree", n_jobs=-1).fit(X, sample_weight=w / min_weight_for(n))
+        labels = fit.labels_.astype(np.int64)
+        core = np.zeros(n, dtype=bool)
+        core[fit.core_sample_indices_] = True
+    elif method == "dbscan_pkg":
+        here = Path(__file__).parent.resolve()
+        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+        from dbscan import DBSCAN  # the PyPI package, not this file
+        la, lo = np.radians(lat), np.radians(lon)
+        X = np.ascontiguousarray(np.column_stack([np.cos(la) * np.cos(lo),
+                                                  np.cos(la) * np.sin(lo), np.sin(la)]))
+        chord = 2 * math.sin(EPS_KM / EARTH_RADIUS_KM / 2)
+        t = time.perf_counter()
+        labels, core = DBSCAN(X, eps=chord, min_samples=_unweighted_min_samples(n))
+        labels = np.asarray(labels, dtype=np.int64)
+        core = np.asarray(core, dtype=bool)
+    else:
+        raise SystemExit(f"unknown method {method}")
+    seconds = time.perf_counter() - t
+    np.save(Path(folder) / f"{method}_{n}_labels.npy", labels)
+    np.save(Path(folder) / f"{method}_{n}_core.npy", core)
+    return {"method": method, "n": n, "seconds": round(seconds, 3),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "clusters": int(labels.max() + 1) if labels.size else 0,
+            "noise_share": round(float((labels < 0).mean()), 4)}
+
+
+def _agreement(folder: str, a: str, b: str, n: int) -> dict:
+    la = np.load(Path(folder) / f"{a}_{n}_labels.npy")
+    lb = np.load(Path(folder) / f"{b}_{n}_labels.npy")
+    ca = np.load(Path(folder) / f"{a}_{n}_core.npy")
+    cb = np.load(Path(folder) / f"{b}_{n}_core.npy")
+    core_same = bool((ca == cb).all())
+    noise_same = bool(((la < 0) == (lb < 0)).all())
+    both = ca & cb
+    pairs = np.unique(np.column_stack([la[both], lb[both]]), axis=0)
+    partition_same = (len(pairs) == len(np.unique(la[both])) == len(np.unique(lb[both])))
+    return {"compared": f"{a} vs {b}", "core_points_differing": int((ca != cb).sum()),
+            "noise_points_differing": int(((la < 0) != (lb < 0)).sum()),
+            "identical_core_set": core_same, "identical_noise": noise_same,
+            "identical_core_partition": bool(partition_same)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="300000,1000000,3000000,10000000")
+    parser.add_argument("--sklearn-max", type=int, default=1_000_000)
+    parser.add_argument("--one", nargs=3, metavar=("METHOD", "N", "FOLDER"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(_one(args.one[0], int(args.one[1]), args.one[2])))
+        return
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    runs, agreements = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            methods = ["ours", "ours_unweighted", "dbscan_pkg"]
+            if n <= args.sklearn_max:
+                methods.append("sklearn")
+            for method in methods:
+                proc = subprocess.run([sys.executable, __file__, "--one", method, str(n), folder],
+                                      capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    runs.append({"method": method, "n": n, "error": proc.stderr.strip()[-500:]})
+                else:
+                    runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+                print(json.dumps(runs[-1]), flush=True)
+            ok = {r["method"] for r in runs if r["n"] == n and "error" not in r}
+            if {"ours_unweighted", "dbscan_pkg"} <= ok:
+                agreements.append({"n": n, **_agreement(folder, "ours_unweighted", "dbscan_pkg", n)})
+            if {"ours", "sklearn"} <= ok:
+                agreements.append({"n": n, **_agreement(folder, "ours", "sklearn", n)})
+    speedups = []
+    for n in sizes:
+        t = {r["method"]: r["seconds"] for r in runs if r["n"] == n and "seconds" in r}
+        if "ours" in t and "sklearn" in t:
+            speedups.append({"n": n, "vs": "sklearn (weighted)",
+                             "speedup": round(t["sklearn"] / t["ours"], 1)})
+        if "ours_unweighted" in t and "dbscan_pkg" in t:
+            speedups.append({"n": n, "vs": "dbscan package (unweighted)",
+                             "speedup": round(t["dbscan_pkg"] / t["ours_unweighted"], 2)})
+    import numba
+    result = {
+        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "numba_threads": numba.config.NUMBA_NUM_THREADS},
+        "world": {"eps_km": EPS_KM, "min_weight": "400 per million locations",
+                  "description": "benchmarks/world.py (synthetic)"},
+        "runs": runs, "agreement": agreements, "speedups": speedups,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
