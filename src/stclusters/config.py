@@ -173,6 +173,7 @@ def _from_dict(data: dict[str, Any], *, source: str, base_dir: Path | None) -> C
         if not isinstance(profile, str):
             raise ConfigError(f"{source}: 'profile' must be a string, got {profile!r}")
         base = load_profile(profile)
+    out_given = "out" in data
     out = data.pop("out", base.out)
     if not isinstance(out, str):
         raise ConfigError(f"{source}: 'out' must be a string path, got {out!r}")
@@ -192,7 +193,7 @@ def _from_dict(data: dict[str, Any], *, source: str, base_dir: Path | None) -> C
             not Path(v).is_absolute() else v
             for f in fields(InputSettings)
         })
-    if base_dir is not None and "out" in data and not Path(out).is_absolute():
+    if base_dir is not None and out_given and not Path(out).is_absolute():
         out = str(base_dir / out)
     cfg = dataclasses.replace(base, out=out, **sections)
     _validate(cfg, source)

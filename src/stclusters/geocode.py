@@ -156,6 +156,6 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     res["geocode_level"] = np.where(found, "city", np.where(has_country, "country", "failed"))
     res["fail_reason"] = np.where(
         found, "",
-        np.where(has_country, "country_only",
-                 np.where(empty & (res["country"] == ""), "no_address", "no_match")))
+        np.where(~empty, "no_match",
+                 np.where(has_country, "country_only", "no_address")))
     return res.drop(columns=["row", "cc_q"])

@@ -1,0 +1,70 @@
+"""Ingest: good rows kept, every bad row reported with file, row, field and reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from stclusters import InputError, ingest
+
+
+def test_fixture_rows_reconcile(data_dir):
+    rec = ingest(patents=data_dir / "patents.csv", articles=data_dir / "articles.csv",
+                 contributors=data_dir / "contributors.csv")
+    for f in rec.files:
+        assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"]
+    reasons = set(zip(rec.rejected["table"], rec.rejected["row"], rec.rejected["field"],
+                      strict=True))
+    assert ("patents", 5, "year") in reasons          # '20x2'
+    assert ("patents", 6, "doc_id") in reasons        # duplicate
+    assert ("patents", 7, "doc_id") in reasons        # empty id
+    assert ("contributors", 10, "lat") in reasons     # swapped lat/lon
+    assert ("contributors", 11, "lon") in reasons     # lat without lon
+    assert ("contributors", 17, "doc_id") in reasons  # unknown document
+    assert ("contributors", 18, "role") in reasons    # unknown role
+    assert len(rec.patents) == 5 and len(rec.articles) == 3  # BOM header read
+    assert rec.rejected["reason"].str.contains("swapped").any()
+
+
+def test_strict_turns_rejection_into_error(data_dir):
+    with pytest.raises(InputError, match=r"patents.csv, row 7, field 'doc_id': doc_id is empty"):
+        ingest(patents=data_dir / "patents.csv", contributors=data_dir / "contributors.csv",
+               articles=data_dir / "articles.csv", strict=True)
+
+
+def test_missing_column_names_file_and_field(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text("id,year\n1,2020\n")
+    c = tmp_path / "c.csv"
+    c.write_text("doc_id,role\n1,inventor\n")
+    with pytest.raises(InputError, match=r"p.csv, field 'doc_id': missing required column"):
+        ingest(patents=f, contributors=c)
+
+
+def test_not_utf8_is_a_clear_error(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_bytes("doc_id,year\nMünchen,2020\n".encode("latin-1"))
+    c = tmp_path / "c.csv"
+    c.write_text("doc_id,role\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        ingest(patents=f, contributors=c)
+
+
+def test_empty_file_and_no_input(tmp_path):
+    with pytest.raises(InputError, match="no input"):
+        ingest()
+    p = tmp_path / "p.csv"
+    p.write_text("")
+    c = tmp_path / "c.csv"
+    c.write_text("doc_id,role\n")
+    rec = ingest(patents=p, contributors=c)
+    assert len(rec.patents) == 0
+
+
+def test_points_validation(tmp_path):
+    f = tmp_path / "pts.csv"
+    f.write_text("lat,lon,weight,kind,year\n55.75,37.62,10,article,2020\n"
+                 "55.75,37.62,-1,article,2020\n55.75,37.62,nan,article,2020\n"
+                 "95,37.62,1,article,2020\n55.75,37.62,1,book,2020\n")
+    rec = ingest(points=f)
+    assert len(rec.points) == 1
+    assert sorted(rec.rejected["row"].tolist()) == [2, 3, 4, 5]
