@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
 import subprocess
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from world import EPS_KM, benchmark_world, min_weight_for  # noqa: E402
+from world import EPS_KM, benchmark_world, min_weight_for
 
 RESULTS = Path(__file__).parent / "results" / "dbscan.json"
 EARTH_RADIUS_KM = 6371.0088
@@ -108,7 +109,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="300000,1000000,3000000,10000000")
     parser.add_argument("--sklearn-max", type=int, default=1_000_000)
-    parser.add_argument("--one", nargs=3, metavar=("METHOD", "N", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=3, metavar=("METHOD", "N", "FOLDER"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         print(json.dumps(_one(args.one[0], int(args.one[1]), args.one[2])))
@@ -130,7 +132,8 @@ def main() -> None:
                 print(json.dumps(runs[-1]), flush=True)
             ok = {r["method"] for r in runs if r["n"] == n and "error" not in r}
             if {"ours_unweighted", "dbscan_pkg"} <= ok:
-                agreements.append({"n": n, **_agreement(folder, "ours_unweighted", "dbscan_pkg", n)})
+                agreements.append(
+                    {"n": n, **_agreement(folder, "ours_unweighted", "dbscan_pkg", n)})
             if {"ours", "sklearn"} <= ok:
                 agreements.append({"n": n, **_agreement(folder, "ours", "sklearn", n)})
     speedups = []
@@ -144,8 +147,9 @@ def main() -> None:
                              "speedup": round(t["dbscan_pkg"] / t["ours_unweighted"], 2)})
     import numba
     result = {
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "numba_threads": numba.config.NUMBA_NUM_THREADS},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "numba_threads": numba.config.NUMBA_NUM_THREADS},
         "world": {"eps_km": EPS_KM, "min_weight": "400 per million locations",
                   "description": "benchmarks/world.py (synthetic)"},
         "runs": runs, "agreement": agreements, "speedups": speedups,

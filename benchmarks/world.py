@@ -23,7 +23,7 @@ def benchmark_world(n: int, seed: int = 2024) -> tuple[np.ndarray, np.ndarray, n
     c_lat = np.degrees(np.arcsin(rng.uniform(-0.85, 0.95, N_CITIES)))
     c_lon = rng.uniform(-180, 180, N_CITIES)
     spread_km = 1.5 + (35.0 - 1.5) * (sizes / sizes[0]) ** 0.5
-    n_noise = int(round(n * NOISE_SHARE))
+    n_noise = round(n * NOISE_SHARE)
     city = rng.choice(N_CITIES, size=n - n_noise, p=sizes)
     dy = rng.normal(0, 1, city.shape[0]) * spread_km[city]
     dx = rng.normal(0, 1, city.shape[0]) * spread_km[city]

@@ -132,7 +132,7 @@ def test_border_between_two_clusters_goes_to_nearest_core():
 def test_poles_and_antimeridian():
     lat = np.array([90.0, 89.95, 89.95, -10.0, -10.0])
     lon = np.array([0.0, 0.0, 180.0, 179.99, -179.99])
-    labels, core = assert_same_as_sklearn(lat, lon, np.ones(5), 13.0, 2.0)
+    labels, _core = assert_same_as_sklearn(lat, lon, np.ones(5), 13.0, 2.0)
     assert labels[0] == labels[1] == labels[2] >= 0
     assert labels[3] == labels[4] >= 0 and labels[3] != labels[0]
 

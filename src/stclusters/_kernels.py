@@ -525,9 +525,10 @@ def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, n
                     if nc < c or rep[nc] == EMPTY:
                         continue
                     for j in range(cell_start[nc], cell_start[nc + 1]):
-                        if j > i and core[j] and _find(parent, i) != _find(parent, j):
-                            if _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j]) <= rmax:
-                                _union(parent, i, j)
+                        if (j > i and core[j] and _find(parent, i) != _find(parent, j)
+                                and _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j],
+                                           cosl[j]) <= rmax):
+                            _union(parent, i, j)
     root = np.full(n, EMPTY, dtype=np.int64)
     for i in range(n):
         if core[i]:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stclusters import __version__
@@ -41,7 +42,7 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version,
 def _fail(exc: Exception, debug: bool) -> None:
     if debug:
         raise exc
-    err_console.print(f"[red]error:[/] {exc}", highlight=False, markup=True)
+    err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
 
 

@@ -175,9 +175,11 @@ def _check_inputs(lat, lon, weight, eps_km, min_weight):
     bad = ~(np.isfinite(weight) & (weight >= 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ParameterError(f"dbscan: weight must be finite and >= 0; element {i} is {weight[i]!r}")
+        raise ParameterError(
+            f"dbscan: weight must be finite and >= 0; element {i} is {weight[i]!r}")
     if not (isinstance(eps_km, int | float) and 0 < eps_km <= MAX_EPS_KM):
-        raise ParameterError(f"dbscan: eps_km must be a number in (0, {MAX_EPS_KM:g}], got {eps_km!r}")
+        raise ParameterError(
+            f"dbscan: eps_km must be a number in (0, {MAX_EPS_KM:g}], got {eps_km!r}")
     if not (isinstance(min_weight, int | float) and math.isfinite(min_weight) and min_weight > 0):
         raise ParameterError(f"dbscan: min_weight must be a finite number > 0, got {min_weight!r}")
     return lat, lon, weight

@@ -116,6 +116,8 @@ class Config:
         for key, value in sections.items():
             current = getattr(self, key)
             if isinstance(value, dict) and dataclasses.is_dataclass(current):
+                if key == "cluster":
+                    value = _one_threshold_form(value)
                 value = dataclasses.replace(current, **value)
             updates[key] = value
         cfg = dataclasses.replace(self, **updates)
@@ -211,13 +213,18 @@ def _section(cls: type, current: Any, values: dict[str, Any], source: str, name:
         if isinstance(value, list):
             value = tuple(value)
         clean[key] = value
-    # choosing one form of minimum weight clears the other form inherited from a profile
+    return dataclasses.replace(current, **_one_threshold_form(clean))
+
+
+def _one_threshold_form(values: dict[str, Any]) -> dict[str, Any]:
+    """Choosing one form of minimum weight clears the other (e.g. inherited from a profile)."""
+    values = dict(values)
     for kind in ("patents", "articles"):
-        if f"min_weight_{kind}" in clean and f"min_share_{kind}" not in clean:
-            clean.setdefault(f"min_share_{kind}", None)
-        if f"min_share_{kind}" in clean and f"min_weight_{kind}" not in clean:
-            clean.setdefault(f"min_weight_{kind}", None)
-    return dataclasses.replace(current, **clean)
+        for given, other in ((f"min_weight_{kind}", f"min_share_{kind}"),
+                             (f"min_share_{kind}", f"min_weight_{kind}")):
+            if given in values and other not in values:
+                values[other] = None
+    return values
 
 
 def _number(value: Any) -> bool:

@@ -187,7 +187,8 @@ def ingest(
         files.append({"file": str(path), "table": table, "rows_read": len(frame)})
         return frame, rej
 
-    empty_docs = pd.DataFrame({"row": pd.Series(dtype=np.int64), "doc_id": pd.Series(dtype="string"),
+    empty_docs = pd.DataFrame({"row": pd.Series(dtype=np.int64),
+                               "doc_id": pd.Series(dtype="string"),
                                "year": pd.Series(dtype=np.int64)})
     for table, path, extra in (("patents", patents, "ipc"), ("articles", articles, "subjects")):
         if path:

@@ -17,7 +17,7 @@ from scipy.spatial import cKDTree
 from stclusters._geo import chord, unit_vectors
 from stclusters.gazetteer import CA_PROVINCES, Gazetteer, load_gazetteer
 
-__all__ = ["EN_DASH", "cluster_names", "cluster_economies", "snap_to_places"]
+__all__ = ["EN_DASH", "cluster_economies", "cluster_names", "snap_to_places"]
 
 EN_DASH = "\u2013"
 
