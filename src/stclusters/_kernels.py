@@ -29,14 +29,19 @@ def _rdist(lat1, lon1, cos1, lat2, lon2, cos2):
 
 
 @njit(cache=True, parallel=True)
-def cell_keys(lat, lon, side):
-    """Unit vectors, cos(lat) (libm, as sklearn sees it) and packed 3-D cell keys."""
-    n = lat.shape[0]
+def cell_keys(lat_deg, lon_deg, side):
+    """Radians (bit-identical to np.radians), unit vectors, cos(lat) (libm, as sklearn
+    sees it) and packed 3-D cell keys."""
+    n = lat_deg.shape[0]
+    lat = np.empty(n)
+    lon = np.empty(n)
     xyz = np.empty((n, 3))
     cosl = np.empty(n)
     keys = np.empty(n, dtype=np.int64)
     off = np.int64(1 << (BITS - 1))
     for i in prange(n):
+        lat[i] = lat_deg[i] * (math.pi / 180.0)
+        lon[i] = lon_deg[i] * (math.pi / 180.0)
         c = math.cos(lat[i])
         cosl[i] = c
         x = c * math.cos(lon[i])
@@ -49,7 +54,40 @@ def cell_keys(lat, lon, side):
         iy = np.int64(math.floor(y / side)) + off
         iz = np.int64(math.floor(z / side)) + off
         keys[i] = (ix << (2 * BITS)) | (iy << BITS) | iz
-    return xyz, cosl, keys
+    return lat, lon, xyz, cosl, keys
+
+
+@njit(cache=True, parallel=True)
+def gather(order, lat, lon, cosl, xyz, w):
+    """Point arrays in cell order, in one parallel pass."""
+    n = order.shape[0]
+    lat_s = np.empty(n)
+    lon_s = np.empty(n)
+    cos_s = np.empty(n)
+    xyz_s = np.empty((n, 3))
+    w_s = np.empty(n)
+    for p in prange(n):
+        i = order[p]
+        lat_s[p] = lat[i]
+        lon_s[p] = lon[i]
+        cos_s[p] = cosl[i]
+        xyz_s[p, 0] = xyz[i, 0]
+        xyz_s[p, 1] = xyz[i, 1]
+        xyz_s[p, 2] = xyz[i, 2]
+        w_s[p] = w[i]
+    return lat_s, lon_s, cos_s, xyz_s, w_s
+
+
+@njit(cache=True, parallel=True)
+def scatter_back(order, labels_s, core_s):
+    """Labels and core flags back in input order."""
+    n = order.shape[0]
+    labels = np.empty(n, dtype=np.int64)
+    core = np.empty(n, dtype=np.bool_)
+    for p in prange(n):
+        labels[order[p]] = labels_s[p]
+        core[order[p]] = core_s[p]
+    return labels, core
 
 
 @njit(cache=True, inline="always")
@@ -158,20 +196,32 @@ def canonical_within_cells(order, start, lat, lon, w):
 
 
 @njit(cache=True)
-def build_table(cell_keys):
-    """Open-addressing hash table from a cell key to its cell index."""
+def column_table(cell_keys):
+    """Hash table from a grid column (ix, iy) to its run of cells in key order.
+
+    Cells are sorted by key (ix, iy, iz), so the cells of one column are contiguous.
+    """
     n = cell_keys.shape[0]
-    size = _table_size(n)
+    col = cell_keys >> BITS
+    starts = np.empty(n + 1, dtype=np.int64)
+    m = 0
+    for c in range(n):
+        if c == 0 or col[c] != col[c - 1]:
+            starts[m] = c
+            m += 1
+    starts[m] = n
+    size = _table_size(m)
     mask = np.int64(size - 1)
     table_keys = np.full(size, EMPTY, dtype=np.int64)
     table_vals = np.full(size, EMPTY, dtype=np.int64)
-    for c in range(n):
-        slot = _slot(cell_keys[c], mask)
+    for k in range(m):
+        key = col[starts[k]]
+        slot = _slot(key, mask)
         while table_keys[slot] != EMPTY:
             slot = (slot + 1) & mask
-        table_keys[slot] = cell_keys[c]
-        table_vals[slot] = c
-    return table_keys, table_vals
+        table_keys[slot] = key
+        table_vals[slot] = k
+    return table_keys, table_vals, starts[: m + 1].copy()
 
 
 @njit(cache=True, inline="always")
@@ -187,35 +237,103 @@ def _lookup(table_keys, table_vals, key):
         slot = (slot + 1) & mask
 
 
-@njit(cache=True, parallel=True)
-def neighbour_cells(cell_keys, table_keys, table_vals, offsets, n_adjacent):
-    """CSR lists of occupied neighbour cells, self first, nearest first.
+@njit(cache=True)
+def _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, rnd,
+                       out, p):
+    """Write the neighbours of cell c found in the columns around it; return new p.
 
-    Also returns, per cell, where its adjacent (touching) neighbours end in the list.
+    rnd 0: touching cells (all |d| <= 1, self excluded); rnd 1: the others.
+    """
+    low = np.int64((1 << BITS) - 1)
+    key = cell_keys[c]
+    iz = key & low
+    col = key >> BITS
+    width = 2 * reach + 1
+    for dx in range(-reach, reach + 1):
+        for dy in range(-reach, reach + 1):
+            k = _lookup(table_keys, table_vals, col + (np.int64(dx) << BITS) + dy)
+            if k == EMPTY:
+                continue
+            a = col_start[k]
+            b = col_start[k + 1]
+            # first cell of the column with iz >= iz - reach (binary search)
+            lo = a
+            hi = b
+            target = iz - reach
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if (cell_keys[mid] & low) < target:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            for q in range(lo, b):
+                dz = (cell_keys[q] & low) - iz
+                if dz > reach:
+                    break
+                if dx == 0 and dy == 0 and dz == 0:
+                    continue
+                if not allowed[(dx + reach) * width * width + (dy + reach) * width + dz + reach]:
+                    continue
+                touching = abs(dx) <= 1 and abs(dy) <= 1 and abs(dz) <= 1
+                if touching == (rnd == 0):
+                    out[p] = q
+                    p += 1
+    return p
+
+
+@njit(cache=True, parallel=True)
+def neighbour_cells(cell_keys, table_keys, table_vals, col_start, allowed, reach):
+    """CSR lists of occupied neighbour cells: self first, then touching cells, then others.
+
+    Also returns, per cell, where its touching neighbours end in the list.
     """
     n = cell_keys.shape[0]
-    n_off = offsets.shape[0]
+    max_n = (2 * reach + 1) ** 3
     counts = np.zeros(n + 1, dtype=np.int64)
     for c in prange(n):
-        k = 0
-        for o in range(n_off):
-            if _lookup(table_keys, table_vals, cell_keys[c] + offsets[o]) != EMPTY:
-                k += 1
-        counts[c + 1] = k
+        buf = np.empty(max_n, dtype=np.int32)
+        p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
+                               0, buf, 0)
+        p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
+                               1, buf, p)
+        counts[c + 1] = p + 1
     start = np.cumsum(counts)
     nbr = np.empty(start[n], dtype=np.int32)
     adjacent_end = np.empty(n, dtype=np.int64)
     for c in prange(n):
-        p = start[c]
-        adjacent_end[c] = p
-        for o in range(n_off):
-            v = _lookup(table_keys, table_vals, cell_keys[c] + offsets[o])
-            if v != EMPTY:
-                nbr[p] = v
-                p += 1
-            if o + 1 == n_adjacent:
-                adjacent_end[c] = p
+        s = start[c]
+        nbr[s] = c
+        p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
+                               0, nbr[s + 1:], 0)
+        adjacent_end[c] = s + 1 + p
+        _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, 1,
+                           nbr[s + 1:], p)
+        _nearest_first(nbr, cell_keys, c, s + 1, s + 1 + p)
+        _nearest_first(nbr, cell_keys, c, s + 1 + p, start[c + 1])
     return start, nbr, adjacent_end
+
+
+@njit(cache=True, inline="always")
+def _offset_norm(a, b):
+    low = np.int64((1 << BITS) - 1)
+    dx = ((a >> (2 * BITS)) & low) - ((b >> (2 * BITS)) & low)
+    dy = ((a >> BITS) & low) - ((b >> BITS) & low)
+    dz = (a & low) - (b & low)
+    return dx * dx + dy * dy + dz * dz
+
+
+@njit(cache=True)
+def _nearest_first(nbr, cell_keys, c, a, b):
+    """Stable insertion sort of nbr[a:b] by squared cell offset from c (early exits)."""
+    key = cell_keys[c]
+    for i in range(a + 1, b):
+        v = nbr[i]
+        d = _offset_norm(cell_keys[v], key)
+        j = i - 1
+        while j >= a and _offset_norm(cell_keys[nbr[j]], key) > d:
+            nbr[j + 1] = nbr[j]
+            j -= 1
+        nbr[j + 1] = v
 
 
 @njit(cache=True)
@@ -248,9 +366,11 @@ def tree_sizes(cell_start, leaf):
 
 @njit(cache=True, parallel=True)
 def build_trees(order, cell_start, node_start, xyz, w, leaf):
-    """A k-d tree per cell: node boxes and weight sums; reorders points within cells.
+    """A bounding-volume tree per cell: node boxes and weight sums.
 
-    Splits are stable sorts on the canonical order, so the tree is deterministic.
+    A cell's points are put in Morton (Z-curve) order once, then ranges are halved down
+    to ``leaf`` points, so every node is a spatially compact run. Ties in the curve keep
+    the canonical order, so the tree is deterministic.
     """
     n_cells = cell_start.shape[0] - 1
     n_nodes = node_start[n_cells]
@@ -267,6 +387,8 @@ def build_trees(order, cell_start, node_start, xyz, w, leaf):
         st_node[0] = node_start[c]
         st_a[0] = cell_start[c]
         st_b[0] = cell_start[c + 1]
+        if cell_start[c + 1] - cell_start[c] > leaf:
+            _morton_order(order, cell_start[c], cell_start[c + 1], xyz)
         top = 1
         while top > 0:
             top -= 1
@@ -275,46 +397,79 @@ def build_trees(order, cell_start, node_start, xyz, w, leaf):
             b = st_b[top]
             na[node] = a
             nb[node] = b
-            total = 0.0
-            for ax in range(3):
-                lo[node, ax] = np.inf
-                hi[node, ax] = -np.inf
-            for p in range(a, b):
-                i = order[p]
-                total += w[i]
-                for ax in range(3):
-                    v = xyz[i, ax]
-                    if v < lo[node, ax]:
-                        lo[node, ax] = v
-                    if v > hi[node, ax]:
-                        hi[node, ax] = v
-            wsum[node] = total
             if b - a > leaf:
-                axis = 0
-                extent = hi[node, 0] - lo[node, 0]
-                for ax in range(1, 3):
-                    if hi[node, ax] - lo[node, ax] > extent:
-                        extent = hi[node, ax] - lo[node, ax]
-                        axis = ax
-                seg = order[a:b].copy()
-                vals = np.empty(b - a)
-                for p in range(b - a):
-                    vals[p] = xyz[seg[p], axis]
-                idx = np.argsort(vals, kind="mergesort")
-                for p in range(b - a):
-                    order[a + p] = seg[idx[p]]
                 mid = a + (b - a) // 2
-                left_node = node + 1
                 right_node = node + 1 + _n_nodes(mid - a, leaf)
                 right[node] = right_node
                 st_node[top] = right_node
                 st_a[top] = mid
                 st_b[top] = b
-                st_node[top + 1] = left_node
+                st_node[top + 1] = node + 1
                 st_a[top + 1] = a
                 st_b[top + 1] = mid
                 top += 2
+        # boxes and weights bottom-up: children come after their parent
+        for node in range(node_start[c + 1] - 1, node_start[c] - 1, -1):
+            if right[node] == EMPTY:
+                total = 0.0
+                for ax in range(3):
+                    lo[node, ax] = np.inf
+                    hi[node, ax] = -np.inf
+                for p in range(na[node], nb[node]):
+                    i = order[p]
+                    total += w[i]
+                    for ax in range(3):
+                        v = xyz[i, ax]
+                        if v < lo[node, ax]:
+                            lo[node, ax] = v
+                        if v > hi[node, ax]:
+                            hi[node, ax] = v
+                wsum[node] = total
+            else:
+                r = right[node]
+                wsum[node] = wsum[node + 1] + wsum[r]
+                for ax in range(3):
+                    lo[node, ax] = min(lo[node + 1, ax], lo[r, ax])
+                    hi[node, ax] = max(hi[node + 1, ax], hi[r, ax])
     return lo, hi, wsum, na, nb, right
+
+
+@njit(cache=True, inline="always")
+def _spread_bits(v):
+    """Spread the low 10 bits of v so two zero bits separate each (for 3-D Morton)."""
+    v = v & 0x3FF
+    v = (v | (v << 16)) & 0x30000FF
+    v = (v | (v << 8)) & 0x300F00F
+    v = (v | (v << 4)) & 0x30C30C3
+    v = (v | (v << 2)) & 0x9249249
+    return v
+
+
+@njit(cache=True)
+def _morton_order(order, a, b, xyz):
+    """Reorder order[a:b] along the Z-curve through its bounding box."""
+    m = b - a
+    lo = np.full(3, np.inf)
+    hi = np.full(3, -np.inf)
+    for p in range(a, b):
+        for ax in range(3):
+            v = xyz[order[p], ax]
+            lo[ax] = min(lo[ax], v)
+            hi[ax] = max(hi[ax], v)
+    codes = np.empty(m, dtype=np.int64)
+    for p in range(m):
+        code = np.int64(0)
+        for ax in range(3):
+            span = hi[ax] - lo[ax]
+            q = np.int64(0)
+            if span > 0:
+                q = np.int64(min(1023.0, (xyz[order[a + p], ax] - lo[ax]) / span * 1024.0))
+            code |= _spread_bits(q) << (2 - ax)
+        codes[p] = (code << 32) | p
+    idx = np.argsort(codes)
+    seg = order[a:b].copy()
+    for p in range(m):
+        order[a + p] = seg[idx[p]]
 
 
 @njit(cache=True, inline="always")
@@ -366,11 +521,62 @@ def _weight_within(i, root, need, lat, lon, cosl, xyz, w, lo, hi, wsum, na, nb, 
     return s
 
 
+@njit(cache=True, inline="always")
+def _boxes_dist2(lo, hi, g, node):
+    """Squared min and max Euclidean distance between two node boxes."""
+    dmin = 0.0
+    dmax = 0.0
+    for ax in range(3):
+        gap = max(lo[node, ax] - hi[g, ax], lo[g, ax] - hi[node, ax], 0.0)
+        dmin += gap * gap
+        far = max(hi[node, ax] - lo[g, ax], hi[g, ax] - lo[node, ax])
+        dmax += far * far
+    return dmin, dmax
+
+
+@njit(cache=True)
+def _group_bounds(g, roots, lo, hi, wsum, right, inner2, outer2, min_w):
+    """Bounds on the weight within the radius, valid for every point of node g.
+
+    Neighbour nodes wholly inside the radius of all of g count in both bounds; nodes
+    out of reach of all of g in neither; the rest only in the upper bound. Stops early
+    once the lower bound reaches min_w.
+    """
+    stack = np.empty(128, dtype=np.int64)
+    lower = 0.0
+    upper = 0.0
+    for r in range(roots.shape[0]):
+        stack[0] = roots[r]
+        top = 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            dmin, dmax = _boxes_dist2(lo, hi, g, node)
+            if dmin > outer2:
+                continue
+            if dmax <= inner2:
+                lower += wsum[node]
+                upper += wsum[node]
+            elif right[node] == EMPTY:
+                upper += wsum[node]
+            else:
+                stack[top] = right[node]
+                stack[top + 1] = node + 1
+                top += 2
+        if lower >= min_w:
+            break
+    return lower, upper
+
+
 @njit(cache=True, parallel=True)
 def core_flags(lat, lon, cosl, xyz, w, cell_start, node_start, lo, hi, wsum, na, nb, right,
                nbr_start, nbr, rmax, min_w, inner2, outer2, whole_cell_ok, lo_margin,
                hi_margin):
-    """A point is core when the weight within the radius, itself included, reaches min_w."""
+    """A point is core when the weight within the radius, itself included, reaches min_w.
+
+    Decided per cell, then per tree leaf, from box bounds where they settle it (with a
+    relative margin far above rounding), and only otherwise point by point.
+    """
     n_cells = cell_start.shape[0] - 1
     core = np.zeros(lat.shape[0], dtype=np.bool_)
     for c in prange(n_cells):
@@ -385,14 +591,36 @@ def core_flags(lat, lon, cosl, xyz, w, cell_start, node_start, lo, hi, wsum, na,
             upper += wsum[node_start[nbr[q]]]
         if upper < min_w * lo_margin:
             continue
-        for i in range(a, b):
-            s = 0.0
-            for q in range(nbr_start[c], nbr_start[c + 1]):
-                s += _weight_within(i, node_start[nbr[q]], min_w - s, lat, lon, cosl, xyz, w,
-                                    lo, hi, wsum, na, nb, right, rmax, inner2, outer2)
-                if s >= min_w:
-                    break
-            core[i] = s >= min_w
+        roots = np.empty(nbr_start[c + 1] - nbr_start[c], dtype=np.int64)
+        for q in range(nbr_start[c], nbr_start[c + 1]):
+            roots[q - nbr_start[c]] = node_start[nbr[q]]
+        if right[node_start[c]] != EMPTY:  # the whole cell first, then leaf by leaf
+            lower, upper = _group_bounds(node_start[c], roots, lo, hi, wsum, right, inner2,
+                                         outer2, min_w)
+            if lower >= min_w * hi_margin:
+                for i in range(a, b):
+                    core[i] = True
+                continue
+            if upper < min_w * lo_margin:
+                continue
+        for g in range(node_start[c], node_start[c + 1]):
+            if right[g] != EMPTY:
+                continue
+            lower, upper = _group_bounds(g, roots, lo, hi, wsum, right, inner2, outer2, min_w)
+            if lower >= min_w * hi_margin:
+                for i in range(na[g], nb[g]):
+                    core[i] = True
+                continue
+            if upper < min_w * lo_margin:
+                continue
+            for i in range(na[g], nb[g]):
+                s = 0.0
+                for q in range(nbr_start[c], nbr_start[c + 1]):
+                    s += _weight_within(i, node_start[nbr[q]], min_w - s, lat, lon, cosl, xyz,
+                                        w, lo, hi, wsum, na, nb, right, rmax, inner2, outer2)
+                    if s >= min_w:
+                        break
+                core[i] = s >= min_w
     return core
 
 
@@ -537,27 +765,107 @@ def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, n
 
 
 @njit(cache=True, parallel=True)
+def node_components(root, core, node_start, na, nb, right):
+    """Per tree node: the one component all its cores belong to, -1 none, -2 several."""
+    n_cells = node_start.shape[0] - 1
+    comp = np.full(na.shape[0], EMPTY, dtype=np.int64)
+    for c in prange(n_cells):
+        for node in range(node_start[c + 1] - 1, node_start[c] - 1, -1):
+            if right[node] == EMPTY:
+                v = EMPTY
+                for j in range(na[node], nb[node]):
+                    if core[j]:
+                        if v == EMPTY:
+                            v = root[j]
+                        elif v != root[j]:
+                            v = -2
+                            break
+            else:
+                left_v = comp[node + 1]
+                right_v = comp[right[node]]
+                if left_v == EMPTY:
+                    v = right_v
+                elif right_v == EMPTY or right_v == left_v:  # noqa: SIM109 (numba)
+                    v = left_v
+                else:
+                    v = -2
+            comp[node] = v
+    return comp
+
+
+@njit(cache=True)
+def _reachable_component(g, roots, lo, hi, right, node_comp, outer2):
+    """The single component of all cores within reach of node g; -1 none, -2 several."""
+    stack = np.empty(128, dtype=np.int64)
+    found = EMPTY
+    for r in range(roots.shape[0]):
+        stack[0] = roots[r]
+        top = 1
+        while top > 0:
+            top -= 1
+            node = stack[top]
+            v = node_comp[node]
+            if v == EMPTY:
+                continue
+            dmin, _ = _boxes_dist2(lo, hi, g, node)
+            if dmin > outer2:
+                continue
+            if v >= 0:
+                if found == EMPTY:
+                    found = v
+                elif found != v:
+                    return -2
+            elif right[node] == EMPTY:
+                return -2
+            else:
+                stack[top] = right[node]
+                stack[top + 1] = node + 1
+                top += 2
+    return found
+
+
+@njit(cache=True, parallel=True)
 def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start, lo, hi, na,
-                   nb, right, nbr_start, nbr, rmax, outer2):
+                   nb, right, nbr_start, nbr, rmax, outer2, node_comp):
     """A non-core point joins the component of its nearest core within the radius.
 
     Ties in distance go to the core with the smaller (lat, lon), so the answer does
-    not depend on input order. Points with no core in reach stay -1 (noise).
+    not depend on input order. Points with no core in reach stay -1 (noise). When all
+    cores in reach of a tree leaf share one component, a point only needs some core in
+    reach, not the nearest.
     """
     n_cells = cell_start.shape[0] - 1
     out = root.copy()
     for c in prange(n_cells):
-        for i in range(cell_start[c], cell_start[c + 1]):
-            if core[i]:
+        roots = np.empty(nbr_start[c + 1] - nbr_start[c], dtype=np.int64)
+        for q in range(nbr_start[c], nbr_start[c + 1]):
+            roots[q - nbr_start[c]] = node_start[nbr[q]]
+        for g in range(node_start[c], node_start[c + 1]):
+            if right[g] != EMPTY:
                 continue
-            best = np.inf
-            best_j = EMPTY
-            for q in range(nbr_start[c], nbr_start[c + 1]):
-                best, best_j = _nearest_core(i, node_start[nbr[q]], best, best_j, lat, lon, cosl,
-                                             xyz, core, has, lo, hi, na, nb, right, rmax, outer2,
-                                             False)
-            if best_j != EMPTY:
-                out[i] = root[best_j]
+            all_core = True
+            for i in range(na[g], nb[g]):
+                if not core[i]:
+                    all_core = False
+                    break
+            if all_core:
+                continue
+            single = _reachable_component(g, roots, lo, hi, right, node_comp, outer2)
+            if single == EMPTY:
+                continue
+            for i in range(na[g], nb[g]):
+                if core[i]:
+                    continue
+                best = np.inf
+                best_j = EMPTY
+                for q in range(roots.shape[0]):
+                    best, best_j = _nearest_core(i, roots[q], best, best_j, lat, lon, cosl,
+                                                 xyz, core, has, lo, hi, na, nb, right, rmax,
+                                                 outer2, single >= 0)
+                    if single >= 0 and best_j != EMPTY:
+                        break
+                if best_j != EMPTY:
+                    out[i] = root[best_j]
     return out
 
 

@@ -102,14 +102,12 @@ def dbscan(
     inner = chord * (1.0 - _REL) - _ABS
     outer = chord * (1.0 + _REL) + _ABS
     whole_cell_ok = side * math.sqrt(3.0) <= inner
-    offsets, n_adjacent = _neighbour_offsets(side, outer)
+    allowed, reach = _neighbour_offsets(side, outer)
     inner2 = inner * inner if inner > 0 else -1.0
     outer2 = outer * outer
 
     with numba.parallel_chunksize(_CHUNK):
-        lat_r = np.radians(lat)
-        lon_r = np.radians(lon)
-        xyz, cosl, keys = _kernels.cell_keys(lat_r, lon_r, side)
+        lat_r, lon_r, xyz, cosl, keys = _kernels.cell_keys(lat, lon, side)
         cell, cell_keys = _kernels.group_cells(keys)
         del keys
         order, cell_start = _kernels.counting_order(cell, cell_keys.shape[0])
@@ -118,37 +116,30 @@ def dbscan(
         node_start = _kernels.tree_sizes(cell_start, _LEAF)
         lo, hi, wsum, na, nb, right = _kernels.build_trees(order, cell_start, node_start, xyz,
                                                            weight, _LEAF)
-        lat_s = lat_r[order]
-        lon_s = lon_r[order]
-        cos_s = cosl[order]
-        xyz_s = xyz[order]
-        w_s = weight[order]
+        lat_s, lon_s, cos_s, xyz_s, w_s = _kernels.gather(order, lat_r, lon_r, cosl, xyz, weight)
         del lat_r, lon_r, cosl, xyz
-        table_keys, table_vals = _kernels.build_table(cell_keys)
+        table_keys, table_vals, col_start = _kernels.column_table(cell_keys)
         nbr_start, nbr, adjacent_end = _kernels.neighbour_cells(
-            cell_keys, table_keys, table_vals, offsets, n_adjacent)
-        del table_keys, table_vals
+            cell_keys, table_keys, table_vals, col_start, allowed, reach)
+        del table_keys, table_vals, col_start
         core_s = _kernels.core_flags(
             lat_s, lon_s, cos_s, xyz_s, w_s, cell_start, node_start, lo, hi, wsum, na, nb,
             right, nbr_start, nbr, rmax, float(min_weight), inner2, outer2, whole_cell_ok,
-            1.0 - 1e-12, 1.0 + 1e-12,
+            1.0 - 1e-9, 1.0 + 1e-9,
         )
         has = _kernels.node_cores(core_s, node_start, na, nb, right)
         root = _kernels.link_cores(
             lat_s, lon_s, cos_s, xyz_s, core_s, has, cell_start, node_start, lo, hi, na, nb,
             right, nbr_start, nbr, adjacent_end, rmax, outer2, whole_cell_ok,
         )
+        node_comp = _kernels.node_components(root, core_s, node_start, na, nb, right)
         root = _kernels.attach_borders(
             lat_s, lon_s, cos_s, xyz_s, core_s, has, root, cell_start, node_start, lo, hi, na,
-            nb, right, nbr_start, nbr, rmax, outer2,
+            nb, right, nbr_start, nbr, rmax, outer2, node_comp,
         )
         labels_s = _kernels.number_components(root, w_s, lat_s, lon_s)
 
-    labels = np.empty(n, dtype=np.int64)
-    labels[order] = labels_s
-    core = np.empty(n, dtype=bool)
-    core[order] = core_s
-    return labels, core
+        return _kernels.scatter_back(order, labels_s, core_s)
 
 
 def _check_inputs(lat, lon, weight, eps_km, min_weight):
@@ -186,24 +177,16 @@ def _check_inputs(lat, lon, weight, eps_km, min_weight):
 
 
 def _neighbour_offsets(side: float, reach: float) -> tuple[np.ndarray, int]:
-    """Key offsets of every cell that can hold a point within reach, nearest first.
+    """Which cell offsets in [-k, k]^3 can hold a point within reach, and k.
 
-    Also returns how many of them touch the centre cell (listed first).
+    Returned as a flat boolean mask indexed ((dx+k)*(2k+1) + dy+k)*(2k+1) + dz+k.
     """
     k = math.ceil(reach / side)
-    found = []
+    allowed = []
     for d in itertools.product(range(-k, k + 1), repeat=3):
-        if d == (0, 0, 0):
-            continue
         gap = side * math.sqrt(sum(max(abs(v) - 1, 0) ** 2 for v in d))
-        if gap <= reach:
-            found.append((gap, sum(abs(v) for v in d), d))
-    found.sort()
-    found.insert(0, (0.0, 0, (0, 0, 0)))
-    n_adjacent = sum(1 for gap, _, d in found if max(abs(v) for v in d) <= 1)
-    bits = _kernels.BITS
-    keys = [(d[0] << (2 * bits)) + (d[1] << bits) + d[2] for _, _, d in found]
-    return np.array(keys, dtype=np.int64), n_adjacent
+        allowed.append(gap <= reach)
+    return np.array(allowed, dtype=np.bool_), k
 
 
 @dataclass(frozen=True)
