@@ -324,16 +324,27 @@ def _offset_norm(a, b):
 
 @njit(cache=True)
 def _nearest_first(nbr, cell_keys, c, a, b):
-    """Stable insertion sort of nbr[a:b] by squared cell offset from c (early exits)."""
+    """Stable counting sort of nbr[a:b] by squared cell offset from c (for early exits)."""
+    m = b - a
+    if m < 2:
+        return
     key = cell_keys[c]
-    for i in range(a + 1, b):
-        v = nbr[i]
-        d = _offset_norm(cell_keys[v], key)
-        j = i - 1
-        while j >= a and _offset_norm(cell_keys[nbr[j]], key) > d:
-            nbr[j + 1] = nbr[j]
-            j -= 1
-        nbr[j + 1] = v
+    norms = np.empty(m, dtype=np.int64)
+    top = 0
+    for i in range(m):
+        norms[i] = _offset_norm(cell_keys[nbr[a + i]], key)
+        top = max(top, norms[i])
+    counts = np.zeros(top + 2, dtype=np.int64)
+    for i in range(m):
+        counts[norms[i] + 1] += 1
+    for v in range(top + 1):
+        counts[v + 1] += counts[v]
+    tmp = np.empty(m, dtype=nbr.dtype)
+    for i in range(m):
+        tmp[counts[norms[i]]] = nbr[a + i]
+        counts[norms[i]] += 1
+    for i in range(m):
+        nbr[a + i] = tmp[i]
 
 
 @njit(cache=True)
