@@ -7,14 +7,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from stclusters import __version__
-from stclusters._errors import StclustersError
+from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile
+from stclusters.geocode import GEOCODE_COLUMNS, geocode
+from stclusters.ingest import read_text_table
+from stclusters.output import write_csv
 from stclusters.pipeline import Result, run, write_result
 from stclusters.synth import SCALES, synthesize, write_world
 
@@ -93,6 +97,53 @@ def run_command(
     except StclustersError as exc:
         _fail(exc, debug)
     _summary(result, folder, quiet)
+
+
+@app.command("geocode")
+def geocode_command(
+    input_csv: Annotated[Path, typer.Argument(help="CSV with an address column.")],
+    out: Annotated[Path, typer.Option(help="Output CSV (input rows, in order, plus results).")],
+    text_column: Annotated[str, typer.Option(help="Free-text address column.")] = "address",
+    country_column: Annotated[str | None, typer.Option(help="Column with the country.")] = None,
+    city_column: Annotated[str | None, typer.Option(help="Column with the city.")] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Geocode addresses offline; every input row is kept, in order, with its result."""
+    try:
+        frame = read_text_table(input_csv)
+        columns = {"address": text_column, "country": country_column, "city": city_column}
+        for role, name in columns.items():
+            if name is not None and name not in frame.columns:
+                raise InputError(f"column {name!r} not found (for {role}); found: "
+                                 f"{', '.join(frame.columns)}", path=str(input_csv), field=name)
+        query = pd.DataFrame({role: frame[name] for role, name in columns.items() if name})
+        result = geocode(query, progress=None if quiet else _progress_bar())
+        added = result[GEOCODE_COLUMNS].rename(columns=lambda c: c if c.startswith("geocode")
+                                               else f"geocode_{c}")
+        write_csv(pd.concat([frame, added], axis=1), out)
+    except StclustersError as exc:
+        _fail(exc, debug)
+    if not quiet:
+        placed = result["geocode_level"].isin(["city", "input"]).mean()
+        out_console.print(f"{len(result):,} rows, {placed:.1%} placed; written {out}")
+
+
+def _progress_bar():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    progress = Progress(TextColumn("geocoding unique addresses"), BarColumn(),
+                        MofNCompleteColumn(), console=err_console, transient=True)
+
+    def update(done: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()
+            progress.add_task("geocode", total=total)
+        progress.update(progress.task_ids[0], completed=done)
+        if done >= total:
+            progress.stop()
+
+    return update
 
 
 @app.command("synth")

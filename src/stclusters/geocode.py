@@ -11,6 +11,7 @@ Each distinct address is resolved once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,15 @@ __all__ = ["GEOCODE_COLUMNS", "LEVELS", "geocode"]
 LEVELS = ("input", "city", "country", "failed")
 GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason"]
 _DIGITS = re.compile(r"\b\S*\d\S*\b")
+_ADMIN_AFFIX = re.compile(
+    r"(\s(ku|shi|gun|si|gu|cho|machi|mura|qu|xian|shi qu|city|town|township|village|district|"
+    r"municipality|prefecture|province)$)|(^(city of|greater|municipality of)\s)")
+# The 23 special wards of Tokyo (Tokyo Metropolitan Government), as normalized keys.
+_TOKYO_WARDS = {
+    "chiyoda", "chuo", "minato", "shinjuku", "bunkyo", "taito", "sumida", "koto",
+    "shinagawa", "meguro", "ota", "setagaya", "shibuya", "nakano", "suginami", "toshima",
+    "kita", "arakawa", "itabashi", "nerima", "adachi", "katsushika", "edogawa",
+}
 _US_STATES = {
     "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
     "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
@@ -38,10 +48,15 @@ _US_STATES = {
 }
 
 
+_STATE_WORDS = r"\b(" + "|".join(sorted(_US_STATES, key=len, reverse=True)) + r")\b"
+
+
 def geocode(
     frame: pd.DataFrame,
     *,
     gazetteer: Gazetteer | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch: int = 50_000,
 ) -> pd.DataFrame:
     """Add ``GEOCODE_COLUMNS`` to a table with address columns.
 
@@ -52,6 +67,10 @@ def geocode(
         ``lon`` (missing ones are treated as empty).
     gazetteer
         Places to match against (default: the bundled GeoNames gazetteer).
+    progress
+        Called as ``progress(done, total)`` after each batch of distinct addresses.
+    batch
+        Distinct addresses resolved per batch.
 
     Returns
     -------
@@ -73,7 +92,12 @@ def geocode(
 
     keys = pd.DataFrame({c: cols[c].astype("string").fillna("").str.strip() for c in cols})
     uniq = keys[~given].drop_duplicates().reset_index(drop=True)
-    resolved = _resolve(uniq, gaz)
+    parts = []
+    for start in range(0, max(len(uniq), 1), batch):
+        parts.append(_resolve(uniq.iloc[start:start + batch].reset_index(drop=True), gaz))
+        if progress is not None:
+            progress(min(start + batch, len(uniq)), len(uniq))
+    resolved = pd.concat(parts, ignore_index=True)
     merged = keys.merge(resolved, on=list(cols), how="left", sort=False)
 
     lat = merged["lat"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
@@ -113,6 +137,12 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     last = addr_parts.map(lambda p: p[-1] if isinstance(p, list) and p else "")
     last = last.astype("string").str.replace(_DIGITS, " ", regex=True)
     cc = cc.fillna(_country(last, gaz))
+    # "Congo, The Democratic Republic of the": a country name inverted around a comma
+    before = addr_parts.map(lambda p: p[-2] if isinstance(p, list) and len(p) > 1 else "")
+    inverted = (last.fillna("") + " " + before.astype("string")).str.replace(
+        r"^\s*the\s+", "", regex=True, case=False)
+    cc = cc.fillna(_country(inverted, gaz))
+    inverted_rows = cc.notna() & _country(last, gaz).isna() & _country(inverted, gaz).notna()
     words = last.str.split()
     for k in (3, 2, 1):  # "CA 94305 USA": the country is the trailing word(s)
         tail = words.map(lambda w, k=k: " ".join(w[-k:]) if isinstance(w, list) and len(w) > k
@@ -120,28 +150,62 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         cc = cc.fillna(_country(tail.astype("string"), gaz))
     res["cc_q"] = cc
 
-    # candidate names: the city field, else the address parts right to left
+    # candidate names: the city field, else the address parts right to left; the last
+    # part, when it names a country, is tried last (city-states: Singapore, Monaco)
     city = res["city"]
     from_city = res.loc[city != "", ["row"]].assign(token=city[city != ""], prio=0)
     addr = res.loc[(city == "") & (res["address"] != ""), ["row", "address"]]
     parts = addr.assign(token=addr["address"].str.split(",")).explode("token")
     parts["prio"] = parts.groupby("row").cumcount(ascending=False)
+    # the two parts of an inverted country name are no places
+    drop = parts["row"].isin(res.loc[inverted_rows, "row"]) & (parts["prio"] <= 1)
+    parts = parts[~drop]
     parts["token"] = parts["token"].astype("string").str.replace(_DIGITS, " ", regex=True)
-    cand = pd.concat([from_city, parts[["row", "token", "prio"]]], ignore_index=True)
-    cand["key"] = normalize(cand["token"].astype("string"))
+    parts["key"] = normalize(parts["token"])
+    is_country = parts["key"].isin(gaz.countries["key"]) | parts["key"].isin(
+        [k.lower() for k in _US_STATES.values()])
+    # a country part is no place, except for a city-state, where it means its capital
+    capital = parts["key"].map(gaz.countries.set_index("key")["capital"]).fillna("")
+    parts.loc[is_country, "prio"] += 1000
+    parts.loc[is_country, "token"] = capital[is_country]
+    parts.loc[is_country, "key"] = normalize(capital[is_country].astype("string"))
+    # a part naming a US state or Canadian province is the region of the address
+    state = parts["key"].map(_US_STATES).fillna(parts["key"].str.upper().where(
+        parts["key"].str.upper().isin(set(_US_STATES.values()) | set(CA_PROVINCES.values()))))
+    region_of = state.dropna().groupby(parts.loc[state.notna(), "row"]).first()
+    # else a US state named anywhere in the text breaks ties ("Louisiana State University")
+    named = res["address"].str.lower().str.extract(_STATE_WORDS, expand=False).where(
+        res["cc_q"] == "US")
+    region_of = region_of.combine_first(
+        named.map(_US_STATES).dropna().set_axis(res.loc[named.notna(), "row"]))
+    res["region_q"] = res["region"].where(res["region"] != "",
+                                          res["row"].map(region_of)).fillna("")
+    cand = pd.concat([from_city.assign(key=normalize(from_city["token"].astype("string"))),
+                      parts[["row", "token", "prio", "key"]]], ignore_index=True)
     cand = cand[cand["key"].notna() & (cand["key"] != "")]
+    # a Tokyo special ward written as a ward ("Chuo Ku", "Minato-ku") is in Tokyo
+    ward = cand["key"].str.extract(r"^(\w+) ku$", expand=False)
+    tokyo = ward.isin(_TOKYO_WARDS) & (res.set_index("row").loc[cand["row"], "cc_q"]
+                                       .fillna("JP").to_numpy() == "JP")
+    cand.loc[tokyo, "key"] = "tokyo"
+    # administrative suffixes and prefixes: "Chuo Ku", "Chofu-shi", "Yeongdeok-gun", "X City"
+    bare = cand["key"].str.replace(_ADMIN_AFFIX, "", regex=True).str.strip()
+    variants = cand[(bare != cand["key"]) & (bare.str.len() > 1)].assign(key=bare)
+    cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
 
     hits = cand.merge(gaz.names, on="key").merge(
         gaz.places[["name", "lat", "lon", "cc", "admin1", "population", "geonameid"]],
         left_on="place", right_index=True)
-    hits = hits.merge(res[["row", "cc_q", "region"]], on="row")
+    hits = hits.merge(res[["row", "cc_q", "region_q"]], on="row")
     hits = hits[hits["cc_q"].isna() | (hits["cc"] == hits["cc_q"])]
-    region_key = normalize(hits["region"]).fillna("")
+    region_key = normalize(hits["region_q"].astype("string")).fillna("").astype("string")
     state = region_key.map(_US_STATES).fillna(region_key.str.upper())
     province = hits["admin1"].map(CA_PROVINCES).fillna(hits["admin1"])
     hits["region_match"] = ((region_key != "") & (
         (state == hits["admin1"].str.upper()) | (state == province))).astype(np.int8)
-    hits = hits.sort_values(["row", "prio", "region_match", "population", "geonameid"],
+    # the place's own name outweighs an alternate name of a place up to 10x larger
+    hits["weight"] = hits["population"].astype(np.float64) * np.where(hits["primary"], 10.0, 1.0)
+    hits = hits.sort_values(["row", "prio", "region_match", "weight", "geonameid"],
                             ascending=[True, True, False, False, True], kind="stable")
     best = hits.drop_duplicates("row").set_index("row")
 
@@ -158,4 +222,4 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         found, "",
         np.where(~empty, "no_match",
                  np.where(has_country, "country_only", "no_address")))
-    return res.drop(columns=["row", "cc_q"])
+    return res.drop(columns=["row", "cc_q", "region_q"])

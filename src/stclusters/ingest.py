@@ -25,7 +25,7 @@ import pandas as pd
 
 from stclusters._errors import InputError
 
-__all__ = ["ROLES", "Records", "ingest", "read_table"]
+__all__ = ["ROLES", "Records", "ingest", "read_table", "read_text_table"]
 
 ROLES = {"inventor": "patent", "applicant": "patent", "author": "article",
          "organisation": "article"}
@@ -54,26 +54,32 @@ class Records:
     files: list[dict] = field(default_factory=list)
 
 
-def read_table(path: str | Path, table: str) -> pd.DataFrame:
-    """Read one canonical table as strings (CSV: UTF-8, with or without BOM; or Parquet)."""
+def read_text_table(path: str | Path) -> pd.DataFrame:
+    """Any CSV (UTF-8, with or without BOM) or Parquet file, every column as text."""
     path = Path(path)
-    required, optional = _SCHEMAS[table]
     if not path.exists():
         raise InputError("file not found", path=str(path))
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
-            frame = frame.astype({c: "string" for c in frame.columns})
-        else:
-            frame = pd.read_csv(path, dtype="string", keep_default_na=False,
-                                encoding="utf-8-sig", na_values=[])
+            return frame.astype({c: "string" for c in frame.columns})
+        return pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig",
+                           na_values=[])
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                          path=str(path)) from exc
     except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=required)
+        return pd.DataFrame()
     except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise InputError(f"cannot be read as {table}: {exc}", path=str(path)) from exc
+        raise InputError(f"cannot be read: {exc}", path=str(path)) from exc
+
+
+def read_table(path: str | Path, table: str) -> pd.DataFrame:
+    """Read one canonical table as strings and check its required columns."""
+    required, optional = _SCHEMAS[table]
+    frame = read_text_table(path)
+    if frame.columns.empty:
+        frame = pd.DataFrame(columns=required)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:

@@ -1,0 +1,51 @@
+"""Geocoder conventions on real-format strings, and the geocode command."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from stclusters.cli import app
+from stclusters.geocode import geocode
+
+EXPECTED = {  # row id: (place, cc, (lat, lon) within 0.5 degrees)
+    1: ("Tokyo", "JP", (35.69, 139.69)),
+    2: ("Stanford", "US", (37.42, -122.17)),
+    3: ("Tokyo", "JP", (35.69, 139.69)),       # a Tokyo special ward
+    4: ("Singapore", "SG", (1.29, 103.85)),    # city-state: the country is the city
+    5: ("Bukavu", "CD", (-2.5, 28.86)),        # inverted country name
+    6: ("Hammond", "US", (30.5, -90.46)),      # the state named in the text breaks the tie
+    7: ("Munich", "DE", (48.14, 11.58)),       # GeoNames alternate name
+    8: ("Bengaluru", "IN", (12.97, 77.59)),    # old name, country from its own column
+    10: ("Suwon", "KR", (37.29, 127.01)),      # administrative suffix -si
+    11: ("Zürich", "CH", (47.37, 8.55)),
+    12: ("Beijing", "CN", (39.91, 116.40)),    # WoS country form and postcode
+}
+
+
+def test_conventions(data_dir):
+    frame = pd.read_csv(data_dir / "affiliations.csv", dtype=str, keep_default_na=False)
+    out = geocode(pd.DataFrame({"address": frame["affiliation"], "country": frame["country"]}))
+    assert len(out) == len(frame)
+    for i, (place, cc, (lat, lon)) in EXPECTED.items():
+        row = out.iloc[i - 1]
+        assert (row["place_name"], row["cc"]) == (place, cc), (i, row["place_name"], row["cc"])
+        assert abs(row["lat"] - lat) < 0.5 and abs(row["lon"] - lon) < 0.5, i
+    assert out.iloc[8]["geocode_level"] in ("failed", "country")
+    assert out.iloc[8]["fail_reason"] == "no_match"
+
+
+def test_geocode_command_keeps_rows_in_order(data_dir, tmp_path):
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(app, ["geocode", str(data_dir / "affiliations.csv"), "--text-column",
+                                   "affiliation", "--country-column", "country", "--out",
+                                   str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    result = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert result["id"].tolist() == [str(i) for i in range(1, 13)]
+    for col in ("geocode_lat", "geocode_lon", "geocode_level", "geocode_place_id",
+                "geocode_place_name", "geocode_cc", "geocode_fail_reason"):
+        assert col in result.columns
+    bad = CliRunner().invoke(app, ["geocode", str(data_dir / "affiliations.csv"),
+                                   "--text-column", "nope", "--out", str(out)])
+    assert bad.exit_code == 1 and "column 'nope' not found" in bad.output
