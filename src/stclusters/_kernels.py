@@ -281,35 +281,56 @@ def _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed,
     return p
 
 
+@njit(cache=True)
+def _enumerate(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, out):
+    """Neighbours of cell c into out: self, touching cells, others, each nearest first.
+
+    Returns (count, end of the touching ones).
+    """
+    out[0] = c
+    p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, 0,
+                           out[1:], 0)
+    touching_end = 1 + p
+    p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, 1,
+                           out[1:], p)
+    _nearest_first(out, cell_keys, c, 1, touching_end)
+    _nearest_first(out, cell_keys, c, touching_end, 1 + p)
+    return 1 + p, touching_end
+
+
 @njit(cache=True, parallel=True)
 def neighbour_cells(cell_keys, table_keys, table_vals, col_start, allowed, reach):
     """CSR lists of occupied neighbour cells: self first, then touching cells, then others.
 
-    Also returns, per cell, where its touching neighbours end in the list.
+    Also returns, per cell, where its touching neighbours end in the list. One pass fills
+    a small slab per cell; only the rare cells with more neighbours are enumerated again.
     """
     n = cell_keys.shape[0]
     max_n = (2 * reach + 1) ** 3
+    slab_k = 32
+    slab = np.empty(n * slab_k, dtype=np.int32)
     counts = np.zeros(n + 1, dtype=np.int64)
+    touch = np.empty(n, dtype=np.int64)
     for c in prange(n):
         buf = np.empty(max_n, dtype=np.int32)
-        p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
-                               0, buf, 0)
-        p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
-                               1, buf, p)
-        counts[c + 1] = p + 1
+        k, t = _enumerate(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, buf)
+        counts[c + 1] = k
+        touch[c] = t
+        for i in range(min(k, slab_k)):
+            slab[c * slab_k + i] = buf[i]
     start = np.cumsum(counts)
     nbr = np.empty(start[n], dtype=np.int32)
     adjacent_end = np.empty(n, dtype=np.int64)
     for c in prange(n):
         s = start[c]
-        nbr[s] = c
-        p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
-                               0, nbr[s + 1:], 0)
-        adjacent_end[c] = s + 1 + p
-        _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, 1,
-                           nbr[s + 1:], p)
-        _nearest_first(nbr, cell_keys, c, s + 1, s + 1 + p)
-        _nearest_first(nbr, cell_keys, c, s + 1 + p, start[c + 1])
+        k = start[c + 1] - s
+        adjacent_end[c] = s + touch[c]
+        if k <= slab_k:
+            for i in range(k):
+                nbr[s + i] = slab[c * slab_k + i]
+        else:
+            _enumerate(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
+                       nbr[s:s + k])
     return start, nbr, adjacent_end
 
 
