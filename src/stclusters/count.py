@@ -31,7 +31,8 @@ class Counts:
     """Weighted contributions (one row per placed contributor or point) and the ledger."""
 
     contributions: pd.DataFrame
-    """kind, doc_id, year, lat, lon, cc, weight, source (contributor | point)."""
+    """kind, doc_id, year, lat, lon, cc, weight, source (contributor | point),
+    organisation (points only)."""
     unplaced: pd.DataFrame
     """Every contributor row that was not placed: kind, doc_id, row, reason, weight."""
     ledger: dict = field(default_factory=dict)
@@ -105,6 +106,9 @@ def fractional_counts(
             "lon": pts["lon"].to_numpy(np.float64),
             "cc": pts["country"].astype("string").replace("", pd.NA).str.upper().to_numpy(),
             "weight": pts["weight"].to_numpy(np.float64), "source": "point",
+            "organisation": (pts["organisation"] if "organisation" in pts
+                             else pd.Series(pd.NA, index=pts.index)).astype("string")
+            .replace("", pd.NA).to_numpy(),
         }))
         placed_weight = float(contrib["weight"].sum())
         if split_among == "placed":

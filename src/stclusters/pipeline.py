@@ -19,11 +19,14 @@ from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
 from stclusters.config import Config
 from stclusters.count import aggregate_locations, fractional_counts
+from stclusters.gazetteer import load_gazetteer
 from stclusters.geocode import geocode
 from stclusters.ingest import Records, ingest
+from stclusters.leaders import LEADER_COLUMNS, cluster_leaders
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
 from stclusters.output import write_csv, write_json, write_parquet
+from stclusters.tables import chapter_tables, findings
 
 __all__ = ["Result", "run", "write_result"]
 
@@ -42,6 +45,9 @@ class Result:
     unplaced: pd.DataFrame
     info: dict = field(default_factory=dict)
     synthetic: bool = False
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The chapter's tables (table5_…, table6_…, table7_…), by output file stem."""
+    findings: dict = field(default_factory=dict)
 
     @property
     def top(self) -> pd.DataFrame:
@@ -141,6 +147,14 @@ def run(
             located["cluster"] = np.where(st_ids >= 0, rank_of[np.maximum(st_ids, 0)]
                                           if rank_of.size else -1, -1)
             noise = _noise_summary(located, world)
+            leaders = cluster_leaders(counts.contributions,
+                                      located[["kind", "lat", "lon", "cluster"]], contributors)
+            clusters = clusters.join(leaders, on="rank")
+            for col in LEADER_COLUMNS:
+                if col not in clusters:
+                    clusters[col] = pd.NA
+            tables = chapter_tables(clusters, load_gazetteer().country_names)
+            headline = findings(clusters, world)
 
     loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
     loc_out = loc_out.sort_values(["kind", "lat", "lon"], kind="stable").reset_index(drop=True)
@@ -162,7 +176,8 @@ def run(
     }
     unplaced = counts.unplaced.sort_values(["kind", "row"], kind="stable").reset_index(drop=True)
     return Result(clusters=clusters, locations=loc_out, noise_summary=noise,
-                  rejected=records.rejected, unplaced=unplaced, info=info, synthetic=synthetic)
+                  rejected=records.rejected, unplaced=unplaced, info=info, synthetic=synthetic,
+                  tables=tables, findings=headline)
 
 
 def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
@@ -219,5 +234,9 @@ def write_result(result: Result, out: str | Path) -> Path:
     write_parquet(result.locations, out / "locations.parquet")
     write_csv(result.rejected, out / "rejected.csv")
     write_csv(result.unplaced, out / "unplaced.csv")
+    for stem, table in result.tables.items():
+        write_csv(table, out / f"{stem}.csv")
+        write_parquet(table, out / f"{stem}.parquet")
+    write_json({"synthetic_data": result.synthetic, **result.findings}, out / "findings.json")
     write_json(result.info, out / "run.json")
     return out

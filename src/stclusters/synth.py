@@ -73,10 +73,11 @@ SUBJECT_POOL = [
     "Medicine, General & Internal", "Neurosciences", "Energy & Fuels", "Mathematics",
     "Pharmacology & Pharmacy", "Cell Biology", "Immunology", "Optics",
 ]
-COMPANY_SUFFIXES = ["ELECTRONICS CO., LTD.", "Technologies Inc.", "GmbH", "S.A.",
-                    "Pharma AG", "INDUSTRIES CORP", "Medical Devices Ltd", "Chemical Co Ltd"]
-ORG_FORMS = ["University of {city}", "{city} Institute of Technology",
-             "UNIV {CITY}", "{city} Medical University", "National Laboratory of {city}"]
+INDUSTRIES = ["Electronics", "Chemical", "Pharma", "Motors", "Instruments", "Materials",
+              "Semiconductor", "Telecom", "Medical Devices"]
+LEGAL_SPELLINGS = ["Co., Ltd.", "Co Ltd", "Corporation", "Corp.", "Inc.", "GmbH", "S.A.", "AG"]
+ORG_FORMS = ["University of {city}", "UNIV {CITY}", "Univ. of {city}",
+             "{city} Institute of Technology", "{city} Medical University"]
 
 
 @dataclass
@@ -145,18 +146,30 @@ def _kind(rng, kind: str, n_docs: int, cities: pd.DataFrame, team_mean: float,
     role = "inventor" if kind == "patent" else "author"
     contrib = pd.DataFrame({"doc_id": ids[doc], "role": role, **rows})
     if kind == "patent":
+        # each place has a few synthetic companies (Zipf); each filing spells its
+        # applicant's name in one of several ways (case, legal form), as real data does
         lead = cities.iloc[lead_city]
-        pick = rng.integers(0, 3, n_docs)
-        name = [f"{unidecode(c).upper()} {COMPANY_SUFFIXES[(g + k) % len(COMPANY_SUFFIXES)]}"
-                for c, g, k in zip(lead["name"], lead["geonameid"] % 7, pick, strict=True)]
+        firm = np.minimum(rng.zipf(1.8, n_docs) - 1, 4)
+        industry = (lead["geonameid"].to_numpy() + firm) % len(INDUSTRIES)
+        legal = rng.integers(0, len(LEGAL_SPELLINGS), n_docs)
+        upper = rng.random(n_docs) < 0.5
+        name = [_company(c, INDUSTRIES[i], LEGAL_SPELLINGS[g], u) for c, i, g, u in
+                zip(lead["name"], industry, legal, upper, strict=True)]
         applicants = pd.DataFrame({"doc_id": ids, "role": "applicant", "name": name})
         contrib = pd.concat([contrib, applicants], ignore_index=True)
     else:
         form = rng.integers(0, len(ORG_FORMS), doc.size)
         here = cities.iloc[city]["name"].to_numpy()
-        contrib["name"] = [ORG_FORMS[f].format(city=c, CITY=unidecode(c).upper())
-                           for f, c in zip(form, here, strict=True)]
+        orgs = pd.DataFrame({"doc_id": ids[doc], "role": "organisation", "name": [
+            ORG_FORMS[f].format(city=c, CITY=unidecode(c).upper())
+            for f, c in zip(form, here, strict=True)]}).drop_duplicates()
+        contrib = pd.concat([contrib, orgs], ignore_index=True)
     return docs, contrib
+
+
+def _company(city: str, industry: str, legal: str, upper: bool) -> str:
+    name = f"{unidecode(city)} {industry} {legal}"
+    return name.upper() if upper else name
 
 
 def _addresses(rng, places: pd.DataFrame) -> dict[str, np.ndarray]:

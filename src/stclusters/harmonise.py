@@ -1,0 +1,118 @@
+"""Harmonise applicant and organisation names, so one organisation is counted once.
+
+``SAMSUNG ELECTRONICS CO., LTD.``, ``Samsung Electronics Co Ltd`` and ``SAMSUNG
+ELECTRONICS`` share one key and display as ``Samsung Electronics``; ``UNIV TOKYO`` and
+``University of Tokyo`` share one key and display as ``University of Tokyo``. The key is
+ASCII-folded, upper-case, without punctuation, legal forms, joining words (of, the, and)
+and with common abbreviations expanded. The display name is the variant seen most often
+(legal form removed), preferring ones not written in capitals only, without
+abbreviations, with accents; a name seen only in capitals is title-cased except words of
+three letters or fewer (``BMW``, ``ARM``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from unidecode import unidecode
+
+__all__ = ["LEGAL_FORMS", "harmonise", "name_key"]
+
+# Legal-form tokens removed at the end of names (after punctuation is removed).
+LEGAL_FORMS = [
+    "CO LTD", "COMPANY LIMITED", "CO LIMITED", "LTD", "LIMITED", "INC", "INCORPORATED",
+    "CORP", "CORPORATION", "CO", "COMPANY", "GMBH CO KG", "GMBH CO", "GMBH", "MBH", "AG", "KG",
+    "SA", "S A", "SPA", "S P A", "SAS", "S A S", "SARL", "SRL", "S R L", "BV", "B V", "NV",
+    "N V", "PLC", "LLC", "L L C", "LLP", "LP", "KK", "K K", "AB", "PUBL", "OY", "OYJ", "AS",
+    "A S", "ASA", "APS", "PTY", "PTE", "PVT", "PRIVATE", "SE", "KGAA", "SL", "S L", "SDN BHD",
+    "BHD", "TBK", "JSC", "OJSC", "PJSC", "OOO", "ZAO", "GIE", "SCA", "CV", "DE CV",
+    "AKTIENGESELLSCHAFT", "GESELLSCHAFT MIT BESCHRANKTER HAFTUNG", "KABUSHIKI KAISHA",
+    "SOCIETE ANONYME", "SOCIEDAD ANONIMA", "AKTIEBOLAG", "AKTIEBOLAGET", "NAAMLOZE VENNOOTSCHAP",
+]
+LEADING_FORMS = ["KABUSHIKI KAISHA", "AKTIEBOLAGET", "KK"]
+ABBREVIATIONS = {
+    "UNIV": "UNIVERSITY", "UNIVERSIDAD": "UNIVERSITY", "UNIVERSITAT": "UNIVERSITY",
+    "UNIVERSITAET": "UNIVERSITY", "UNIVERSITE": "UNIVERSITY", "UNIVERSITA": "UNIVERSITY",
+    "INST": "INSTITUTE", "INSTITUT": "INSTITUTE", "INSTITUTO": "INSTITUTE",
+    "TECHNOL": "TECHNOLOGY", "TECH": "TECHNOLOGY", "NATL": "NATIONAL", "NAT": "NATIONAL",
+    "LAB": "LABORATORY", "LABS": "LABORATORIES", "CTR": "CENTER", "CENTRE": "CENTER",
+    "HOSP": "HOSPITAL", "MED": "MEDICAL", "SCI": "SCIENCE", "SCH": "SCHOOL",
+    "COLL": "COLLEGE", "ACAD": "ACADEMY", "RES": "RESEARCH", "DEPT": "DEPARTMENT",
+    "ELECT": "ELECTRIC", "ELECTR": "ELECTRONICS", "IND": "INDUSTRIES", "INTL": "INTERNATIONAL",
+    "ST": "SAINT", "MFG": "MANUFACTURING", "CHEM": "CHEMICAL",
+}
+JOINING = {"OF", "THE", "AND", "DE", "DER", "DES", "DU", "LA", "LE", "DI", "DEL", "FUR", "FOR"}
+
+_PUNCT = re.compile(r"[^0-9A-Z]+")
+_LEGAL_TAIL = re.compile(
+    r"(\s(" + "|".join(sorted({re.escape(f) for f in LEGAL_FORMS}, key=len, reverse=True))
+    + r"))+$")
+_DISPLAY_LEGAL = re.compile(
+    r"[\s,]*(\(.*?\)\s*)?(" + "|".join(
+        r"\b" + r"\.?\s*".join(re.escape(ch) for ch in form.replace(" ", "")) + r"\.?"
+        for form in sorted(LEGAL_FORMS, key=len, reverse=True)) + r")(\s*[,.&]?\s*(" + "|".join(
+        r"\b" + r"\.?\s*".join(re.escape(ch) for ch in form.replace(" ", "")) + r"\.?"
+        for form in sorted(LEGAL_FORMS, key=len, reverse=True)) + r"))*[\s,.]*$",
+    flags=re.IGNORECASE)
+
+
+_LEGAL_HEAD = re.compile(r"^(" + "|".join(LEADING_FORMS) + r")\s+")
+
+
+def _stem(word: str) -> str:
+    """Singular of a long word, crudely: TECHNOLOGIES -> TECHNOLOGY, ELECTRONICS -> ELECTRONIC."""
+    if len(word) > 4 and word.endswith("IES"):
+        return word[:-3] + "Y"
+    if len(word) > 4 and word.endswith("S") and not word.endswith("SS"):
+        return word[:-1]
+    return word
+
+
+def name_key(names: pd.Series) -> pd.Series:
+    """The grouping key of each name (see module docstring); NA for empty names."""
+    uniq = pd.Series(names.dropna().unique())
+
+    def one(text: str) -> str:
+        t = _PUNCT.sub(" ", unidecode(str(text)).upper()).strip()
+        t = _LEGAL_TAIL.sub("", " " + t).strip()
+        t = _LEGAL_HEAD.sub("", t).strip()
+        words = [_stem(ABBREVIATIONS.get(w, w)) for w in t.split() if w not in JOINING]
+        return " ".join(words)
+
+    mapping = pd.Series(uniq.map(one).to_numpy(), index=uniq.to_numpy(), dtype="string")
+    out = names.map(mapping).astype("string")
+    return out.where(out.str.len() > 0)
+
+
+def _display(variant: str) -> str:
+    text = _DISPLAY_LEGAL.sub("", variant).strip(" ,.;")
+    text = re.sub(r"^(" + "|".join(LEADING_FORMS) + r")\s+", "", text, flags=re.IGNORECASE)
+    text = text or variant.strip()
+    if text.upper() == text and any(c.isalpha() for c in text):
+        words = [ABBREVIATIONS.get(w.rstrip("."), w) for w in text.split()]
+        text = " ".join(w.title() if len(w) > 3 else w for w in words)
+    return text
+
+
+def harmonise(names: pd.Series) -> pd.DataFrame:
+    """Key and display name for each input name (same index); NA where the name is empty.
+
+    The display name of a key is taken from its most frequent variant, preferring one
+    not written in capitals only; ties go to the alphabetically first.
+    """
+    key = name_key(names)
+    frame = pd.DataFrame({"raw": names.astype("string"), "key": key}).dropna()
+    if frame.empty:
+        return pd.DataFrame({"key": key, "display": pd.Series(pd.NA, index=names.index,
+                                                              dtype="string")})
+    counts = frame.groupby(["key", "raw"]).size().rename("n").reset_index()
+    counts["caps"] = counts["raw"].str.upper() == counts["raw"]
+    words = counts["raw"].str.upper().str.replace(r"[^A-Z ]", " ", regex=True).str.split()
+    counts["abbreviated"] = words.map(lambda ws: any(w in ABBREVIATIONS for w in ws))
+    counts["folded"] = counts["raw"].map(lambda r: r.isascii())  # accents kept are better
+    counts = counts.sort_values(["key", "caps", "abbreviated", "folded", "n", "raw"],
+                                ascending=[True, True, True, True, False, True], kind="stable")
+    best = counts.drop_duplicates("key").set_index("key")["raw"]
+    display = best.map(_display)
+    return pd.DataFrame({"key": key, "display": key.map(display).astype("string")})

@@ -1,0 +1,71 @@
+"""Stage 6c: the GII chapter's cross-cluster tables and findings, from the ranked list.
+
+- Table 5: the top cluster of each economy or cross-border region (the cluster's
+  ``economies`` label, e.g. ``SG/MY``) among the top list, with its leaders.
+- Table 6: economies with at least three top-list clusters (a cross-border cluster
+  counts for each economy it lists).
+- Table 7: economies present only in the extended list, with their clusters.
+- Findings: world shares of the top two and top ten clusters, counts per list.
+Rank change and growth need a previous edition and are not produced here.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["chapter_tables", "findings"]
+
+
+def _economy_rows(clusters: pd.DataFrame) -> pd.DataFrame:
+    """One row per (cluster, economy it lists)."""
+    rows = clusters.assign(cc=clusters["economies"].str.split("/")).explode("cc")
+    return rows[rows["cc"].notna() & (rows["cc"] != "??")]
+
+
+def chapter_tables(clusters: pd.DataFrame, country_names: dict[str, str],
+                   *, min_clusters: int = 3) -> dict[str, pd.DataFrame]:
+    """Tables 5, 6 and 7 as DataFrames keyed by their output file stem."""
+    top = clusters[clusters["list"] == "top"]
+    cols = ["rank", "name", "economies", "top_applicant", "top_organisation"]
+    table5 = (top.sort_values("rank").drop_duplicates("economies")[cols]
+              .rename(columns={"economies": "economy"}).reset_index(drop=True))
+
+    per_economy = _economy_rows(top).groupby("cc").size().rename("top_clusters")
+    table6 = per_economy[per_economy >= min_clusters].reset_index()
+    table6 = table6.rename(columns={"cc": "economy"})
+    table6.insert(1, "economy_name", table6["economy"].map(country_names).fillna(""))
+    table6 = table6.sort_values(["top_clusters", "economy"], ascending=[False, True],
+                                kind="stable").reset_index(drop=True)
+
+    extended = _economy_rows(clusters[clusters["list"] == "extended"])
+    in_top = set(_economy_rows(top)["cc"])
+    only = extended[~extended["cc"].isin(in_top)].sort_values("rank", kind="stable")
+    table7 = (only.groupby("cc", sort=True)
+              .agg(clusters_beyond_top=("name", "size"),
+                   cluster_names=("name", lambda s: " and ".join(s) if len(s) <= 2
+                                  else ", ".join(s.iloc[:-1]) + " and " + s.iloc[-1]))
+              .reset_index().rename(columns={"cc": "economy"}))
+    table7.insert(1, "economy_name", table7["economy"].map(country_names).fillna(""))
+    table7 = table7.sort_values(["clusters_beyond_top", "economy"], ascending=[False, True],
+                                kind="stable").reset_index(drop=True)
+    return {"table5_top_cluster_per_economy": table5, "table6_economies_3plus": table6,
+            "table7_extended_only": table7}
+
+
+def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
+    """Headline figures of the chapter that follow from one edition."""
+    ranked = clusters.sort_values("rank")
+    top = ranked[ranked["list"] == "top"]
+    per_economy = _economy_rows(top).groupby("cc").size().sort_values(ascending=False)
+    return {
+        "clusters": {"top": len(top), "extended": int((ranked["list"] == "extended").sum())},
+        "world_totals": world,
+        "top_two": {"names": ranked["name"].head(2).tolist(),
+                    "patent_share": float(ranked["patent_share"].head(2).sum()),
+                    "article_share": float(ranked["article_share"].head(2).sum())},
+        "top_ten": {"patent_share": float(ranked["patent_share"].head(10).sum()),
+                    "article_share": float(ranked["article_share"].head(10).sum())},
+        "top_list": {"patent_share": float(top["patent_share"].sum()),
+                     "article_share": float(top["article_share"].sum())},
+        "top_list_clusters_per_economy": {str(k): int(v) for k, v in per_economy.items()},
+    }

@@ -1,0 +1,105 @@
+"""Leaders, name harmonisation and the chapter tables, against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stclusters.harmonise import harmonise
+from stclusters.leaders import cluster_leaders
+from stclusters.tables import chapter_tables, findings
+
+
+@pytest.mark.parametrize(("variants", "display"), [
+    (["SAMSUNG ELECTRONICS CO., LTD.", "Samsung Electronics Co Ltd", "SAMSUNG ELECTRONICS"],
+     "Samsung Electronics"),
+    (["UNIV TOKYO", "University of Tokyo", "Univ. of Tokyo", "THE UNIVERSITY OF TOKYO"],
+     "University of Tokyo"),
+    (["ROBERT BOSCH GMBH", "Robert Bosch GmbH"], "Robert Bosch"),
+    (["Huawei Technologies Co., Ltd.", "HUAWEI TECH CO LTD"], "Huawei Technologies"),
+    (["KABUSHIKI KAISHA TOSHIBA", "TOSHIBA CORP"], "Toshiba"),
+    (["L'ORÉAL S.A.", "L'OREAL SA"], "L'Oréal"),
+    (["BMW AG", "BMW AKTIENGESELLSCHAFT"], "BMW"),
+])
+def test_messy_names_share_one_key(variants, display):
+    out = harmonise(pd.Series(variants))
+    assert out["key"].nunique() == 1
+    assert set(out["display"]) == {display}
+
+
+def test_different_organisations_stay_apart():
+    out = harmonise(pd.Series(["University of Tokyo", "Tokyo Institute of Technology",
+                               "Samsung SDI Co Ltd", "Samsung Electronics Co Ltd", ""]))
+    assert out["key"].iloc[:4].nunique() == 4
+    assert pd.isna(out["key"].iloc[4])
+
+
+def test_leaders_hand_computed():
+    # locations: A (cluster 1), B (cluster 2), N (noise)
+    A, B = (35.0, 139.0), (37.0, 127.0)
+    contributions = pd.DataFrame([
+        ("patent", "P1", *A, 0.5, pd.NA), ("patent", "P1", *A, 0.5, pd.NA),
+        ("patent", "P2", *A, 0.5, pd.NA), ("patent", "P2", *B, 0.5, pd.NA),
+        ("patent", "P3", *A, 1.0, pd.NA),
+        ("article", "W1", *A, 1.0, pd.NA),
+        ("article", pd.NA, *A, 3.0, "RIKEN"),
+    ], columns=["kind", "doc_id", "lat", "lon", "weight", "organisation"])
+    clusters_of = pd.DataFrame([("patent", *A, 1), ("patent", *B, 2), ("article", *A, 1)],
+                               columns=["kind", "lat", "lon", "cluster"])
+    contributors = pd.DataFrame([
+        ("P1", "applicant", "SAMSUNG ELECTRONICS CO., LTD."),
+        ("P1", "applicant", "Samsung Electronics Co Ltd"),
+        ("P2", "applicant", "LG CHEM LTD"),
+        ("P3", "applicant", "LG Chem, Ltd."), ("P3", "applicant", "SONY GROUP CORP"),
+        ("W1", "organisation", "UNIV TOKYO"), ("W1", "organisation", "University of Tokyo"),
+        ("P1", "inventor", "Kim"),
+    ], columns=["doc_id", "role", "name"])
+    out = cluster_leaders(contributions, clusters_of, contributors)
+    # cluster 1: Samsung 0.5 + 0.5 = 1.0; LG 0.5 (P2) + 0.5 (P3) = 1.0; Sony 0.5.
+    # Tie between LG and Samsung: the alphabetically first key (LG CHEM) leads.
+    assert out.loc[1, "top_applicant"] == "LG Chem"
+    assert out.loc[1, "top_applicant_patents"] == pytest.approx(1.0)
+    assert out.loc[2, "top_applicant"] == "LG Chem"
+    assert out.loc[2, "top_applicant_patents"] == pytest.approx(0.5)
+    # organisations: University of Tokyo 1.0 (two spellings of one organisation), RIKEN 3.0
+    assert out.loc[1, "top_organisation"] == "Riken"  # capitals only: title-cased
+    assert out.loc[1, "top_organisation_articles"] == pytest.approx(3.0)
+
+
+def _clusters():
+    rows = [  # rank, name, economies, list, patent_share, article_share
+        (1, "Tokyo", "JP", "top", 0.10, 0.02),
+        (2, "Shenzhen–Hong Kong", "CN/HK", "top", 0.08, 0.03),
+        (3, "Beijing", "CN", "top", 0.03, 0.04), (4, "Shanghai", "CN", "top", 0.02, 0.03),
+        (5, "Basel", "CH/DE/FR", "top", 0.01, 0.005), (6, "Wuhan", "CN", "top", 0.01, 0.01),
+        (7, "Lisbon", "PT", "extended", 0.001, 0.002), (8, "Porto", "PT", "extended", 0.001, 0.001),
+        (9, "Oslo", "NO", "extended", 0.001, 0.001), (10, "Nagoya", "JP", "extended", 0.01, 0.0),
+    ]
+    frame = pd.DataFrame(rows, columns=["rank", "name", "economies", "list", "patent_share",
+                                        "article_share"])
+    frame["top_applicant"] = "A"
+    frame["top_organisation"] = "O"
+    return frame
+
+
+def test_chapter_tables_hand_computed():
+    names = {"JP": "Japan", "CN": "China", "HK": "Hong Kong", "PT": "Portugal", "NO": "Norway",
+             "CH": "Switzerland", "DE": "Germany", "FR": "France"}
+    t = chapter_tables(_clusters(), names)
+    t5 = t["table5_top_cluster_per_economy"]
+    assert t5["economy"].tolist() == ["JP", "CN/HK", "CN", "CH/DE/FR"]
+    assert t5["rank"].tolist() == [1, 2, 3, 5]
+    t6 = t["table6_economies_3plus"]
+    # CN: Shenzhen–Hong Kong, Beijing, Shanghai, Wuhan = 4; nobody else has 3
+    assert t6.to_dict("records") == [{"economy": "CN", "economy_name": "China",
+                                      "top_clusters": 4}]
+    t7 = t["table7_extended_only"]
+    assert t7["economy"].tolist() == ["PT", "NO"]  # JP is in the top list already
+    assert t7["cluster_names"].tolist() == ["Lisbon and Porto", "Oslo"]
+    f = findings(_clusters(), {"patent": 1000.0, "article": 5000.0})
+    assert f["top_two"]["patent_share"] == pytest.approx(0.18)
+    # 0.02+0.03+0.04+0.03+0.005+0.01+0.002+0.001+0.001+0.0
+    assert f["top_ten"]["article_share"] == pytest.approx(0.139)
+    assert f["top_list_clusters_per_economy"]["CN"] == 4
+    assert np.isclose(f["top_list"]["patent_share"], 0.25)
