@@ -23,6 +23,7 @@ __all__ = [
     "Config",
     "EditionSettings",
     "InputSettings",
+    "MeasureSettings",
     "NameSettings",
     "RankSettings",
     "available_profiles",
@@ -79,6 +80,19 @@ class RankSettings:
 
 
 @dataclass(frozen=True)
+class MeasureSettings:
+    """Population and intensity."""
+
+    population_raster: str | None = None
+    """Population count raster (ESRI ASCII grid or GeoTIFF); none: GeoNames fallback."""
+    footprint_km: float | None = None
+    """Radius of the disks around a cluster's locations whose union is its footprint
+    (default: eps_km / 2, half the DBSCAN linking distance)."""
+    lattice_km: float = 1.0
+    intensity_top: int = 25
+
+
+@dataclass(frozen=True)
 class InputSettings:
     """Paths of the user's records (canonical format, CSV or Parquet)."""
 
@@ -96,6 +110,7 @@ class Config:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     name: NameSettings = field(default_factory=NameSettings)
     rank: RankSettings = field(default_factory=RankSettings)
+    measure: MeasureSettings = field(default_factory=MeasureSettings)
     input: InputSettings = field(default_factory=InputSettings)
     out: str = "stclusters-output"
 
@@ -130,6 +145,7 @@ _SECTIONS = {
     "cluster": ClusterSettings,
     "name": NameSettings,
     "rank": RankSettings,
+    "measure": MeasureSettings,
     "input": InputSettings,
 }
 
@@ -195,6 +211,11 @@ def _from_dict(data: dict[str, Any], *, source: str, base_dir: Path | None) -> C
             not Path(v).is_absolute() else v
             for f in fields(InputSettings)
         })
+    if base_dir is not None and "measure" in sections:
+        raster = sections["measure"].population_raster
+        if raster and not Path(raster).is_absolute():
+            sections["measure"] = dataclasses.replace(sections["measure"],
+                                                      population_raster=str(base_dir / raster))
     if base_dir is not None and out_given and not Path(out).is_absolute():
         out = str(base_dir / out)
     cfg = dataclasses.replace(base, out=out, **sections)
@@ -278,6 +299,16 @@ def _validate(cfg: Config, source: str = "config") -> None:
     need(isinstance(r.top_n, int) and r.top_n >= 1, "[rank] top_n", "an integer >= 1", r.top_n)
     need(_number(r.economy_min_share) and 0 < r.economy_min_share <= 0.5,
          "[rank] economy_min_share", "a number in (0, 0.5]", r.economy_min_share)
+    m = cfg.measure
+    need(m.population_raster is None or isinstance(m.population_raster, str),
+         "[measure] population_raster", "a path string", m.population_raster)
+    if m.footprint_km is not None:
+        need(_number(m.footprint_km) and 0 < m.footprint_km <= 500, "[measure] footprint_km",
+             "a number in (0, 500]", m.footprint_km)
+    need(_number(m.lattice_km) and 0.05 <= m.lattice_km <= 50, "[measure] lattice_km",
+         "a number in [0.05, 50]", m.lattice_km)
+    need(isinstance(m.intensity_top, int) and m.intensity_top >= 1, "[measure] intensity_top",
+         "an integer >= 1", m.intensity_top)
     for f in fields(InputSettings):
         v = getattr(cfg.input, f.name)
         need(v is None or isinstance(v, str), f"[input] {f.name}", "a path string", v)

@@ -26,7 +26,8 @@ from stclusters.leaders import LEADER_COLUMNS, cluster_leaders
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
 from stclusters.output import write_csv, write_json, write_parquet
-from stclusters.tables import chapter_tables, findings
+from stclusters.population import cluster_population, read_population_grid
+from stclusters.tables import add_intensity, chapter_tables, findings
 
 __all__ = ["Result", "run", "write_result"]
 
@@ -153,7 +154,11 @@ def run(
             for col in LEADER_COLUMNS:
                 if col not in clusters:
                     clusters[col] = pd.NA
-            tables = chapter_tables(clusters, load_gazetteer().country_names)
+        with st.stage("population"):
+            clusters = clusters.join(_population(located, cfg), on="rank")
+            clusters = add_intensity(clusters)
+            tables = chapter_tables(clusters, load_gazetteer().country_names,
+                                    intensity_top=cfg.measure.intensity_top)
             headline = findings(clusters, world)
 
     loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
@@ -193,6 +198,16 @@ def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         for col in ("place", "place_cc", "place_state"):
             out.loc[member, col] = snapped[col].to_numpy()
     return out
+
+
+def _population(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    members = located.loc[located["cluster"] >= 1, ["cluster", "lat", "lon"]]
+    members = members.drop_duplicates().sort_values(["cluster", "lat", "lon"])
+    grid = (read_population_grid(cfg.measure.population_raster)
+            if cfg.measure.population_raster else None)
+    footprint = cfg.measure.footprint_km or cfg.cluster.eps_km / 2
+    return cluster_population(members, footprint_km=footprint,
+                              lattice_km=cfg.measure.lattice_km, grid=grid)
 
 
 def _noise_summary(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:

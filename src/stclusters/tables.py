@@ -5,6 +5,8 @@
 - Table 6: economies with at least three top-list clusters (a cross-border cluster
   counts for each economy it lists).
 - Table 7: economies present only in the extended list, with their clusters.
+- Table 9: the top list's clusters ranked by S&T intensity (score per million
+  inhabitants of the footprint).
 - Findings: world shares of the top two and top ten clusters, counts per list.
 Rank change and growth need a previous edition and are not produced here.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["chapter_tables", "findings"]
+__all__ = ["add_intensity", "chapter_tables", "findings"]
 
 
 def _economy_rows(clusters: pd.DataFrame) -> pd.DataFrame:
@@ -22,9 +24,19 @@ def _economy_rows(clusters: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["cc"].notna() & (rows["cc"] != "??")]
 
 
+def add_intensity(clusters: pd.DataFrame) -> pd.DataFrame:
+    """S&T intensity (score per million inhabitants) and outputs per million inhabitants."""
+    per_million = clusters["population"].where(clusters["population"] > 0) / 1e6
+    return clusters.assign(
+        intensity=clusters["score"] / per_million,
+        patents_per_million=clusters["patents"] / per_million,
+        articles_per_million=clusters["articles"] / per_million,
+    )
+
+
 def chapter_tables(clusters: pd.DataFrame, country_names: dict[str, str],
-                   *, min_clusters: int = 3) -> dict[str, pd.DataFrame]:
-    """Tables 5, 6 and 7 as DataFrames keyed by their output file stem."""
+                   *, min_clusters: int = 3, intensity_top: int = 25) -> dict[str, pd.DataFrame]:
+    """Tables 5, 6, 7 and 9 as DataFrames keyed by their output file stem."""
     top = clusters[clusters["list"] == "top"]
     cols = ["rank", "name", "economies", "top_applicant", "top_organisation"]
     table5 = (top.sort_values("rank").drop_duplicates("economies")[cols]
@@ -48,8 +60,19 @@ def chapter_tables(clusters: pd.DataFrame, country_names: dict[str, str],
     table7.insert(1, "economy_name", table7["economy"].map(country_names).fillna(""))
     table7 = table7.sort_values(["clusters_beyond_top", "economy"], ascending=[False, True],
                                 kind="stable").reset_index(drop=True)
-    return {"table5_top_cluster_per_economy": table5, "table6_economies_3plus": table6,
-            "table7_extended_only": table7}
+    tables = {"table5_top_cluster_per_economy": table5, "table6_economies_3plus": table6,
+              "table7_extended_only": table7}
+    if "intensity" in clusters:
+        ranked = top[top["intensity"].notna()].sort_values(["intensity", "rank"],
+                                                           ascending=[False, True],
+                                                           kind="stable")
+        table9 = ranked.head(intensity_top)[
+            ["name", "economies", "rank", "intensity", "population", "patents_per_million",
+             "articles_per_million", "top_applicant", "top_organisation"]].rename(
+            columns={"economies": "economy"})
+        table9.insert(0, "rank_intensity", range(1, len(table9) + 1))
+        tables["table9_top_intensity"] = table9.reset_index(drop=True)
+    return tables
 
 
 def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
