@@ -127,6 +127,45 @@ def _country(values: pd.Series, gaz: Gazetteer) -> pd.Series:
     return normalize(values).map(lookup).astype("string")
 
 
+_NAME_INDEX: dict[int, tuple] = {}
+
+
+def _name_index(gaz: Gazetteer) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """Hash index over the distinct name keys, with CSR runs of their places (built once
+    per gazetteer; the entry keeps the names table alive, so its id stays unique)."""
+    entry = _NAME_INDEX.get(id(gaz.names))
+    if entry is None or entry[0] is not gaz.names:
+        entry = (gaz.names, _build_name_index(gaz.names))
+        _NAME_INDEX[id(gaz.names)] = entry
+    return entry[1]
+
+
+def _build_name_index(names: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray,
+                                                     np.ndarray]:
+    keys = names["key"].to_numpy()
+    first = np.r_[True, keys[1:] != keys[:-1]]
+    starts = np.flatnonzero(first)
+    index = pd.Index(keys[starts])
+    ends = np.r_[starts[1:], len(keys)]
+    return index, starts, ends, names["place"].to_numpy()
+
+
+def _name_hits(cand: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
+    """Every (candidate, place) pair whose names match: a join without re-hashing names."""
+    index, starts, ends, place = _name_index(gaz)
+    found = index.get_indexer(cand["key"].to_numpy())
+    ok = found >= 0
+    found = found[ok]
+    lengths = ends[found] - starts[found]
+    rows = np.repeat(np.flatnonzero(ok), lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    pos = np.repeat(starts[found], lengths) + offsets
+    out = cand.iloc[rows].reset_index(drop=True)
+    out["place"] = place[pos]
+    out["primary"] = gaz.names["primary"].to_numpy()[pos]
+    return out
+
+
 def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     """Resolve each distinct (address, city, region, country) once."""
     res = uniq.copy()
@@ -193,10 +232,13 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     variants = cand[(bare != cand["key"]) & (bare.str.len() > 1)].assign(key=bare)
     cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
 
-    hits = cand.merge(gaz.names, on="key").merge(
-        gaz.places[["name", "lat", "lon", "cc", "admin1", "population", "geonameid"]],
-        left_on="place", right_index=True)
-    hits = hits.merge(res[["row", "cc_q", "region_q"]], on="row")
+    hits = _name_hits(cand, gaz)
+    places = gaz.places
+    for col in ("name", "lat", "lon", "cc", "admin1", "population", "geonameid"):
+        hits[col] = places[col].to_numpy()[hits["place"].to_numpy()]
+    per_row = res.set_index("row")
+    hits["cc_q"] = per_row["cc_q"].reindex(hits["row"]).to_numpy()
+    hits["region_q"] = per_row["region_q"].reindex(hits["row"]).to_numpy()
     hits = hits[hits["cc_q"].isna() | (hits["cc"] == hits["cc_q"])]
     region_key = normalize(hits["region_q"].astype("string")).fillna("").astype("string")
     state = region_key.map(_US_STATES).fillna(region_key.str.upper())
