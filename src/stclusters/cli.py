@@ -20,6 +20,7 @@ from stclusters.geocode import GEOCODE_COLUMNS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv
 from stclusters.pipeline import Result, run, write_result
+from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import SCALES, synthesize, write_world
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -82,16 +83,7 @@ def run_command(
 ) -> None:
     """Run the whole method on your records and write the results."""
     try:
-        cfg = load_config(config) if config else load_profile(profile or "gii2024")
-        if config and profile:
-            raise StclustersError("give either --config or --profile, not both")
-        paths = {k: str(v) for k, v in (("patents", patents), ("articles", articles),
-                                        ("contributors", contributors), ("points", points))
-                 if v is not None}
-        if paths:
-            cfg = cfg.replace(input=paths)
-        if out is not None:
-            cfg = cfg.replace(out=str(out))
+        cfg = _config_from(config, profile, patents, articles, contributors, points, out)
         result = run(cfg, strict=strict, quiet=quiet)
         folder = write_result(result, cfg.out)
     except StclustersError as exc:
@@ -146,6 +138,67 @@ def _progress_bar():
     return update
 
 
+@app.command("robustness")
+def robustness_command(
+    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Edition profile, e.g. gii2024.")] = None,
+    patents: Annotated[Path | None, typer.Option(help="Patents table.")] = None,
+    articles: Annotated[Path | None, typer.Option(help="Articles table.")] = None,
+    contributors: Annotated[Path | None, typer.Option(help="Contributors table.")] = None,
+    points: Annotated[Path | None, typer.Option(help="Weighted points table.")] = None,
+    eps: Annotated[str, typer.Option(help="Radii in km, comma-separated.")] = "10,13,16",
+    min_weight_scale: Annotated[str, typer.Option(
+        help="Factors on the minimum weights, comma-separated.")] = "0.75,1,1.25",
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples of the documents.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed of the resamples.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Rank intervals: the method under other radii, thresholds and bootstrap resamples."""
+    try:
+        cfg = _config_from(config, profile, patents, articles, contributors, points, out)
+        eps_list = _numbers(eps, "--eps")
+        scales = _numbers(min_weight_scale, "--min-weight-scale")
+        if bootstrap < 0:
+            raise StclustersError(f"--bootstrap must be >= 0, got {bootstrap}")
+        baseline = run(cfg, quiet=quiet)
+        folder = write_result(baseline, cfg.out)
+        result = robustness(cfg, baseline, eps_km=eps_list, min_weight_scale=scales,
+                            bootstrap=bootstrap, seed=seed, quiet=quiet)
+        write_robustness(result, folder, top_n=cfg.rank.top_n)
+    except StclustersError as exc:
+        _fail(exc, debug)
+    if not quiet:
+        out_console.print(f"{len(result.runs['run'].unique())} runs; robustness.csv, "
+                          f"robustness_settings.csv and robustness.png/svg in {folder}/")
+
+
+def _numbers(text: str, flag: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise StclustersError(f"{flag} must be numbers separated by commas, got {text!r}") from exc
+    if not values or any(v <= 0 for v in values):
+        raise StclustersError(f"{flag} must list numbers > 0, got {text!r}")
+    return values
+
+
+def _config_from(config, profile, patents, articles, contributors, points, out) -> Config:
+    """The run configuration from --config or --profile, with flags overriding it."""
+    if config and profile:
+        raise StclustersError("give either --config or --profile, not both")
+    cfg = load_config(config) if config else load_profile(profile or "gii2024")
+    paths = {k: str(v) for k, v in (("patents", patents), ("articles", articles),
+                                    ("contributors", contributors), ("points", points))
+             if v is not None}
+    if paths:
+        cfg = cfg.replace(input=paths)
+    if out is not None:
+        cfg = cfg.replace(out=str(out))
+    return cfg
+
+
 @app.command("synth")
 def synth_command(
     out: Annotated[Path, typer.Option(help="Folder for the synthetic tables.")],
@@ -170,6 +223,8 @@ def synth_command(
 def demo_command(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("demo-output"),
     scale: Annotated[str, typer.Option(help=f"One of {', '.join(SCALES)}.")] = "demo",
+    bootstrap: Annotated[int, typer.Option(
+        help="Bootstrap resamples for the rank intervals (0: skip them).")] = 100,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -185,8 +240,14 @@ def demo_command(
             paths = write_world(world, Path(tmp), fmt="parquet")
             cfg: Config = load_profile("gii2024").replace(input=paths, out=str(out))
             result = run(cfg, quiet=quiet, synthetic=True)
-        result.info["config"]["input"] = {k: f"<synthetic {k}, scale {scale}>" for k in paths}
-        folder = write_result(result, out)
+            result.info["config"]["input"] = {k: f"<synthetic {k}, scale {scale}>"
+                                              for k in paths}
+            folder = write_result(result, out)
+            if bootstrap > 0:
+                intervals = robustness(cfg, result, eps_km=[10.0, 13.0, 16.0],
+                                       min_weight_scale=[0.75, 1.0, 1.25], bootstrap=bootstrap,
+                                       quiet=quiet)
+                write_robustness(intervals, folder, top_n=cfg.rank.top_n)
     except StclustersError as exc:
         _fail(exc, debug)
     _summary(result, folder, quiet)

@@ -29,7 +29,7 @@ from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.population import cluster_population, read_population_grid
 from stclusters.tables import add_intensity, chapter_tables, findings
 
-__all__ = ["Result", "run", "write_result"]
+__all__ = ["Result", "find_st_clusters", "min_weights", "run", "write_result"]
 
 LOCATION_COLUMNS = ["kind", "lat", "lon", "weight", "cc", "label", "core", "cluster", "place",
                     "place_cc"]
@@ -46,6 +46,8 @@ class Result:
     unplaced: pd.DataFrame
     info: dict = field(default_factory=dict)
     synthetic: bool = False
+    contributions: pd.DataFrame | None = None
+    """Weighted contributions (one row per placed contributor or point); not written."""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     """The chapter's tables (table5_…, table6_…, table7_…), by output file stem."""
     findings: dict = field(default_factory=dict)
@@ -114,23 +116,10 @@ def run(
         world = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                  for k in counts.ledger}
         with st.stage("cluster"):
-            parts, thresholds = [], {}
-            for kind, plural in (("patent", "patents"), ("article", "articles")):
-                rows = locations[locations["kind"] == kind].reset_index(drop=True)
-                absolute = getattr(cfg.cluster, f"min_weight_{plural}")
-                share = getattr(cfg.cluster, f"min_share_{plural}")
-                min_w = absolute if absolute is not None else share * world[kind]
-                thresholds[kind] = float(min_w) if min_w > 0 else float("inf")
-                if min_w <= 0:
-                    parts.append(rows.assign(label=np.int64(-1), core=False))
-                    continue
-                parts.append(cluster_locations(rows, eps_km=cfg.cluster.eps_km,
-                                               min_weight=float(min_w)).locations)
-            located = pd.concat(parts, ignore_index=True)
+            located, thresholds = find_st_clusters(
+                locations, eps_km=cfg.cluster.eps_km,
+                min_weight=min_weights(cfg, world), merge_km=merge_distance(cfg))
         with st.stage("combine and name"):
-            merge_km = cfg.cluster.merge_km if cfg.cluster.merge_km is not None \
-                else cfg.cluster.eps_km
-            located = merge_clusters(located, merge_km=merge_km)
             located = _attach_places(located, cfg)
             member = located[located["st_cluster"] >= 0]
             contrib = member["weight"] / member["kind"].map(world).where(lambda s: s > 0)
@@ -182,7 +171,47 @@ def run(
     unplaced = counts.unplaced.sort_values(["kind", "row"], kind="stable").reset_index(drop=True)
     return Result(clusters=clusters, locations=loc_out, noise_summary=noise,
                   rejected=records.rejected, unplaced=unplaced, info=info, synthetic=synthetic,
-                  tables=tables, findings=headline)
+                  tables=tables, findings=headline, contributions=counts.contributions)
+
+
+def min_weights(cfg: Config, world: dict[str, float], scale: float = 1.0) -> dict[str, float]:
+    """Minimum weight per kind: absolute, or a share of the world total; times ``scale``."""
+    out = {}
+    for kind, plural in (("patent", "patents"), ("article", "articles")):
+        absolute = getattr(cfg.cluster, f"min_weight_{plural}")
+        share = getattr(cfg.cluster, f"min_share_{plural}")
+        out[kind] = (absolute if absolute is not None else share * world[kind]) * scale
+    return out
+
+
+def merge_distance(cfg: Config) -> float:
+    """Overlap distance of patent and article clusters (default: the DBSCAN radius)."""
+    return cfg.cluster.merge_km if cfg.cluster.merge_km is not None else cfg.cluster.eps_km
+
+
+def find_st_clusters(
+    locations: pd.DataFrame,
+    *,
+    eps_km: float,
+    min_weight: dict[str, float],
+    merge_km: float,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """DBSCAN per kind, then merge overlapping patent and article clusters.
+
+    Returns every location with ``label``, ``core`` and ``st_cluster`` (-1 noise), and the
+    thresholds used (infinite where a kind has no weight, so nothing is core).
+    """
+    parts, thresholds = [], {}
+    for kind in ("patent", "article"):
+        rows = locations[locations["kind"] == kind].reset_index(drop=True)
+        min_w = min_weight[kind]
+        thresholds[kind] = float(min_w) if min_w > 0 else float("inf")
+        if min_w <= 0:
+            parts.append(rows.assign(label=np.int64(-1), core=False))
+            continue
+        parts.append(cluster_locations(rows, eps_km=eps_km, min_weight=float(min_w)).locations)
+    located = merge_clusters(pd.concat(parts, ignore_index=True), merge_km=merge_km)
+    return located, thresholds
 
 
 def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:

@@ -1,0 +1,222 @@
+"""How sure is a rank? Rank intervals under other parameters and bootstrap resamples.
+
+The method is run again for every combination of radius and minimum-weight scale, and
+for bootstrap resamples of the documents (each document, or weighted point, drawn a
+Poisson(1) number of times, so co-authored work moves together). Geocoding and counting
+are not repeated: a sparse (locations x documents) matrix of fractional weights, built
+once, gives each resample's location weights; only clustering and ranking run again.
+
+Each run's clusters are matched to the baseline clusters by shared output: a baseline
+cluster's match is the run cluster holding most of its (baseline) weight. It *vanished*
+when all of it became noise, was *split* when a second run cluster holds at least
+``SPLIT_SHARE`` of it, and was *merged* when its match is also the match of another
+baseline cluster (both then take that cluster's rank).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from scipy import sparse
+
+from stclusters.config import Config
+from stclusters.count import aggregate_locations
+from stclusters.output import atomic_write, write_csv
+from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
+
+__all__ = ["SPLIT_SHARE", "Robustness", "match_runs", "rank_intervals", "robustness",
+           "write_robustness"]
+
+SPLIT_SHARE = 0.25
+KEYS = ["kind", "lat", "lon"]
+
+
+@dataclass
+class Robustness:
+    """Per baseline cluster intervals, per setting retention, and every run's matches."""
+
+    clusters: pd.DataFrame
+    settings: pd.DataFrame
+    runs: pd.DataFrame
+
+
+def _score_ranks(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
+    """Rank a run's S&T clusters by score; locations get ``run_rank`` (-1 noise)."""
+    contrib = located["weight"] / located["kind"].map(world)
+    st = located["st_cluster"].to_numpy()
+    n = int(st.max() + 1) if (st >= 0).any() else 0
+    score = np.bincount(st[st >= 0], weights=contrib.to_numpy()[st >= 0], minlength=n)
+    order = np.lexsort((np.arange(n), -score))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(1, n + 1)
+    run_rank = np.where(st >= 0, rank[np.maximum(st, 0)] if n else -1, -1)
+    return located[KEYS].assign(run_rank=run_rank)
+
+
+def match_runs(baseline: pd.DataFrame, run: pd.DataFrame) -> pd.DataFrame:
+    """Match baseline clusters to one run's clusters.
+
+    Parameters
+    ----------
+    baseline
+        ``kind, lat, lon, cluster`` (baseline rank, -1 noise), ``share`` (the location's
+        weight / world total in the baseline).
+    run
+        ``kind, lat, lon, run_rank`` (-1 noise).
+
+    Returns
+    -------
+    One row per baseline cluster: ``cluster``, ``rank`` (rank of its match; NaN when it
+    vanished), ``exists``, ``split``, ``merged``.
+    """
+    base = baseline[baseline["cluster"] >= 1]
+    joined = base.merge(run, on=KEYS, how="left")
+    joined["run_rank"] = joined["run_rank"].fillna(-1).astype(np.int64)
+    overlap = (joined.groupby(["cluster", "run_rank"], sort=True)["share"].sum().reset_index())
+    clustered = overlap[overlap["run_rank"] >= 1].sort_values(
+        ["cluster", "share", "run_rank"], ascending=[True, False, True], kind="stable")
+    total = base.groupby("cluster")["share"].sum()
+    best = clustered.drop_duplicates("cluster").set_index("cluster")
+    second = clustered[clustered.duplicated("cluster")].drop_duplicates("cluster")
+    second = second.set_index("cluster")["share"]
+    out = pd.DataFrame({"cluster": total.index.to_numpy()})
+    out["rank"] = out["cluster"].map(best["run_rank"]).astype("Float64").astype(np.float64)
+    out["exists"] = out["rank"].notna()
+    out["split"] = (out["cluster"].map(second).fillna(0.0)
+                    >= SPLIT_SHARE * out["cluster"].map(total)).to_numpy()
+    shared = best["run_rank"].value_counts()
+    out["merged"] = out["rank"].map(shared).fillna(0).to_numpy() >= 2
+    return out
+
+
+def robustness(
+    config: Config,
+    baseline: Result,
+    *,
+    eps_km: list[float],
+    min_weight_scale: list[float],
+    bootstrap: int,
+    seed: int = 0,
+    quiet: bool = True,
+) -> Robustness:
+    """Run every parameter setting and ``bootstrap`` resamples at the baseline setting."""
+    contributions = baseline.contributions
+    world0 = baseline.info["world_totals"]
+    base_locs = baseline.locations.assign(
+        share=lambda f: f["weight"] / f["kind"].map(world0))[[*KEYS, "cluster", "share"]]
+    plans = [("setting", e, s, None) for e in eps_km for s in min_weight_scale]
+    plans += [("bootstrap", config.cluster.eps_km, 1.0, b) for b in range(bootstrap)]
+    # counting and aggregation are linear in the documents' multiplicities: one sparse
+    # (locations x documents) matrix turns every resample into a matrix-vector product
+    locations = aggregate_locations(contributions)
+    units = _units(contributions)
+    loc_of = pd.MultiIndex.from_frame(locations[KEYS]).get_indexer(
+        pd.MultiIndex.from_frame(contributions[KEYS]))
+    matrix = sparse.csr_matrix(
+        (contributions["weight"].to_numpy(np.float64), (loc_of, units)),
+        shape=(len(locations), int(units.max()) + 1 if len(units) else 0))
+    is_patent = (locations["kind"] == "patent").to_numpy()
+    rows = []
+    progress = None if quiet else Progress(TextColumn("robustness runs"), BarColumn(),
+                                           MofNCompleteColumn())
+    if progress:
+        progress.start()
+        task = progress.add_task("runs", total=len(plans))
+    for kind_of_run, eps, scale, b in plans:
+        if b is None:
+            run_locs = locations
+        else:
+            draw = np.random.default_rng([seed, b]).poisson(1.0, matrix.shape[1])
+            run_locs = locations.assign(weight=matrix @ draw.astype(np.float64))
+        weight = run_locs["weight"].to_numpy()
+        world = {"patent": float(weight[is_patent].sum()),
+                 "article": float(weight[~is_patent].sum())}
+        located, _ = find_st_clusters(run_locs, eps_km=eps,
+                                      min_weight=min_weights(config, world, scale),
+                                      merge_km=merge_distance(config))
+        world = {k: (v if v > 0 else np.inf) for k, v in world.items()}
+        matched = match_runs(base_locs, _score_ranks(located, world))
+        rows.append(matched.assign(run=len(rows), run_type=kind_of_run, eps_km=eps,
+                                   min_weight_scale=scale, bootstrap=-1 if b is None else b))
+        if progress:
+            progress.update(task, advance=1)
+    if progress:
+        progress.stop()
+    runs = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return rank_intervals(baseline.clusters, runs, top_n=config.rank.top_n)
+
+
+def _units(contributions: pd.DataFrame) -> np.ndarray:
+    """Resampling unit of each contribution: its document, or the point itself."""
+    doc = contributions["kind"].astype(str) + "\x1f" + contributions["doc_id"].astype(str)
+    point = contributions["doc_id"].isna().to_numpy()
+    doc = doc.where(~point, "point\x1f" + pd.Series(np.arange(len(doc)), index=doc.index)
+                    .astype(str))
+    codes, _ = pd.factorize(doc, sort=True)
+    return codes
+
+
+def rank_intervals(clusters: pd.DataFrame, runs: pd.DataFrame, *, top_n: int) -> Robustness:
+    """Summarise matched runs into rank intervals and per-setting retention."""
+    per = runs.groupby("cluster")
+    stats = pd.DataFrame({
+        "runs": per.size(),
+        "median_rank": per["rank"].median(),
+        "rank_p05": per["rank"].quantile(0.05),
+        "rank_p95": per["rank"].quantile(0.95),
+        "share_exists": per["exists"].mean(),
+        "share_top": per["rank"].apply(lambda r: float((r <= top_n).mean())),
+        "share_split": per["split"].mean(),
+        "share_merged": per["merged"].mean(),
+    })
+    table = clusters[["rank", "name", "economies"]].join(stats, on="rank")
+    settings_runs = runs[runs["run_type"] == "setting"]
+    top = set(clusters.loc[clusters["list"] == "top", "rank"])
+    settings = (settings_runs.assign(kept=settings_runs["cluster"].isin(top)
+                                     & (settings_runs["rank"] <= top_n))
+                .groupby(["eps_km", "min_weight_scale"], sort=True)["kept"].sum()
+                .rename("baseline_top_kept").reset_index())
+    settings["baseline_top"] = len(top)
+    return Robustness(clusters=table, settings=settings, runs=runs)
+
+
+def write_robustness(result: Robustness, out: str | Path, *, top_n: int = 100) -> Path:
+    """robustness.csv, robustness_settings.csv and the rank-interval chart (PNG, SVG)."""
+    out = Path(out)
+    write_csv(result.clusters, out / "robustness.csv")
+    write_csv(result.settings, out / "robustness_settings.csv")
+    _chart(result.clusters.head(top_n), out)
+    return out
+
+
+def _chart(table: pd.DataFrame, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(table)
+    fig, ax = plt.subplots(figsize=(8, max(4.0, 0.16 * n + 1.5)))
+    y = table["rank"].to_numpy()
+    ax.hlines(y, table["rank_p05"], table["rank_p95"], color="#4c72b0", lw=2,
+              label="5–95% of runs")
+    ax.plot(table["median_rank"], y, "o", color="#dd8452", ms=3, label="median rank")
+    ax.plot(y, y, "|", color="black", ms=6, label="baseline rank")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{r}. {name}" for r, name in zip(y, table["name"], strict=True)],
+                       fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlabel("rank across parameter settings and bootstrap resamples")
+    ax.legend(loc="lower right", fontsize=7)
+    ax.set_title("How sure is each rank? (rank intervals)", fontsize=10)
+    fig.tight_layout()
+    for fmt in ("png", "svg"):
+        atomic_write(out / f"robustness.{fmt}",
+                     lambda p, fmt=fmt: fig.savefig(p, format=fmt, dpi=120,
+                                                    metadata={"Date": None} if fmt == "svg"
+                                                    else {"Software": None}))
+    plt.close(fig)

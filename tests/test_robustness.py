@@ -1,0 +1,95 @@
+"""Rank intervals: matching rules on constructed cases, and intervals narrowing with data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from stclusters import load_profile, run
+from stclusters.cli import app
+from stclusters.robustness import match_runs, robustness, write_robustness
+from stclusters.synth import synthesize, write_world
+
+
+def _baseline():
+    # baseline: cluster 1 has locations a, b (0.3 + 0.3); cluster 2 has c (0.2); d, e cluster 3
+    return pd.DataFrame({"kind": "patent", "lat": [0.0, 1.0, 2.0, 3.0, 4.0],
+                         "lon": 0.0, "cluster": [1, 1, 2, 3, 3],
+                         "share": [0.3, 0.3, 0.2, 0.1, 0.1]})
+
+
+def _run(ranks):
+    return pd.DataFrame({"kind": "patent", "lat": [0.0, 1.0, 2.0, 3.0, 4.0], "lon": 0.0,
+                         "run_rank": ranks})
+
+
+def test_match_unchanged():
+    out = match_runs(_baseline(), _run([1, 1, 2, 3, 3])).set_index("cluster")
+    assert out["rank"].tolist() == [1.0, 2.0, 3.0]
+    assert not out["split"].any() and not out["merged"].any() and out["exists"].all()
+
+
+def test_match_split_merge_vanish():
+    # cluster 1 splits into run clusters 1 and 4 (each half); 2 and 3 merge into run 2
+    out = match_runs(_baseline(), _run([1, 4, 2, 2, 2])).set_index("cluster")
+    assert out.loc[1, "split"] and out.loc[1, "rank"] == 1.0
+    assert out.loc[2, "merged"] and out.loc[3, "merged"]
+    assert out.loc[2, "rank"] == out.loc[3, "rank"] == 2.0
+    # cluster 2 becomes noise: it vanishes; the others keep their matches
+    out = match_runs(_baseline(), _run([1, 1, -1, 2, 2])).set_index("cluster")
+    assert not out.loc[2, "exists"] and np.isnan(out.loc[2, "rank"])
+    assert out.loc[3, "rank"] == 2.0
+
+
+def test_a_small_piece_elsewhere_is_no_split():
+    # 0.3 + 0.3 with a 0.05 piece in another cluster would not be a split (< 25%)
+    base = _baseline().assign(share=[0.5, 0.1, 0.2, 0.1, 0.1])
+    out = match_runs(base, _run([1, 4, 2, 3, 3])).set_index("cluster")
+    assert not out.loc[1, "split"]
+
+
+def _intervals(scale, tmp_path):
+    paths = write_world(synthesize(scale, seed=5), tmp_path / str(scale), fmt="parquet")
+    cfg = load_profile("gii2024").replace(
+        input=paths, cluster={"min_share_patents": 0.002, "min_share_articles": 0.002},
+        rank={"top_n": 20})
+    base = run(cfg)
+    result = robustness(cfg, base, eps_km=[13.0], min_weight_scale=[1.0], bootstrap=12, seed=3)
+    top = result.clusters.head(10)
+    return (top["rank_p95"] - top["rank_p05"]).mean(), result, base, cfg
+
+
+def test_intervals_shrink_as_data_grows(tmp_path):
+    small, _, _, _ = _intervals(0.001, tmp_path)
+    large, result, base, cfg = _intervals(0.006, tmp_path)
+    assert large < small
+    # the baseline setting reproduces the baseline: everything in its top list is kept
+    assert result.settings.loc[0, "baseline_top_kept"] == result.settings.loc[0, "baseline_top"]
+    again = robustness(cfg, base, eps_km=[13.0], min_weight_scale=[1.0], bootstrap=12, seed=3)
+    pd.testing.assert_frame_equal(result.clusters, again.clusters)  # same seed, same answer
+    out = write_robustness(result, tmp_path / "rob", top_n=20)
+    for name in ("robustness.csv", "robustness_settings.csv", "robustness.png",
+                 "robustness.svg"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_robustness_command(tmp_path):
+    paths = write_world(synthesize("tiny", seed=2), tmp_path / "w", fmt="csv")
+    res = CliRunner().invoke(app, [
+        "robustness", "--patents", paths["patents"], "--articles", paths["articles"],
+        "--contributors", paths["contributors"], "--eps", "12,14", "--min-weight-scale", "1",
+        "--bootstrap", "3", "--out", str(tmp_path / "o"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "o" / "robustness.csv")
+    assert (table["runs"].dropna() == 5).all()
+    assert set(pd.read_csv(tmp_path / "o" / "robustness_settings.csv")["eps_km"]) == {12.0, 14.0}
+    bad = CliRunner().invoke(app, ["robustness", "--eps", "x", "--points", "p.csv"])
+    assert bad.exit_code == 1
+
+
+@pytest.mark.parametrize("text", ["0", "-1,2"])
+def test_bad_parameter_lists(text, tmp_path):
+    res = CliRunner().invoke(app, ["robustness", "--eps", text, "--points", "p.csv"])
+    assert res.exit_code == 1 and "--eps" in res.output
