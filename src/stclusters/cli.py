@@ -30,6 +30,16 @@ err_console = Console(stderr=True)
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the full traceback on errors.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Run configuration (TOML).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile",
+                                                help="Edition profile, e.g. gii2024.")]
+PatentsOpt = Annotated[Path | None, typer.Option("--patents",
+                                                 help="Patents table (CSV/Parquet).")]
+ArticlesOpt = Annotated[Path | None, typer.Option("--articles", help="Articles table.")]
+ContributorsOpt = Annotated[Path | None, typer.Option("--contributors",
+                                                      help="Contributors table.")]
+PointsOpt = Annotated[Path | None, typer.Option("--points", help="Weighted points table.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
 
 
 def _version(value: bool) -> None:
@@ -70,13 +80,13 @@ def _summary(result: Result, out: Path, quiet: bool) -> None:
 
 @app.command("run")
 def run_command(
-    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
-    profile: Annotated[str | None, typer.Option(help="Edition profile, e.g. gii2024.")] = None,
-    patents: Annotated[Path | None, typer.Option(help="Patents table (CSV/Parquet).")] = None,
-    articles: Annotated[Path | None, typer.Option(help="Articles table.")] = None,
-    contributors: Annotated[Path | None, typer.Option(help="Contributors table.")] = None,
-    points: Annotated[Path | None, typer.Option(help="Weighted points table.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    patents: PatentsOpt = None,
+    articles: ArticlesOpt = None,
+    contributors: ContributorsOpt = None,
+    points: PointsOpt = None,
+    out: OutOpt = None,
     strict: Annotated[bool, typer.Option(help="Any rejected row is an error.")] = False,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -140,18 +150,18 @@ def _progress_bar():
 
 @app.command("robustness")
 def robustness_command(
-    config: Annotated[Path | None, typer.Option(help="Run configuration (TOML).")] = None,
-    profile: Annotated[str | None, typer.Option(help="Edition profile, e.g. gii2024.")] = None,
-    patents: Annotated[Path | None, typer.Option(help="Patents table.")] = None,
-    articles: Annotated[Path | None, typer.Option(help="Articles table.")] = None,
-    contributors: Annotated[Path | None, typer.Option(help="Contributors table.")] = None,
-    points: Annotated[Path | None, typer.Option(help="Weighted points table.")] = None,
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    patents: PatentsOpt = None,
+    articles: ArticlesOpt = None,
+    contributors: ContributorsOpt = None,
+    points: PointsOpt = None,
     eps: Annotated[str, typer.Option(help="Radii in km, comma-separated.")] = "10,13,16",
     min_weight_scale: Annotated[str, typer.Option(
         help="Factors on the minimum weights, comma-separated.")] = "0.75,1,1.25",
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples of the documents.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed of the resamples.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Output folder.")] = None,
+    out: OutOpt = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
