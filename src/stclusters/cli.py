@@ -88,12 +88,17 @@ def run_command(
     points: PointsOpt = None,
     out: OutOpt = None,
     strict: Annotated[bool, typer.Option(help="Any rejected row is an error.")] = False,
+    previous: Annotated[bool, typer.Option(
+        help="Also run the previous edition (windows one year earlier): rank change, "
+             "growth, newcomers.")] = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Run the whole method on your records and write the results."""
     try:
         cfg = _config_from(config, profile, patents, articles, contributors, points, out)
+        if previous and cfg.edition.previous_patent_years is None:
+            cfg = cfg.with_previous()
         result = run(cfg, strict=strict, quiet=quiet)
         folder = write_result(result, cfg.out)
     except StclustersError as exc:
@@ -248,7 +253,8 @@ def demo_command(
         world = synthesize(scale)
         with tempfile.TemporaryDirectory() as tmp:
             paths = write_world(world, Path(tmp), fmt="parquet")
-            cfg: Config = load_profile("gii2024").replace(input=paths, out=str(out))
+            cfg: Config = load_profile("gii2024").replace(input=paths,
+                                                          out=str(out)).with_previous()
             result = run(cfg, quiet=quiet, synthetic=True)
             result.info["config"]["input"] = {k: f"<synthetic {k}, scale {scale}>"
                                               for k in paths}

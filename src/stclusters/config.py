@@ -39,6 +39,9 @@ class EditionSettings:
     name: str = "custom"
     patent_years: tuple[int, int] = (2019, 2023)
     article_years: tuple[int, int] = (2018, 2022)
+    previous_patent_years: tuple[int, int] | None = None
+    previous_article_years: tuple[int, int] | None = None
+    """Windows of the previous edition, for rank change and growth (none: no comparison)."""
     split_among: str = "placed"
     """Fractional counting: 'placed' splits each document among its placed contributors
     (a document with none is reported unplaced); 'all' splits among all contributors and
@@ -124,6 +127,13 @@ class Config:
         d.pop("input")
         d.pop("out")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_previous(self, shift: int = 1) -> Config:
+        """A copy that also runs the previous edition: both windows ``shift`` years earlier."""
+        e = self.edition
+        return self.replace(edition={
+            "previous_patent_years": (e.patent_years[0] - shift, e.patent_years[1] - shift),
+            "previous_article_years": (e.article_years[0] - shift, e.article_years[1] - shift)})
 
     def replace(self, **sections: Any) -> Config:
         """A copy with whole sections or single fields replaced (``cluster={'eps_km': 10}``)."""
@@ -268,6 +278,15 @@ def _validate(cfg: Config, source: str = "config") -> None:
              and v[0] <= v[1], f"[edition] {key}", "[first, last] years with first <= last", v)
     need(e.split_among in ("placed", "all"), "[edition] split_among", "'placed' or 'all'",
          e.split_among)
+    prev = (e.previous_patent_years, e.previous_article_years)
+    need((prev[0] is None) == (prev[1] is None), "[edition] previous_patent_years and "
+         "previous_article_years", "both set or both unset", prev)
+    for key in ("previous_patent_years", "previous_article_years"):
+        v = getattr(e, key)
+        if v is not None:
+            need(isinstance(v, tuple) and len(v) == 2 and all(isinstance(y, int) for y in v)
+                 and v[0] <= v[1], f"[edition] {key}", "[first, last] years with first <= last",
+                 v)
     c = cfg.cluster
     need(_number(c.eps_km) and 0 < c.eps_km <= 10_000, "[cluster] eps_km", "a number in (0, 10000]",
          c.eps_km)

@@ -19,10 +19,12 @@ from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
 from stclusters.config import Config
 from stclusters.count import aggregate_locations, fractional_counts
+from stclusters.editions import compare_editions
 from stclusters.gazetteer import load_gazetteer
 from stclusters.geocode import geocode
 from stclusters.ingest import Records, ingest
 from stclusters.leaders import LEADER_COLUMNS, cluster_leaders
+from stclusters.matching import score_ranks
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
 from stclusters.output import write_csv, write_json, write_parquet
@@ -143,6 +145,10 @@ def run(
             for col in LEADER_COLUMNS:
                 if col not in clusters:
                     clusters[col] = pd.NA
+        if cfg.edition.previous_patent_years is not None:
+            with st.stage("previous edition"):
+                clusters = clusters.join(_previous_edition(
+                    cfg, records, contributors, located, clusters, world), on="rank")
         with st.stage("population"):
             clusters = clusters.join(_population(located, cfg), on="rank")
             clusters = add_intensity(clusters)
@@ -227,6 +233,28 @@ def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
         for col in ("place", "place_cc", "place_state"):
             out.loc[member, col] = snapped[col].to_numpy()
     return out
+
+
+def _previous_edition(cfg: Config, records: Records, contributors: pd.DataFrame,
+                      located: pd.DataFrame, clusters: pd.DataFrame,
+                      world: dict[str, float]) -> pd.DataFrame:
+    """Count, cluster and rank the previous windows; compare with the current edition."""
+    windows = {"patent": cfg.edition.previous_patent_years,
+               "article": cfg.edition.previous_article_years}
+    counts = fractional_counts({"patent": records.patents, "article": records.articles},
+                               contributors, records.points, windows=windows,
+                               split_among=cfg.edition.split_among)
+    previous = aggregate_locations(counts.contributions)
+    world_prev = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
+                  for k in counts.ledger}
+    prev_located, _ = find_st_clusters(previous, eps_km=cfg.cluster.eps_km,
+                                       min_weight=min_weights(cfg, world_prev),
+                                       merge_km=merge_distance(cfg))
+    safe_world = {k: (v if v > 0 else np.inf) for k, v in world_prev.items()}
+    current = located.assign(share=located["weight"] / located["kind"].map(world))
+    return compare_editions(clusters, current[["kind", "lat", "lon", "cluster", "share"]],
+                            score_ranks(prev_located, safe_world), previous,
+                            top_n=cfg.rank.top_n)
 
 
 def _population(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:

@@ -6,11 +6,8 @@ Poisson(1) number of times, so co-authored work moves together). Geocoding and c
 are not repeated: a sparse (locations x documents) matrix of fractional weights, built
 once, gives each resample's location weights; only clustering and ranking run again.
 
-Each run's clusters are matched to the baseline clusters by shared output: a baseline
-cluster's match is the run cluster holding most of its (baseline) weight. It *vanished*
-when all of it became noise, was *split* when a second run cluster holds at least
-``SPLIT_SHARE`` of it, and was *merged* when its match is also the match of another
-baseline cluster (both then take that cluster's rank).
+Each run's clusters are matched to the baseline clusters by shared output
+(``matching.match_runs``: vanished, split, merged).
 """
 
 from __future__ import annotations
@@ -25,14 +22,12 @@ from scipy import sparse
 
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
+from stclusters.matching import KEYS, match_runs, score_ranks
 from stclusters.output import atomic_write, write_csv
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
 
-__all__ = ["SPLIT_SHARE", "Robustness", "match_runs", "rank_intervals", "robustness",
-           "write_robustness"]
+__all__ = ["Robustness", "rank_intervals", "robustness", "write_robustness"]
 
-SPLIT_SHARE = 0.25
-KEYS = ["kind", "lat", "lon"]
 
 
 @dataclass
@@ -42,55 +37,6 @@ class Robustness:
     clusters: pd.DataFrame
     settings: pd.DataFrame
     runs: pd.DataFrame
-
-
-def _score_ranks(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
-    """Rank a run's S&T clusters by score; locations get ``run_rank`` (-1 noise)."""
-    contrib = located["weight"] / located["kind"].map(world)
-    st = located["st_cluster"].to_numpy()
-    n = int(st.max() + 1) if (st >= 0).any() else 0
-    score = np.bincount(st[st >= 0], weights=contrib.to_numpy()[st >= 0], minlength=n)
-    order = np.lexsort((np.arange(n), -score))
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(1, n + 1)
-    run_rank = np.where(st >= 0, rank[np.maximum(st, 0)] if n else -1, -1)
-    return located[KEYS].assign(run_rank=run_rank)
-
-
-def match_runs(baseline: pd.DataFrame, run: pd.DataFrame) -> pd.DataFrame:
-    """Match baseline clusters to one run's clusters.
-
-    Parameters
-    ----------
-    baseline
-        ``kind, lat, lon, cluster`` (baseline rank, -1 noise), ``share`` (the location's
-        weight / world total in the baseline).
-    run
-        ``kind, lat, lon, run_rank`` (-1 noise).
-
-    Returns
-    -------
-    One row per baseline cluster: ``cluster``, ``rank`` (rank of its match; NaN when it
-    vanished), ``exists``, ``split``, ``merged``.
-    """
-    base = baseline[baseline["cluster"] >= 1]
-    joined = base.merge(run, on=KEYS, how="left")
-    joined["run_rank"] = joined["run_rank"].fillna(-1).astype(np.int64)
-    overlap = (joined.groupby(["cluster", "run_rank"], sort=True)["share"].sum().reset_index())
-    clustered = overlap[overlap["run_rank"] >= 1].sort_values(
-        ["cluster", "share", "run_rank"], ascending=[True, False, True], kind="stable")
-    total = base.groupby("cluster")["share"].sum()
-    best = clustered.drop_duplicates("cluster").set_index("cluster")
-    second = clustered[clustered.duplicated("cluster")].drop_duplicates("cluster")
-    second = second.set_index("cluster")["share"]
-    out = pd.DataFrame({"cluster": total.index.to_numpy()})
-    out["rank"] = out["cluster"].map(best["run_rank"]).astype("Float64").astype(np.float64)
-    out["exists"] = out["rank"].notna()
-    out["split"] = (out["cluster"].map(second).fillna(0.0)
-                    >= SPLIT_SHARE * out["cluster"].map(total)).to_numpy()
-    shared = best["run_rank"].value_counts()
-    out["merged"] = out["rank"].map(shared).fillna(0).to_numpy() >= 2
-    return out
 
 
 def robustness(
@@ -139,7 +85,7 @@ def robustness(
                                       min_weight=min_weights(config, world, scale),
                                       merge_km=merge_distance(config))
         world = {k: (v if v > 0 else np.inf) for k, v in world.items()}
-        matched = match_runs(base_locs, _score_ranks(located, world))
+        matched = match_runs(base_locs, score_ranks(located, world))
         rows.append(matched.assign(run=len(rows), run_type=kind_of_run, eps_km=eps,
                                    min_weight_scale=scale, bootstrap=-1 if b is None else b))
         if progress:

@@ -8,7 +8,7 @@
 - Table 9: the top list's clusters ranked by S&T intensity (score per million
   inhabitants of the footprint).
 - Findings: world shares of the top two and top ten clusters, counts per list.
-Rank change and growth need a previous edition and are not produced here.
+Rank change, growth and newcomers appear when the run compared a previous edition.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def chapter_tables(clusters: pd.DataFrame, country_names: dict[str, str],
     """Tables 5, 6, 7 and 9 as DataFrames keyed by their output file stem."""
     top = clusters[clusters["list"] == "top"]
     cols = ["rank", "name", "economies", "top_applicant", "top_organisation"]
+    if "rank_change" in clusters:
+        cols.insert(3, "rank_change")
     table5 = (top.sort_values("rank").drop_duplicates("economies")[cols]
               .rename(columns={"economies": "economy"}).reset_index(drop=True))
 
@@ -80,7 +82,7 @@ def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
     ranked = clusters.sort_values("rank")
     top = ranked[ranked["list"] == "top"]
     per_economy = _economy_rows(top).groupby("cc").size().sort_values(ascending=False)
-    return {
+    out = {
         "clusters": {"top": len(top), "extended": int((ranked["list"] == "extended").sum())},
         "world_totals": world,
         "top_two": {"names": ranked["name"].head(2).tolist(),
@@ -92,3 +94,13 @@ def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
                      "article_share": float(top["article_share"].sum())},
         "top_list_clusters_per_economy": {str(k): int(v) for k, v in per_economy.items()},
     }
+    if "growth" in ranked:
+        fastest = top[top["growth"].notna()].sort_values(["growth", "rank"],
+                                                         ascending=[False, True]).head(5)
+        out["fastest_growing"] = [{"name": n, "rank": int(r), "growth": float(g)} for n, r, g in
+                                  zip(fastest["name"], fastest["rank"], fastest["growth"],
+                                      strict=True)]
+        out["newcomers_to_top"] = top.loc[top["newcomer"], "name"].tolist()
+        out["top_list_growth"] = {"clusters_growing": int((top["growth"] > 0).sum()),
+                                  "clusters_shrinking": int((top["growth"] < 0).sum())}
+    return out
