@@ -103,3 +103,31 @@ def test_chapter_tables_hand_computed():
     assert f["top_ten"]["article_share"] == pytest.approx(0.139)
     assert f["top_list_clusters_per_economy"]["CN"] == 4
     assert np.isclose(f["top_list"]["patent_share"], 0.25)
+
+
+def test_regional_table_hand_computed():
+    from stclusters.tables import regional_table
+
+    regional = pd.DataFrame({"rank": [1, 2, 3, 4], "name": ["Cairo", "Johannesburg",
+                                                              "Alexandria", "Kinshasa–Brazzaville"],
+                             "economies": ["EG", "ZA", "EG", "CD/CG"]})
+    table = regional_table(regional, {"EG": "Egypt", "ZA": "South Africa", "CD": "DR Congo",
+                                      "CG": "Congo"})
+    assert table.to_dict("records") == [
+        {"economy": "EG", "economy_name": "Egypt", "cluster_count": 2,
+         "cluster_names": "Cairo, Alexandria"},
+        {"economy": "CD", "economy_name": "DR Congo", "cluster_count": 1,
+         "cluster_names": "Kinshasa–Brazzaville"},
+        {"economy": "CG", "economy_name": "Congo", "cluster_count": 1,
+         "cluster_names": "Kinshasa–Brazzaville"},
+        {"economy": "ZA", "economy_name": "South Africa", "cluster_count": 1,
+         "cluster_names": "Johannesburg"},
+    ]
+
+
+def test_region_codes():
+    from stclusters.gazetteer import region_codes
+
+    africa = region_codes("AF")
+    assert {"EG", "ZA", "NG", "KE"} <= africa and "FR" not in africa
+    assert region_codes("de, fr") == {"DE", "FR"}

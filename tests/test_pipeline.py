@@ -133,3 +133,15 @@ def test_names_follow_gii_conventions():
     assert names[2] == f"Shenzhen{EN_DASH}Hong Kong"
     econ = cluster_economies(out.assign(cc=out["place_cc"]), min_share=0.05)
     assert econ.loc[2, "economies"] == "CN/HK" and econ.loc[0, "economies"] == "US"
+
+
+def test_regional_ranking_in_run(tiny_world):
+    cfg = _config(tiny_world, min_share_patents=0.002, min_share_articles=0.002)
+    result = run(cfg.replace(regional={"region": "AF", "top_n": 10}))
+    regional = result.tables["regional_clusters"]
+    assert 0 < len(regional) <= 10
+    assert regional["economies"].str.split("/").map(
+        lambda codes: bool(set(codes) & {"EG", "ZA", "NG", "MA", "TN", "DZ", "KE", "ET"})).all()
+    assert result.tables["table8_regional_by_economy"]["cluster_count"].sum() >= len(regional)
+    off = run(cfg.replace(regional={"region": None}))
+    assert "regional_clusters" not in off.tables

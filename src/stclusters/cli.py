@@ -23,7 +23,7 @@ from stclusters.pipeline import Result, run, write_result
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import SCALES, synthesize, write_world
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find and rank science and technology clusters (GII method).")
 out_console = Console()
 err_console = Console(stderr=True)
@@ -270,8 +270,16 @@ def demo_command(
 
 
 def main() -> None:
-    """Console entry point."""
-    app(prog_name="stclusters")
+    """Console entry point: any unexpected error is one line too (``--debug``: traceback)."""
+    try:
+        app(prog_name="stclusters")
+    except Exception as exc:  # typer handles usage errors and exits itself
+        if "--debug" in sys.argv:
+            raise
+        err_console.print(f"[red]internal error:[/] {escape(type(exc).__name__)}: "
+                          f"{escape(str(exc))} (run again with --debug for the traceback, "
+                          "and please report it)", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

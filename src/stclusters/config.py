@@ -26,6 +26,7 @@ __all__ = [
     "MeasureSettings",
     "NameSettings",
     "RankSettings",
+    "RegionalSettings",
     "available_profiles",
     "load_config",
     "load_profile",
@@ -83,6 +84,18 @@ class RankSettings:
 
 
 @dataclass(frozen=True)
+class RegionalSettings:
+    """A regional ranking (GII Table 8): re-cluster one region with a lower threshold."""
+
+    region: str | None = None
+    """A continent code (AF, AS, EU, NA, SA, OC) or ISO alpha-2 codes joined by commas."""
+    min_share_patents: float = 0.002
+    min_share_articles: float = 0.002
+    """Minimum weights as shares of the region's own totals."""
+    top_n: int = 50
+
+
+@dataclass(frozen=True)
 class MeasureSettings:
     """Population and intensity."""
 
@@ -114,6 +127,7 @@ class Config:
     name: NameSettings = field(default_factory=NameSettings)
     rank: RankSettings = field(default_factory=RankSettings)
     measure: MeasureSettings = field(default_factory=MeasureSettings)
+    regional: RegionalSettings = field(default_factory=RegionalSettings)
     input: InputSettings = field(default_factory=InputSettings)
     out: str = "stclusters-output"
 
@@ -156,6 +170,7 @@ _SECTIONS = {
     "name": NameSettings,
     "rank": RankSettings,
     "measure": MeasureSettings,
+    "regional": RegionalSettings,
     "input": InputSettings,
 }
 
@@ -244,7 +259,9 @@ def _section(cls: type, current: Any, values: dict[str, Any], source: str, name:
         if isinstance(value, list):
             value = tuple(value)
         clean[key] = value
-    return dataclasses.replace(current, **_one_threshold_form(clean))
+    if name == "cluster":
+        clean = _one_threshold_form(clean)
+    return dataclasses.replace(current, **clean)
 
 
 def _one_threshold_form(values: dict[str, Any]) -> dict[str, Any]:
@@ -318,6 +335,14 @@ def _validate(cfg: Config, source: str = "config") -> None:
     need(isinstance(r.top_n, int) and r.top_n >= 1, "[rank] top_n", "an integer >= 1", r.top_n)
     need(_number(r.economy_min_share) and 0 < r.economy_min_share <= 0.5,
          "[rank] economy_min_share", "a number in (0, 0.5]", r.economy_min_share)
+    g = cfg.regional
+    need(g.region is None or (isinstance(g.region, str) and g.region.strip() != ""),
+         "[regional] region", "a continent code or comma-separated ISO codes", g.region)
+    for key in ("min_share_patents", "min_share_articles"):
+        v = getattr(g, key)
+        need(_number(v) and 0 < v < 1, f"[regional] {key}", "a number in (0, 1)", v)
+    need(isinstance(g.top_n, int) and g.top_n >= 1, "[regional] top_n", "an integer >= 1",
+         g.top_n)
     m = cfg.measure
     need(m.population_raster is None or isinstance(m.population_raster, str),
          "[measure] population_raster", "a path string", m.population_raster)

