@@ -145,3 +145,15 @@ def test_regional_ranking_in_run(tiny_world):
     assert result.tables["table8_regional_by_economy"]["cluster_count"].sum() >= len(regional)
     off = run(cfg.replace(regional={"region": None}))
     assert "regional_clusters" not in off.tables
+
+
+def test_fields_and_subjects_in_run(tiny_world, data_dir):
+    cfg = _config(tiny_world, min_share_patents=0.002, min_share_articles=0.002)
+    result = run(cfg.replace(measure={"ipc_concordance": str(data_dir / "concordance_small.csv")}))
+    fields = result.tables["cluster_fields"]
+    assert set(fields["field_number"]) <= {2, 4, 6, 14, 16}
+    assert fields.groupby("rank")["share"].sum().round(9).eq(1.0).all()
+    subjects = result.tables["cluster_subjects"]
+    assert subjects.groupby("rank")["share"].sum().round(9).eq(1.0).all()
+    assert result.clusters["top_subject"].notna().any()
+    assert "fields_making_half_of_top_list_patents" in result.findings

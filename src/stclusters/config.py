@@ -106,6 +106,8 @@ class MeasureSettings:
     (default: eps_km / 2, half the DBSCAN linking distance)."""
     lattice_km: float = 1.0
     intensity_top: int = 25
+    ipc_concordance: str | None = None
+    """WIPO's IPC–Technology concordance CSV, for technology-field shares (none: none)."""
 
 
 @dataclass(frozen=True)
@@ -237,10 +239,11 @@ def _from_dict(data: dict[str, Any], *, source: str, base_dir: Path | None) -> C
             for f in fields(InputSettings)
         })
     if base_dir is not None and "measure" in sections:
-        raster = sections["measure"].population_raster
-        if raster and not Path(raster).is_absolute():
-            sections["measure"] = dataclasses.replace(sections["measure"],
-                                                      population_raster=str(base_dir / raster))
+        for key in ("population_raster", "ipc_concordance"):
+            value = getattr(sections["measure"], key)
+            if value and not Path(value).is_absolute():
+                sections["measure"] = dataclasses.replace(sections["measure"],
+                                                          **{key: str(base_dir / value)})
     if base_dir is not None and out_given and not Path(out).is_absolute():
         out = str(base_dir / out)
     cfg = dataclasses.replace(base, out=out, **sections)
@@ -344,8 +347,9 @@ def _validate(cfg: Config, source: str = "config") -> None:
     need(isinstance(g.top_n, int) and g.top_n >= 1, "[regional] top_n", "an integer >= 1",
          g.top_n)
     m = cfg.measure
-    need(m.population_raster is None or isinstance(m.population_raster, str),
-         "[measure] population_raster", "a path string", m.population_raster)
+    for key in ("population_raster", "ipc_concordance"):
+        v = getattr(m, key)
+        need(v is None or isinstance(v, str), f"[measure] {key}", "a path string", v)
     if m.footprint_km is not None:
         need(_number(m.footprint_km) and 0 < m.footprint_km <= 500, "[measure] footprint_km",
              "a number in (0, 500]", m.footprint_km)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from stclusters.harmonise import harmonise
 
-__all__ = ["LEADER_COLUMNS", "cluster_leaders"]
+__all__ = ["LEADER_COLUMNS", "cluster_leaders", "document_weights"]
 
 LEADER_COLUMNS = ["top_applicant", "top_applicant_patents", "top_organisation",
                   "top_organisation_articles"]
@@ -43,8 +43,7 @@ def cluster_leaders(
     -------
     DataFrame indexed by cluster with ``LEADER_COLUMNS`` (NA where nobody is named).
     """
-    located = contributions.merge(clusters_of, on=["kind", "lat", "lon"], how="left")
-    located = located[located["cluster"].fillna(-1) >= 1]
+    located = document_weights(contributions, clusters_of)
     out = []
     for kind, role, name_col, weight_col in (
             ("patent", "applicant", "top_applicant", "top_applicant_patents"),
@@ -64,6 +63,12 @@ def cluster_leaders(
                                 .rename(columns={"organisation": "name"})], ignore_index=True)
         out.append(_top(credit, name_col, weight_col))
     return out[0].join(out[1], how="outer")
+
+
+def document_weights(contributions: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.DataFrame:
+    """Contributions that fall inside a cluster, with the cluster's rank in ``cluster``."""
+    located = contributions.merge(clusters_of, on=["kind", "lat", "lon"], how="left")
+    return located[located["cluster"].fillna(-1) >= 1]
 
 
 def _top(credit: pd.DataFrame, name_col: str, weight_col: str) -> pd.DataFrame:

@@ -20,10 +20,11 @@ from stclusters.combine import merge_clusters
 from stclusters.config import Config
 from stclusters.count import aggregate_locations, fractional_counts
 from stclusters.editions import compare_editions
+from stclusters.fields import category_shares, ipc_fields, read_concordance
 from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.geocode import geocode
 from stclusters.ingest import Records, ingest
-from stclusters.leaders import LEADER_COLUMNS, cluster_leaders
+from stclusters.leaders import LEADER_COLUMNS, cluster_leaders, document_weights
 from stclusters.matching import score_ranks
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
@@ -141,13 +142,16 @@ def run(
         with st.stage("population"):
             clusters = clusters.join(_population(located, cfg), on="rank")
             clusters = add_intensity(clusters)
+            field_tables, field_columns = _fields_and_subjects(cfg, records, counts, located)
+            clusters = clusters.join(field_columns, on="rank")
             tables = chapter_tables(clusters, load_gazetteer().country_names,
                                     intensity_top=cfg.measure.intensity_top)
+            tables.update(field_tables)
             if cfg.regional.region:
                 tables["regional_clusters"] = regional
                 tables["table8_regional_by_economy"] = regional_table(
                     regional, load_gazetteer().country_names)
-            headline = findings(clusters, world)
+            headline = findings(clusters, world, fields=field_tables.get("cluster_fields"))
 
     loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
     loc_out = loc_out.sort_values(["kind", "lat", "lon"], kind="stable").reset_index(drop=True)
@@ -273,6 +277,49 @@ def _previous_edition(cfg: Config, records: Records, contributors: pd.DataFrame,
     return compare_editions(clusters, current[["kind", "lat", "lon", "cluster", "share"]],
                             score_ranks(prev_located, safe_world), previous,
                             top_n=cfg.rank.top_n)
+
+
+def _fields_and_subjects(cfg: Config, records: Records, counts, located: pd.DataFrame
+                         ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Technology-field shares (with a concordance) and subject shares per cluster."""
+    inside = document_weights(counts.contributions, located[["kind", "lat", "lon", "cluster"]])
+    inside = inside[inside["doc_id"].notna()]
+    per_doc = inside.groupby(["kind", "doc_id", "cluster"], sort=True)["weight"].sum()
+    per_doc = per_doc.reset_index()
+    tables: dict[str, pd.DataFrame] = {}
+    columns = pd.DataFrame(index=pd.Index([], name="rank"))
+
+    def codes(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        out = frame[["doc_id"]].assign(category=frame[column].str.split(";")).explode("category")
+        out["category"] = out["category"].astype("string").str.strip()
+        return out[out["category"].notna() & (out["category"] != "")]
+
+    subjects = category_shares(per_doc[per_doc["kind"] == "article"],
+                               codes(records.articles, "subjects"))
+    tables["cluster_subjects"] = subjects.rename(
+        columns={"cluster": "rank", "category": "subject", "weight": "articles"})
+    top = subjects.drop_duplicates("cluster").set_index("cluster")
+    columns = columns.join(pd.DataFrame({"top_subject": top["category"],
+                                         "top_subject_share": top["share"]}), how="outer")
+    if cfg.measure.ipc_concordance:
+        concordance = read_concordance(cfg.measure.ipc_concordance)
+        ipc = codes(records.patents, "ipc")
+        ipc["category"] = ipc_fields(ipc["category"], concordance)
+        ipc = ipc[ipc["category"] >= 0]
+        fields = category_shares(per_doc[per_doc["kind"] == "patent"], ipc)
+        names = concordance.drop_duplicates("field_number").set_index("field_number")
+        fields = pd.DataFrame({
+            "rank": fields["cluster"], "field_number": fields["category"],
+            "field": fields["category"].map(names["field"]),
+            "sector": fields["category"].map(names["sector"]),
+            "patents": fields["weight"], "share": fields["share"]})
+        tables["cluster_fields"] = fields
+        top = fields.drop_duplicates("rank").set_index("rank")
+        ee = fields[fields["sector"] == "Electrical engineering"].groupby("rank")["share"].sum()
+        columns = columns.join(pd.DataFrame({"top_field": top["field"],
+                                             "top_field_share": top["share"],
+                                             "electrical_engineering_share": ee}), how="outer")
+    return tables, columns
 
 
 def _regional(cfg: Config, locations: pd.DataFrame) -> pd.DataFrame:

@@ -89,8 +89,9 @@ def regional_table(regional: pd.DataFrame, country_names: dict[str, str]) -> pd.
                              kind="stable").reset_index(drop=True)
 
 
-def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
-    """Headline figures of the chapter that follow from one edition."""
+def findings(clusters: pd.DataFrame, world: dict[str, float],
+             fields: pd.DataFrame | None = None) -> dict:
+    """Headline figures of the chapter (field findings when field shares are given)."""
     ranked = clusters.sort_values("rank")
     top = ranked[ranked["list"] == "top"]
     per_economy = _economy_rows(top).groupby("cc").size().sort_values(ascending=False)
@@ -106,6 +107,19 @@ def findings(clusters: pd.DataFrame, world: dict[str, float]) -> dict:
                      "article_share": float(top["article_share"].sum())},
         "top_list_clusters_per_economy": {str(k): int(v) for k, v in per_economy.items()},
     }
+    if fields is not None and not fields.empty:
+        in_top = fields[fields["rank"].isin(top["rank"])]
+        totals = in_top.groupby(["field_number", "field"])["patents"].sum().sort_values(
+            ascending=False)
+        shares = totals / totals.sum()
+        half = shares[(shares.cumsum() - shares) < 0.5]
+        out["fields_making_half_of_top_list_patents"] = [
+            {"field": f, "share": float(v)} for (_, f), v in half.items()]
+        ee = top[top["electrical_engineering_share"].fillna(0) >= 0.5].sort_values(
+            "electrical_engineering_share", ascending=False)
+        out["electrical_engineering_dominated"] = [
+            {"name": n, "rank": int(r), "share": float(v)} for n, r, v in
+            zip(ee["name"], ee["rank"], ee["electrical_engineering_share"], strict=True)]
     if "growth" in ranked:
         fastest = top[top["growth"].notna()].sort_values(["growth", "rank"],
                                                          ascending=[False, True]).head(5)

@@ -1,0 +1,90 @@
+"""Stage 6f: what each cluster works on: technology fields of patents, subjects of articles.
+
+Technology fields follow WIPO's IPC–Technology concordance (35 fields in 5 sectors;
+Schmoch 2008, WIPO, updated since), read from the CSV file WIPO publishes (columns
+``Field_number, Sector_en, Field_en, IPC_code``; patterns in SQL LIKE form, either a
+subclass ``F21H%`` or a main group ``H04N   3/%``). The most specific pattern wins, so
+``A61K   8/%`` (organic fine chemistry) beats ``A61K%`` (pharmaceuticals).
+
+Counting: a patent's weight inside a cluster is split equally over its IPC codes, and each
+code credits its field; an article's weight is split equally over its subject categories.
+Shares are of the cluster's classified weight.
+
+References
+----------
+Schmoch, U. (2008). Concept of a Technology Classification for Country Comparisons.
+Final report to WIPO. Fraunhofer ISI.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stclusters._errors import InputError
+
+__all__ = ["category_shares", "ipc_fields", "read_concordance"]
+
+_PATTERN = re.compile(r"^([A-H]\d\d[A-Z])\s*(?:(\d+)\s*/)?\s*%?$")
+_IPC = re.compile(r"^([A-H]\d\d[A-Z])\s*0*(\d+)?")
+
+
+def read_concordance(path: str | Path) -> pd.DataFrame:
+    """WIPO's IPC–Technology concordance: ``subclass, group (or -1), field_number,
+    field, sector`` per pattern."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("IPC concordance not found", path=str(path))
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    need = {"Field_number", "Field_en", "Sector_en", "IPC_code"}
+    missing = sorted(need - set(raw.columns))
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)} of WIPO's concordance",
+                         path=str(path), field=missing[0])
+    parsed = raw["IPC_code"].str.strip().str.extract(_PATTERN)
+    bad = parsed[0].isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise InputError(f"not an IPC pattern: {raw['IPC_code'].iloc[row - 1]!r}",
+                         path=str(path), row=row, field="IPC_code")
+    return pd.DataFrame({
+        "subclass": parsed[0], "group": pd.to_numeric(parsed[1]).fillna(-1).astype(np.int64),
+        "field_number": raw["Field_number"].astype(np.int64), "field": raw["Field_en"],
+        "sector": raw["Sector_en"]})
+
+
+def ipc_fields(codes: pd.Series, concordance: pd.DataFrame) -> pd.Series:
+    """Field number of each IPC code (``G06F 16/00``, ``G06F16/00``, ``G06F0016000000``),
+    by its most specific pattern; -1 when none matches."""
+    parsed = codes.astype("string").str.strip().str.upper().str.extract(_IPC)
+    subclass = parsed[0]
+    group = pd.to_numeric(parsed[1]).fillna(-2).astype(np.int64)
+    by_group = concordance[concordance["group"] >= 0].set_index(["subclass", "group"])
+    by_sub = concordance[concordance["group"] < 0].drop_duplicates("subclass").set_index(
+        "subclass")["field_number"]
+    key = pd.MultiIndex.from_arrays([subclass.fillna(""), group])
+    found = by_group["field_number"].reindex(key).to_numpy()
+    fallback = subclass.map(by_sub).to_numpy()
+    out = np.where(pd.notna(found), found, fallback)
+    return pd.Series(pd.to_numeric(out, errors="coerce"), index=codes.index).fillna(-1).astype(
+        np.int64)
+
+
+def category_shares(in_cluster: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
+    """Shares of categories per cluster.
+
+    ``in_cluster``: ``doc_id, cluster, weight`` (a document's weight inside a cluster);
+    ``categories``: ``doc_id, category`` (one row per code of the document). Returns
+    ``cluster, category, weight, share`` sorted by cluster and descending share.
+    """
+    per_doc = categories.groupby("doc_id")["category"].transform("size")
+    credit = categories.assign(part=1.0 / per_doc.to_numpy())
+    joined = in_cluster.merge(credit, on="doc_id")
+    sums = (joined.assign(weight=joined["weight"] * joined["part"])
+            .groupby(["cluster", "category"], sort=True)["weight"].sum().reset_index())
+    sums["share"] = sums["weight"] / sums.groupby("cluster")["weight"].transform("sum")
+    return sums.sort_values(["cluster", "share", "category"], ascending=[True, False, True],
+                            kind="stable").reset_index(drop=True)
