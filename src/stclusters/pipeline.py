@@ -24,7 +24,7 @@ from stclusters.fields import category_shares, ipc_fields, read_concordance
 from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.geocode import geocode
 from stclusters.ingest import Records, ingest
-from stclusters.leaders import LEADER_COLUMNS, cluster_leaders, document_weights
+from stclusters.leaders import cluster_leaders, document_weights
 from stclusters.matching import score_ranks
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
@@ -129,9 +129,6 @@ def run(
             leaders = cluster_leaders(counts.contributions,
                                       located[["kind", "lat", "lon", "cluster"]], contributors)
             clusters = clusters.join(leaders, on="rank")
-            for col in LEADER_COLUMNS:
-                if col not in clusters:
-                    clusters[col] = pd.NA
         if cfg.edition.previous_patent_years is not None:
             with st.stage("previous edition"):
                 clusters = clusters.join(_previous_edition(
@@ -140,17 +137,17 @@ def run(
             with st.stage("regional ranking"):
                 regional = _regional(cfg, locations)
         with st.stage("population"):
-            clusters = clusters.join(_population(located, cfg), on="rank")
-            clusters = add_intensity(clusters)
+            clusters = add_intensity(clusters.join(_population(located, cfg), on="rank"))
+        with st.stage("fields and tables"):
             field_tables, field_columns = _fields_and_subjects(cfg, records, counts, located)
             clusters = clusters.join(field_columns, on="rank")
-            tables = chapter_tables(clusters, load_gazetteer().country_names,
+            country_names = load_gazetteer().country_names
+            tables = chapter_tables(clusters, country_names,
                                     intensity_top=cfg.measure.intensity_top)
             tables.update(field_tables)
             if cfg.regional.region:
                 tables["regional_clusters"] = regional
-                tables["table8_regional_by_economy"] = regional_table(
-                    regional, load_gazetteer().country_names)
+                tables["table8_regional_by_economy"] = regional_table(regional, country_names)
             headline = findings(clusters, world, fields=field_tables.get("cluster_fields"))
 
     loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
