@@ -18,8 +18,9 @@ from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile
 from stclusters.geocode import GEOCODE_COLUMNS, geocode
 from stclusters.ingest import read_text_table
-from stclusters.output import write_csv
+from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.pipeline import Result, run, write_result
+from stclusters.readers import FORMATS, read_wos
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import SCALES, synthesize, write_world
 
@@ -212,6 +213,29 @@ def _config_from(config, profile, patents, articles, contributors, points, out) 
     if out is not None:
         cfg = cfg.replace(out=str(out))
     return cfg
+
+
+@app.command("ingest")
+def ingest_command(
+    files: Annotated[list[Path], typer.Argument(help="Export files (several are merged).")],
+    out: Annotated[Path, typer.Option(help="Folder for the canonical tables.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "wos",
+    debug: Debug = False,
+) -> None:
+    """Convert database exports into the canonical tables that `run` reads."""
+    try:
+        if fmt not in FORMATS:
+            raise StclustersError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        articles, contributors, rejected, counts = read_wos(files)
+        write_parquet(articles, out / "articles.parquet")
+        write_parquet(contributors, out / "contributors.parquet")
+        write_csv(rejected, out / "rejected.csv")
+        write_json({"format": fmt, "files": counts}, out / "ingest.json")
+    except StclustersError as exc:
+        _fail(exc, debug)
+    out_console.print(f"{len(articles):,} articles, {len(contributors):,} contributor rows, "
+                      f"{len(rejected):,} rows rejected; run with --articles "
+                      f"{out / 'articles.parquet'} --contributors {out / 'contributors.parquet'}")
 
 
 @app.command("synth")
