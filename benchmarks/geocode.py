@@ -68,7 +68,7 @@ def main() -> None:
     cold = _load_time(cold=True)
 
     from stclusters.gazetteer import load_gazetteer
-    from stclusters.geocode import geocode
+    from stclusters.geocode import PLACED_LEVELS, geocode
 
     load_gazetteer()
     frame = pd.DataFrame({"address": truth["affiliation"].astype(str)})
@@ -79,7 +79,7 @@ def main() -> None:
     unique = frame["address"].nunique()
 
     dist = _km(truth["lat"], truth["lng"], out["lat"], out["lon"])
-    placed = out["geocode_level"].isin(["city", "input"]).to_numpy()
+    placed = out["geocode_level"].isin(PLACED_LEVELS).to_numpy()
     within25 = placed & (dist <= 25)
     within10 = placed & (dist <= 10)
     by_cc = (pd.DataFrame({"cc": truth["country_code"], "w25": within25, "w10": within10,

@@ -16,7 +16,7 @@ from rich.table import Table
 from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile
-from stclusters.geocode import GEOCODE_COLUMNS, geocode
+from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.pipeline import Result, run, write_result
@@ -133,7 +133,7 @@ def geocode_command(
     except StclustersError as exc:
         _fail(exc, debug)
     if not quiet:
-        placed = result["geocode_level"].isin(["city", "input"]).mean()
+        placed = result["geocode_level"].isin(PLACED_LEVELS).mean()
         out_console.print(f"{len(result):,} rows, {placed:.1%} placed; written {out}")
 
 

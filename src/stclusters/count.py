@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from stclusters.geocode import PLACED_LEVELS
 from stclusters.ingest import KINDS, LOCATED_ROLES
 
 __all__ = ["Counts", "aggregate_locations", "fractional_counts"]
 
-PLACED_LEVELS = ("input", "city")
 
 
 @dataclass

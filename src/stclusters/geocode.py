@@ -16,11 +16,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from stclusters.gazetteer import CA_PROVINCES, Gazetteer, load_gazetteer, normalize
+from stclusters.gazetteer import CA_PROVINCES, Gazetteer, country_code, load_gazetteer, normalize
 
-__all__ = ["GEOCODE_COLUMNS", "LEVELS", "geocode"]
+__all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "geocode"]
 
 LEVELS = ("input", "city", "country", "failed")
+PLACED_LEVELS = ("input", "city")
+"""Levels that are locations to cluster (a country is not)."""
 GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason"]
 _DIGITS = re.compile(r"\b\S*\d\S*\b")
 _ADMIN_AFFIX = re.compile(
@@ -109,7 +111,7 @@ def geocode(
     reason = merged["fail_reason"].astype("string").fillna("").to_numpy(dtype=object)
     reason[given] = ""
     cc = merged["cc"].astype("string")
-    country_given = _country(cols["country"].astype("string").fillna(""), gaz)
+    country_given = country_code(cols["country"].astype("string").fillna(""), gaz)
     cc = cc.where(cc.notna(), country_given.to_numpy())
     out["lat"] = lat
     out["lon"] = lon
@@ -120,11 +122,6 @@ def geocode(
     out["fail_reason"] = pd.Series(reason, index=out.index, dtype="string")
     assert len(out) == n
     return out
-
-
-def _country(values: pd.Series, gaz: Gazetteer) -> pd.Series:
-    lookup = pd.Series(gaz.countries["cc"].to_numpy(), index=gaz.countries["key"].to_numpy())
-    return normalize(values).map(lookup).astype("string")
 
 
 _NAME_INDEX: dict[int, tuple] = {}
@@ -170,23 +167,25 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     """Resolve each distinct (address, city, region, country) once."""
     res = uniq.copy()
     res["row"] = np.arange(len(res))
-    cc = _country(res["country"], gaz)
+    cc = country_code(res["country"], gaz)
     # a free-text address ends with its country when no country field is given
     addr_parts = res["address"].str.split(",")
     last = addr_parts.map(lambda p: p[-1] if isinstance(p, list) and p else "")
     last = last.astype("string").str.replace(_DIGITS, " ", regex=True)
-    cc = cc.fillna(_country(last, gaz))
+    last_cc = country_code(last, gaz)
+    cc = cc.fillna(last_cc)
     # "Congo, The Democratic Republic of the": a country name inverted around a comma
     before = addr_parts.map(lambda p: p[-2] if isinstance(p, list) and len(p) > 1 else "")
     inverted = (last.fillna("") + " " + before.astype("string")).str.replace(
         r"^\s*the\s+", "", regex=True, case=False)
-    cc = cc.fillna(_country(inverted, gaz))
-    inverted_rows = cc.notna() & _country(last, gaz).isna() & _country(inverted, gaz).notna()
+    inverted_cc = country_code(inverted, gaz)
+    cc = cc.fillna(inverted_cc)
+    inverted_rows = last_cc.isna() & inverted_cc.notna()
     words = last.str.split()
     for k in (3, 2, 1):  # "CA 94305 USA": the country is the trailing word(s)
         tail = words.map(lambda w, k=k: " ".join(w[-k:]) if isinstance(w, list) and len(w) > k
                          else "")
-        cc = cc.fillna(_country(tail.astype("string"), gaz))
+        cc = cc.fillna(country_code(tail.astype("string"), gaz))
     res["cc_q"] = cc
 
     # candidate names: the city field, else the address parts right to left; the last
