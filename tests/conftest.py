@@ -26,3 +26,19 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.skip("../shared/data is not present")
     return folder
+
+
+@pytest.fixture(scope="session")
+def rendered_run(tmp_path_factory) -> Path:
+    """A tiny SYNTHETIC run with a previous edition, written and rendered (maps, report)."""
+    from stclusters import load_profile, render_report, run, write_result
+    from stclusters.synth import synthesize, write_world
+
+    folder = tmp_path_factory.mktemp("rendered")
+    paths = write_world(synthesize("tiny", seed=3), folder / "world", fmt="csv")
+    cfg = load_profile("gii2024").replace(
+        input=paths, cluster={"min_share_patents": 0.002, "min_share_articles": 0.002}
+    ).with_previous()
+    out = write_result(run(cfg, synthetic=True), folder / "out")
+    render_report(out)
+    return out

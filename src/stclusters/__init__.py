@@ -2,7 +2,8 @@
 
 The stages, in data-flow order: ``ingest`` → ``geocode`` → ``fractional_counts`` /
 ``aggregate_locations`` → ``dbscan`` / ``cluster_locations`` → ``merge_clusters`` /
-``cluster_names`` → ``rank_clusters``; ``run`` chains them.
+``cluster_names`` → ``rank_clusters``; ``run`` chains them, ``write_result`` writes the
+tables and ``render_report`` draws the maps and report.html from them.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -22,6 +23,7 @@ from stclusters.ingest import Records, ingest
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names
 from stclusters.pipeline import Result, run, write_result
+from stclusters.report import render_report
 
 __all__ = [
     "Config",
@@ -44,6 +46,7 @@ __all__ = [
     "load_profile",
     "merge_clusters",
     "rank_clusters",
+    "render_report",
     "run",
     "write_result",
 ]

@@ -15,12 +15,13 @@ from rich.table import Table
 
 from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
-from stclusters.config import Config, load_config, load_profile
+from stclusters.config import Config, load_config, load_profile, zoom_problems
 from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.pipeline import Result, run, write_result
 from stclusters.readers import FORMATS, read_wos
+from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import SCALES, synthesize, write_world
 
@@ -41,6 +42,10 @@ ContributorsOpt = Annotated[Path | None, typer.Option("--contributors",
                                                       help="Contributors table.")]
 PointsOpt = Annotated[Path | None, typer.Option("--points", help="Weighted points table.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
+ZoomOpt = Annotated[list[str] | None, typer.Option(
+    "--zoom", help="Extra Map 2 window, NAME=WEST,SOUTH,EAST,NORTH in degrees (repeatable).")]
+NoReport = Annotated[bool, typer.Option("--no-report",
+                                        help="Skip maps and report.html (tables only).")]
 
 
 def _version(value: bool) -> None:
@@ -76,7 +81,9 @@ def _summary(result: Result, out: Path, quiet: bool) -> None:
     info = result.info["clusters"]
     out_console.print(f"{info['total']} clusters ({info['top']} top, {info['extended']} "
                       f"extended); {result.info['rows_rejected']} rows rejected; "
-                      f"results in {out}/")
+                      f"results in {out}/"
+                      + (f"; open {out / 'report.html'}" if (out / "report.html").exists()
+                         else ""))
 
 
 @app.command("run")
@@ -92,16 +99,21 @@ def run_command(
     previous: Annotated[bool, typer.Option(
         help="Also run the previous edition (windows one year earlier): rank change, "
              "growth, newcomers.")] = False,
+    zoom: ZoomOpt = None,
+    no_report: NoReport = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Run the whole method on your records and write the results."""
+    """Run the whole method on your records and write the results, maps and report."""
     try:
-        cfg = _config_from(config, profile, patents, articles, contributors, points, out)
+        cfg = _with_zooms(_config_from(config, profile, patents, articles, contributors,
+                                       points, out), zoom)
         if previous and cfg.edition.previous_patent_years is None:
             cfg = cfg.with_previous()
         result = run(cfg, strict=strict, quiet=quiet)
         folder = write_result(result, cfg.out)
+        if not no_report:
+            render_report(folder, quiet=quiet)
     except StclustersError as exc:
         _fail(exc, debug)
     _summary(result, folder, quiet)
@@ -183,6 +195,7 @@ def robustness_command(
         result = robustness(cfg, baseline, eps_km=eps_list, min_weight_scale=scales,
                             bootstrap=bootstrap, seed=seed, quiet=quiet)
         write_robustness(result, folder, top_n=cfg.rank.top_n)
+        render_report(folder, quiet=quiet)
     except StclustersError as exc:
         _fail(exc, debug)
     if not quiet:
@@ -198,6 +211,30 @@ def _numbers(text: str, flag: str) -> list[float]:
     if not values or any(v <= 0 for v in values):
         raise StclustersError(f"{flag} must list numbers > 0, got {text!r}")
     return values
+
+
+def _zoom_boxes(texts: list[str] | None, base: dict | None = None) -> dict:
+    """``--zoom NAME=W,S,E,N`` flags added to ``base``, checked like ``[report] zooms``."""
+    boxes = {k: tuple(v) for k, v in (base or {}).items()}
+    for text in texts or []:
+        name, sep, box = text.partition("=")
+        try:
+            values = tuple(float(v) for v in box.split(","))
+        except ValueError:
+            values = ()
+        if not sep or not name.strip() or len(values) != 4:
+            raise StclustersError(f"--zoom must be NAME=WEST,SOUTH,EAST,NORTH in degrees, "
+                                  f"got {text!r}")
+        boxes[name.strip()] = values
+    problems = zoom_problems(boxes, where="--zoom")
+    if problems:
+        raise StclustersError("; ".join(problems))
+    return boxes
+
+
+def _with_zooms(cfg: Config, texts: list[str] | None) -> Config:
+    """The run's configuration with the ``--zoom`` windows in ``[report] zooms``."""
+    return cfg.replace(report={"zooms": _zoom_boxes(texts, cfg.report.zooms)}) if texts else cfg
 
 
 def _config_from(config, profile, patents, articles, contributors, points, out) -> Config:
@@ -264,6 +301,8 @@ def demo_command(
     scale: Annotated[str, typer.Option(help=f"One of {', '.join(SCALES)}.")] = "demo",
     bootstrap: Annotated[int, typer.Option(
         help="Bootstrap resamples for the rank intervals (0: skip them).")] = 100,
+    zoom: ZoomOpt = None,
+    no_report: NoReport = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -277,8 +316,8 @@ def demo_command(
         world = synthesize(scale)
         with tempfile.TemporaryDirectory() as tmp:
             paths = write_world(world, Path(tmp), fmt="parquet")
-            cfg: Config = load_profile("gii2024").replace(input=paths,
-                                                          out=str(out)).with_previous()
+            cfg: Config = _with_zooms(load_profile("gii2024").replace(
+                input=paths, out=str(out)).with_previous(), zoom)
             result = run(cfg, quiet=quiet, synthetic=True)
             result.info["config"]["input"] = {k: f"<synthetic {k}, scale {scale}>"
                                               for k in paths}
@@ -288,9 +327,32 @@ def demo_command(
                                        min_weight_scale=[0.75, 1.0, 1.25], bootstrap=bootstrap,
                                        quiet=quiet)
                 write_robustness(intervals, folder, top_n=cfg.rank.top_n)
+            if not no_report:
+                render_report(folder, quiet=quiet)
     except StclustersError as exc:
         _fail(exc, debug)
     _summary(result, folder, quiet)
+
+
+@app.command("report")
+def report_command(
+    out: Annotated[Path, typer.Argument(help="Output folder of a finished run.")],
+    zoom: ZoomOpt = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Re-render maps, map.html and report.html from a finished run (no recomputation)."""
+    try:
+        zooms = None
+        if zoom:
+            saved = load_run(out).settings.get("report", {}).get("zooms", {}) or {}
+            zooms = (*DEFAULT_ZOOMS, *(Zoom(k, v) for k, v in _zoom_boxes(zoom, saved).items()))
+        report = render_report(out, zooms=zooms, quiet=quiet)
+    except StclustersError as exc:
+        _fail(exc, debug)
+    if not quiet:
+        out_console.print(f"{report.report}, {report.map} and {len(report.maps)} maps "
+                          f"(PNG, SVG) under {out / 'maps'}/")
 
 
 def main() -> None:

@@ -27,9 +27,11 @@ __all__ = [
     "NameSettings",
     "RankSettings",
     "RegionalSettings",
+    "ReportSettings",
     "available_profiles",
     "load_config",
     "load_profile",
+    "zoom_problems",
 ]
 
 
@@ -111,6 +113,14 @@ class MeasureSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Maps and report (they never change results)."""
+
+    zooms: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    """Extra Map 2 windows: name = [west, south, east, north] in degrees."""
+
+
+@dataclass(frozen=True)
 class InputSettings:
     """Paths of the user's records (canonical format, CSV or Parquet)."""
 
@@ -130,6 +140,7 @@ class Config:
     rank: RankSettings = field(default_factory=RankSettings)
     measure: MeasureSettings = field(default_factory=MeasureSettings)
     regional: RegionalSettings = field(default_factory=RegionalSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
     input: InputSettings = field(default_factory=InputSettings)
     out: str = "stclusters-output"
 
@@ -138,9 +149,10 @@ class Config:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def digest(self) -> str:
-        """Short hash of the settings that change results (inputs and out excluded)."""
+        """Short hash of the settings that change results (inputs, report, out excluded)."""
         d = self.to_dict()
         d.pop("input")
+        d.pop("report")
         d.pop("out")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -173,6 +185,7 @@ _SECTIONS = {
     "rank": RankSettings,
     "measure": MeasureSettings,
     "regional": RegionalSettings,
+    "report": ReportSettings,
     "input": InputSettings,
 }
 
@@ -261,6 +274,8 @@ def _section(cls: type, current: Any, values: dict[str, Any], source: str, name:
             )
         if isinstance(value, list):
             value = tuple(value)
+        if name == "report" and key == "zooms" and isinstance(value, dict):
+            value = {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
         clean[key] = value
     if name == "cluster":
         clean = _one_threshold_form(clean)
@@ -280,6 +295,20 @@ def _one_threshold_form(values: dict[str, Any]) -> dict[str, Any]:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def zoom_problems(zooms: Any, where: str = "[report] zooms") -> list[str]:
+    """What is wrong with a table of map windows (name → (west, south, east, north))."""
+    if not isinstance(zooms, dict):
+        return [f"{where} must be a table of name = [west, south, east, north], got {zooms!r}"]
+    problems = []
+    for name, box in zooms.items():
+        if not (isinstance(name, str) and name.strip() and isinstance(box, tuple)
+                and len(box) == 4 and all(_number(v) for v in box)
+                and -180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90):
+            problems.append(f"{where}.{name} must be [west, south, east, north] with west < "
+                            f"east and south < north, in degrees, got {box!r}")
+    return problems
 
 
 def _validate(cfg: Config, source: str = "config") -> None:
@@ -357,6 +386,7 @@ def _validate(cfg: Config, source: str = "config") -> None:
          "a number in [0.05, 50]", m.lattice_km)
     need(isinstance(m.intensity_top, int) and m.intensity_top >= 1, "[measure] intensity_top",
          "an integer >= 1", m.intensity_top)
+    problems.extend(zoom_problems(cfg.report.zooms))
     for f in fields(InputSettings):
         v = getattr(cfg.input, f.name)
         need(v is None or isinstance(v, str), f"[input] {f.name}", "a path string", v)

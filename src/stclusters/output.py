@@ -16,7 +16,17 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["atomic_write", "write_csv", "write_json", "write_parquet"]
+__all__ = ["atomic_write", "write_csv", "write_figure", "write_json", "write_parquet"]
+
+
+def _file_mode() -> int:
+    """Permissions of a normally created file (mkstemp's are owner-only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
@@ -27,6 +37,7 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -49,3 +60,21 @@ def write_json(data: Any, path: str | Path) -> Path:
     """Indented, key-sorted JSON."""
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_figure(fig: Any, stem: str | Path, *, dpi: int = 150) -> list[Path]:
+    """A matplotlib figure as ``stem.png`` and ``stem.svg``, both reproducible byte for byte.
+
+    The SVG gets a fixed id salt and no date; the PNG no software stamp.
+    """
+    import matplotlib
+
+    stem = Path(stem)
+    written = []
+    with matplotlib.rc_context({"svg.hashsalt": "stclusters", "svg.fonttype": "none"}):
+        for fmt, metadata in (("png", {"Software": None}), ("svg", {"Date": None})):
+            written.append(atomic_write(
+                stem.with_name(f"{stem.name}.{fmt}"),
+                lambda p, fmt=fmt, metadata=metadata: fig.savefig(
+                    p, format=fmt, dpi=dpi, metadata=metadata)))
+    return written

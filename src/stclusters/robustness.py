@@ -23,7 +23,7 @@ from scipy import sparse
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
 from stclusters.matching import KEYS, match_runs, score_ranks
-from stclusters.output import atomic_write, write_csv
+from stclusters.output import write_csv, write_figure
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
 
 __all__ = ["Robustness", "rank_intervals", "robustness", "write_robustness"]
@@ -160,9 +160,5 @@ def _chart(table: pd.DataFrame, out: Path) -> None:
     ax.legend(loc="lower right", fontsize=7)
     ax.set_title("How sure is each rank? (rank intervals)", fontsize=10)
     fig.tight_layout()
-    for fmt in ("png", "svg"):
-        atomic_write(out / f"robustness.{fmt}",
-                     lambda p, fmt=fmt: fig.savefig(p, format=fmt, dpi=120,
-                                                    metadata={"Date": None} if fmt == "svg"
-                                                    else {"Software": None}))
+    write_figure(fig, out / "robustness", dpi=120)
     plt.close(fig)
