@@ -80,7 +80,7 @@ def cluster_records(run: FinishedRun) -> list[dict]:
 def map_payload(run: FinishedRun, footprints: pd.DataFrame) -> dict:
     """Everything the map page draws, as JSON-ready data."""
     world = [{"type": "Feature", "properties": {"name": c.name, "code": c.code},
-              "geometry": shapely.geometry.mapping(c.geometry)} for c in countries(0.05)]
+              "geometry": shapely.geometry.mapping(c.geometry)} for c in countries(0.02)]
     shapes = [{"type": "Feature", "properties": {"rank": int(r)},
                "geometry": shapely.geometry.mapping(shapely.set_precision(g, 1e-3))}
               for r, g in zip(footprints["rank"], footprints["geometry"], strict=True)]

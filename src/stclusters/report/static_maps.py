@@ -150,7 +150,7 @@ def _regional(regional: pd.DataFrame, title: str) -> Figure:
     south, north = regional["lat"].min() - pad, regional["lat"].max() + pad
     zoom = Zoom("region", (west, south, east, north))
     fig, ax, project = _window_axes(zoom)
-    _land(ax, countries(0.05), project, clip=zoom.bbox)
+    _land(ax, countries(0.02), project, clip=zoom.bbox)
     n = len(regional)
     _clusters(ax, regional.assign(list="top"), n, project, size=320.0)
     _labels(ax, fig, regional.head(20), project, fontsize=6.5, with_rank=True)
@@ -162,7 +162,7 @@ def _regional(regional: pd.DataFrame, title: str) -> Figure:
 def _intensity(run: FinishedRun, window: Zoom, title: str) -> Figure:
     west, south, east, north = window.bbox
     fig, ax, project = _window_axes(window, width_share=0.86)
-    _land(ax, countries(0.05), project, clip=window.bbox)
+    _land(ax, countries(0.02), project, clip=window.bbox)
     top = run.top.dropna(subset=["intensity"])
     inside = top[(top["lon"] >= west) & (top["lon"] <= east) & (top["lat"] >= south)
                  & (top["lat"] <= north)]

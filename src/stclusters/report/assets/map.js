@@ -47,7 +47,7 @@
   document.getElementById("source").textContent = data.source;
   if (data.synthetic) { document.getElementById("banner").hidden = false; }
 
-  var map = L.map("map", {worldCopyJump: true, minZoom: 1, maxZoom: 13,
+  var map = L.map("map", {worldCopyJump: true, minZoom: 1, maxZoom: 11,
                           zoomSnap: 0.5, attributionControl: false}).setView([30, 20], 2);
   var canvas = L.canvas({padding: 0.5});
   L.geoJSON(data.countries, {interactive: false, style: function () {
@@ -180,8 +180,8 @@
     box.hidden = false;
     if (zoom) {
       var s = shapes[rank];
-      if (s) { map.fitBounds(s.getBounds(), {maxZoom: 10, padding: [30, 30]}); }
-      else { map.setView([c.lat, c.lon], 9); }
+      if (s) { map.fitBounds(s.getBounds(), {maxZoom: 9, padding: [30, 30]}); }
+      else { map.setView([c.lat, c.lon], 8); }
     }
   }
   refresh();
