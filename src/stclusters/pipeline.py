@@ -23,6 +23,7 @@ from stclusters.editions import compare_editions
 from stclusters.fields import category_shares, ipc_fields, read_concordance
 from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.geocode import geocode
+from stclusters.income import income_groups
 from stclusters.ingest import Records, ingest
 from stclusters.leaders import cluster_leaders, document_weights
 from stclusters.matching import score_ranks
@@ -129,6 +130,7 @@ def run(
             leaders = cluster_leaders(counts.contributions,
                                       located[["kind", "lat", "lon", "cluster"]], contributors)
             clusters = clusters.join(leaders, on="rank")
+            clusters["income_groups"] = income_groups(clusters["economies"])
         if cfg.edition.previous_patent_years is not None:
             with st.stage("previous edition"):
                 clusters = clusters.join(_previous_edition(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from stclusters.income import INCOME_SOURCE, income_growth
+
 __all__ = ["add_intensity", "chapter_tables", "findings", "regional_table"]
 
 
@@ -129,4 +131,6 @@ def findings(clusters: pd.DataFrame, world: dict[str, float],
         out["newcomers_to_top"] = top.loc[top["newcomer"], "name"].tolist()
         out["top_list_growth"] = {"clusters_growing": int((top["growth"] > 0).sum()),
                                   "clusters_shrinking": int((top["growth"] < 0).sum())}
+        out["top_list_growth_by_income"] = {"source": INCOME_SOURCE,
+                                            **income_growth(clusters)}
     return out

@@ -27,13 +27,14 @@ __all__ = ["DETAIL_COLUMNS", "cluster_records", "json_for_script", "leaflet_asse
            "map_payload"]
 
 # Cluster columns shown on click, in this order, when the run has them.
-DETAIL_COLUMNS = ("rank", "name", "economies", "list", "patents", "articles", "patent_share",
-                  "article_share", "score", "rank_in_economy", "previous_rank", "rank_change",
-                  "growth", "newcomer", "top_applicant", "top_applicant_patents",
-                  "top_organisation", "top_organisation_articles", "population",
-                  "population_source", "intensity", "patents_per_million",
-                  "articles_per_million", "top_field", "top_field_share", "top_subject",
-                  "top_subject_share", "rank_p05", "rank_p95", "lat", "lon")
+DETAIL_COLUMNS = (
+    "rank", "name", "economies", "income_groups", "list", "patents", "articles",
+    "patent_share", "article_share", "score", "rank_in_economy", "previous_rank",
+    "rank_change", "growth", "newcomer", "top_applicant", "top_applicant_patents",
+    "top_organisation", "top_organisation_articles", "population", "population_source",
+    "intensity", "patents_per_million", "articles_per_million", "top_field",
+    "top_field_share", "top_subject", "top_subject_share", "rank_p05", "rank_p95", "lat",
+    "lon")
 _NOISE_GRID_DEG = 0.1
 _NOISE_MAX = 60_000
 

@@ -214,6 +214,14 @@ def _findings(run: FinishedRun) -> list[str]:
     if growth:
         out.append(f"{growth['clusters_growing']} top-list clusters grew and "
                    f"{growth['clusters_shrinking']} shrank in net S&T output.")
+    by_income = f.get("top_list_growth_by_income") or {}
+    groups = [(g, by_income[g]) for g in ("high", "middle", "low") if g in by_income]
+    if groups:
+        out.append("Growth by income group of the main economy (" + by_income["source"]
+                   + "): " + "; ".join(
+                       f"{g}-income clusters {fmt('growth', v['combined_growth'])} combined, "
+                       f"{v['shrinking']} of {v['clusters']} shrinking" for g, v in groups)
+                   + ".")
     fastest = f.get("fastest_growing")
     if fastest:
         out.append("Fastest growing: " + ", ".join(

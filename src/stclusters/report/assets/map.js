@@ -5,7 +5,8 @@
   var data = JSON.parse(document.getElementById("stclusters-data").textContent);
 
   var LABELS = {
-    rank: "Rank", name: "Cluster", economies: "Economies", list: "List",
+    rank: "Rank", name: "Cluster", economies: "Economies",
+    income_groups: "Income group (World Bank FY2025)", list: "List",
     patents: "Patents (fractional)", articles: "Articles (fractional)",
     patent_share: "Share of world patents", article_share: "Share of world articles",
     score: "Score", rank_in_economy: "Rank in economy", previous_rank: "Previous rank",
