@@ -52,3 +52,35 @@ def test_wipo_concordance(shared_data):
         "Computer technology", "Digital communication", "Digital communication",
         "Pharmaceuticals", "Organic fine chemistry", "Semiconductors",
         "IT methods for management", "Transport", "Biotechnology"]
+
+
+def test_bundled_concordance_well_known_codes():
+    conc = read_concordance()
+    assert conc["field_number"].nunique() == 35
+    assert conc.groupby("field_number")["sector"].nunique().max() == 1
+    assert not conc.duplicated(["subclass", "group"]).any()
+    codes = pd.Series(["H01L 21/00", "A61K 8/02", "A61K 31/00", "G01N 33/48", "G01N 21/00",
+                       "H04N 21/00", "H04N 1/00", "H04N 5/232", "G06Q 10/00", "B01D 53/00",
+                       "B01D 1/00", "C13B 5/00", "C13B 10/00", "G16H 50/20", "Z99Z 1/00"])
+    assert ipc_fields(codes, conc).tolist() == [8, 14, 16, 11, 10, 4, 3, 2, 7, 24, 23, 29,
+                                               18, 13, -1]
+
+
+def test_bundled_concordance_agrees_with_wipo_file(shared_data):
+    """Every pattern of WIPO's published file (and of ours) lands in the same field under
+    both tables; only subclasses newer than WIPO's file are ours alone."""
+    wipo = read_concordance(shared_data / "ipc_technology_concordance.csv")
+    ours = read_concordance()
+
+    def probes(conc: pd.DataFrame) -> pd.Series:
+        group = conc["group"].where(conc["group"] >= 0, 99).astype(str)
+        return conc["subclass"] + " " + group + "/00"
+
+    codes = pd.concat([probes(wipo), probes(ours)], ignore_index=True).drop_duplicates()
+    theirs, mine = ipc_fields(codes, wipo), ipc_fields(codes, ours)
+    known = theirs >= 0
+    assert known.sum() > 700
+    disagree = codes[known & (theirs != mine)]
+    assert disagree.tolist() == []
+    ours_only = sorted(set(codes[~known].str[:4]))
+    assert ours_only == ["A61K", "B01D", "B64U", "E01F", "G01N", "G06V", "H10B", "H10K", "H10N"]

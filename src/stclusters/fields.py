@@ -1,10 +1,17 @@
 """Stage 6f: what each cluster works on: technology fields of patents, subjects of articles.
 
 Technology fields follow WIPO's IPC–Technology concordance (35 fields in 5 sectors;
-Schmoch 2008, WIPO, updated since), read from the CSV file WIPO publishes (columns
+Schmoch 2008, WIPO, updated since), in the layout of the CSV file WIPO publishes (columns
 ``Field_number, Sector_en, Field_en, IPC_code``; patterns in SQL LIKE form, either a
 subclass ``F21H%`` or a main group ``H04N   3/%``). The most specific pattern wins, so
 ``A61K   8/%`` (organic fine chemistry) beats ``A61K%`` (pharmaceuticals).
+
+The package carries its own table (``stclusters/data/ipc_technology_concordance.csv``,
+684 patterns, English columns): WIPO's assignment of IPC subclasses and main groups to
+the 35 fields, extended to subclasses added to the IPC since (G06V, G16B/C/Z, H10B/K/N,
+B64U) by the field of the subclass they were split from. A test checks it against a copy
+of WIPO's published file when one is present. Give WIPO's file as
+``[measure] ipc_concordance`` to use it instead.
 
 Counting: a patent's weight inside a cluster is split equally over its IPC codes, and each
 code credits its field; an article's weight is split equally over its subject categories.
@@ -19,6 +26,7 @@ Final report to WIPO. Fraunhofer ISI.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -32,13 +40,23 @@ _PATTERN = re.compile(r"^([A-H]\d\d[A-Z])\s*(?:(\d+)\s*/)?\s*%?$")
 _IPC = re.compile(r"^([A-H]\d\d[A-Z])\s*0*(\d+)?")
 
 
-def read_concordance(path: str | Path) -> pd.DataFrame:
+def read_concordance(path: str | Path | None = None) -> pd.DataFrame:
     """WIPO's IPC–Technology concordance: ``subclass, group (or -1), field_number,
-    field, sector`` per pattern."""
+    field, sector`` per pattern (``path`` None: the table shipped with the package)."""
+    if path is None:
+        with resources.files("stclusters").joinpath(
+                "data/ipc_technology_concordance.csv").open("rb") as handle:
+            raw = pd.read_csv(handle, dtype=str, keep_default_na=False,
+                              encoding="utf-8-sig")
+        return _parse_concordance(raw, "stclusters/data/ipc_technology_concordance.csv")
     path = Path(path)
     if not path.exists():
         raise InputError("IPC concordance not found", path=str(path))
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return _parse_concordance(raw, str(path))
+
+
+def _parse_concordance(raw: pd.DataFrame, path: str) -> pd.DataFrame:
     need = {"Field_number", "Field_en", "Sector_en", "IPC_code"}
     missing = sorted(need - set(raw.columns))
     if missing:

@@ -280,7 +280,8 @@ def _previous_edition(cfg: Config, records: Records, contributors: pd.DataFrame,
 
 def _fields_and_subjects(cfg: Config, records: Records, counts, located: pd.DataFrame
                          ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Technology-field shares (with a concordance) and subject shares per cluster."""
+    """Technology-field shares (WIPO concordance: the user's file or the bundled one) and
+    subject shares per cluster."""
     inside = document_weights(counts.contributions, located[["kind", "lat", "lon", "cluster"]])
     inside = inside[inside["doc_id"].notna()]
     per_doc = inside.groupby(["kind", "doc_id", "cluster"], sort=True)["weight"].sum()
@@ -300,9 +301,9 @@ def _fields_and_subjects(cfg: Config, records: Records, counts, located: pd.Data
     top = subjects.drop_duplicates("cluster").set_index("cluster")
     columns = columns.join(pd.DataFrame({"top_subject": top["category"],
                                          "top_subject_share": top["share"]}), how="outer")
-    if cfg.measure.ipc_concordance:
+    ipc = codes(records.patents, "ipc")
+    if len(ipc):
         concordance = read_concordance(cfg.measure.ipc_concordance)
-        ipc = codes(records.patents, "ipc")
         ipc["category"] = ipc_fields(ipc["category"], concordance)
         ipc = ipc[ipc["category"] >= 0]
         fields = category_shares(per_doc[per_doc["kind"] == "patent"], ipc)
