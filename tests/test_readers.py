@@ -1,20 +1,32 @@
-"""Web of Science tab-delimited exports: encodings, C1 addresses, duplicates, bad rows."""
+"""Database exports: Web of Science, OpenAlex, Scopus, PatentsView; encodings, archives,
+duplicates, bad rows, format guessing, fuzzing, and the ingest/run commands."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from stclusters import InputError, load_profile, run
 from stclusters.cli import app
-from stclusters.readers import read_wos
+from stclusters.readers import (
+    guess_format,
+    read_export,
+    read_openalex,
+    read_patentsview,
+    read_scopus,
+    read_wos,
+)
 
 FILES = ["wos_export_utf16.txt", "wos_export_utf8.txt"]
 
 
 def test_wos_reader(data_dir):
-    articles, contributors, rejected, files = read_wos([data_dir / f for f in FILES])
+    export = read_wos([data_dir / f for f in FILES])
+    articles, contributors = export.articles, export.contributors
+    rejected, files = export.rejected, export.files
     assert articles["doc_id"].tolist() == ["WOS:000500000000001", "WOS:000500000000002",
                                            "WOS:000500000000003", "WOS:000500000000009"]
     assert articles.loc[0, "subjects"] == "Physics, Applied;Nanoscience & Nanotechnology"
@@ -54,3 +66,150 @@ def test_ingest_then_run(data_dir, tmp_path):
     assert any(n.endswith(", CA") for n in names)  # Stanford, named after its area's city
     assert result.info["counting"]["article"]["documents_in_window"] == 4
     assert pd.read_csv(tmp_path / "rec" / "rejected.csv")["field"].tolist() == ["PY", "UT"]
+
+
+def _reconciled(export) -> None:
+    for f in export.files:
+        assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"], f
+
+
+def test_openalex_reader(data_dir):
+    export = read_openalex([data_dir / "openalex_works.jsonl"],
+                           institutions=data_dir / "openalex_institutions.jsonl")
+    assert export.articles["doc_id"].tolist() == ["W2741809807", "W3000000002"]
+    assert export.articles.loc[0, "subjects"] == (
+        "Statistics, Probability and Uncertainty;Library and Information Sciences")
+    c = export.contributors
+    authors = c[(c["role"] == "author") & (c["doc_id"] == "W2741809807")]
+    # one row per distinct address: Impactstory once although two authors list it
+    assert sorted(authors["address"]) == [
+        "Dept Phys, Univ Tokyo, Bunkyo Ku, Tokyo 1130033, Japan",
+        "Impactstory, Sanford, NC, USA", "Simon Fraser University, Burnaby, BC, Canada"]
+    sfu = authors[authors["name"] == "Simon Fraser University"].iloc[0]
+    assert (sfu["lat"], sfu["lon"], sfu["city"], sfu["country"]) == (
+        49.27631, -122.917, "Burnaby", "CA")
+    assert pd.isna(authors[authors["name"] == "Impactstory"]["lat"]).all()
+    assert sorted(c.loc[c["role"] == "organisation", "name"]) == [
+        "Impactstory", "Simon Fraser University", "Tsinghua University"]
+    reasons = dict(zip(export.rejected["row"], export.rejected["field"], strict=True))
+    assert reasons == {3: "publication_year", 4: "json", 6: "id", 7: "json"}
+    assert "changed from number to string" in export.rejected.set_index("row").loc[7, "reason"]
+    assert export.files[0]["duplicates"] == 1
+    _reconciled(export)
+
+
+def test_openalex_gzip_and_small_blocks_give_the_same_tables(data_dir, tmp_path,
+                                                              monkeypatch):
+    import gzip
+
+    import stclusters.readers.openalex as oa
+
+    plain = read_openalex([data_dir / "openalex_works.jsonl"])
+    packed = tmp_path / "part_000.gz"
+    packed.write_bytes(gzip.compress((data_dir / "openalex_works.jsonl").read_bytes()))
+    monkeypatch.setattr(oa, "_BLOCK_BYTES", 300)        # many blocks, lines cut across them
+    small = read_openalex([packed])
+    pd.testing.assert_frame_equal(plain.articles, small.articles)
+    pd.testing.assert_frame_equal(plain.contributors, small.contributors)
+    assert sorted(plain.rejected["row"]) == sorted(small.rejected["row"])
+    truncated = tmp_path / "cut.gz"
+    truncated.write_bytes(packed.read_bytes()[:-30])
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        read_openalex([truncated])
+
+
+def test_scopus_reader(data_dir):
+    export = read_scopus([data_dir / "scopus_export.csv"])
+    assert export.articles["doc_id"].tolist() == ["2-s2.0-85100000001", "2-s2.0-85100000002"]
+    assert export.articles["document_type"].tolist() == ["Article", "Review"]
+    c = export.contributors
+    assert c.loc[c["role"] == "author", "address"].tolist()[:2] == [
+        "Department of Physics, The University of Tokyo, Bunkyo-ku, Tokyo, 113-0033, Japan",
+        "Max Planck Institute for Solid State Research, Stuttgart, 70569, Germany"]
+    assert c.loc[c["role"] == "organisation", "name"].tolist() == [
+        "The University of Tokyo", "Max Planck Institute for Solid State Research",
+        "Fundação Oswaldo Cruz", "Universidade Federal de Pernambuco"]
+    assert sorted(zip(export.rejected["row"], export.rejected["field"], strict=True)) == [
+        (3, "EID"), (4, "Year")]
+    assert export.files[0]["duplicates"] == 1
+    _reconciled(export)
+
+
+def test_patentsview_reader(data_dir):
+    export = read_patentsview(sorted((data_dir / "patentsview").iterdir()))
+    assert export.patents["doc_id"].tolist() == ["11000001", "11000002", "D900003"]
+    assert export.patents["ipc"].tolist() == ["H01M 4/131;H01M 10/0525", "H04W 72/04", ""]
+    c = export.contributors
+    inventors = c[c["role"] == "inventor"]
+    assert inventors["name"].tolist() == ["Jane Smith", "Kenji Tanaka", "Ola Ström", "X Y"]
+    assert inventors["lat"].tolist()[:3] == ["30.2672", "35.6895", "59.3293"]
+    assert inventors["city"].tolist() == ["Austin", "Tokyo", "Stockholm", ""]
+    assert c.loc[c["role"] == "applicant", "name"].tolist() == [
+        "Tesla, Inc.", "Telefonaktiebolaget LM Ericsson (publ)", "Ann Lee"]
+    assert sorted(zip(export.rejected["row"], export.rejected["field"], strict=True)) == [
+        (4, "patent_id"), (5, "patent_date")]
+    _reconciled(export)
+    with pytest.raises(InputError, match="g_patent table is needed"):
+        read_patentsview([data_dir / "patentsview" / "g_ipc_at_issue.tsv"])
+    with pytest.raises(InputError, match="not a PatentsView table"):
+        read_patentsview([data_dir / "scopus_export.csv"])
+
+
+@pytest.mark.parametrize(("name", "fmt"), [
+    ("wos_export_utf16.txt", "wos"), ("wos_export_utf8.txt", "wos"),
+    ("openalex_works.jsonl", "openalex"), ("scopus_export.csv", "scopus"),
+    ("patentsview/g_patent.tsv", "patentsview"),
+    ("patentsview/g_location_disambiguated.tsv.zip", "patentsview")])
+def test_format_is_guessed(data_dir, name, fmt):
+    assert guess_format(data_dir / name) == fmt
+
+
+def test_unknown_format_is_a_clear_error(data_dir):
+    with pytest.raises(InputError, match="cannot tell the export format"):
+        guess_format(data_dir / "tiny_grid.asc")
+    with pytest.raises(InputError, match="unknown export format"):
+        read_export([data_dir / "scopus_export.csv"], "lens")
+
+
+@settings(max_examples=40)
+@given(st.binary(max_size=400), st.sampled_from(["wos", "openalex", "scopus", "patentsview"]))
+def test_readers_never_crash_on_garbage(tmp_path_factory, data, fmt):
+    path = tmp_path_factory.mktemp("fuzz") / "export.txt"
+    path.write_bytes(data)
+    try:
+        export = read_export([path], fmt)
+    except InputError:
+        return
+    _reconciled(export)
+
+
+@settings(max_examples=30)
+@given(st.lists(st.text(max_size=60), max_size=8))
+def test_openalex_reader_accounts_for_every_line(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("fuzz") / "works.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    export = read_openalex([path])
+    _reconciled(export)
+    non_blank = sum(1 for line in "\n".join(lines).split("\n") if line.strip())
+    assert export.files[0]["rows_read"] == non_blank
+
+
+def test_ingest_and_run_from_openalex(data_dir, tmp_path):
+    res = CliRunner().invoke(app, ["ingest", str(data_dir / "openalex_works.jsonl"),
+                                   "--institutions", str(data_dir / "openalex_institutions.jsonl"),
+                                   "--out", str(tmp_path / "rec")])
+    assert res.exit_code == 0, res.output
+    assert "openalex: 0 patents, 2 articles" in res.output
+    config = tmp_path / "run.toml"
+    config.write_text(
+        'profile = "gii2024"\nout = "out"\n[edition]\narticle_years = [2018, 2022]\n'
+        '[cluster]\nmin_weight_articles = 0.2\nmin_weight_patents = 1.0\n'
+        '[regional]\nregion = "AF"\n')
+    res = CliRunner().invoke(app, ["run", "--config", str(config), "--export",
+                                   str(data_dir / "openalex_works.jsonl"), "--institutions",
+                                   str(data_dir / "openalex_institutions.jsonl"),
+                                   "--no-report", "--quiet"])
+    assert res.exit_code == 0, res.output
+    clusters = pd.read_csv(tmp_path / "out" / "clusters.csv")
+    assert {"Vancouver, BC", "Beijing", "Tokyo"} <= set(clusters["name"])
+    assert (tmp_path / "out" / "records" / "ingest.json").is_file()

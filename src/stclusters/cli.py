@@ -18,9 +18,9 @@ from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile, zoom_problems
 from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
-from stclusters.output import write_csv, write_json, write_parquet
+from stclusters.output import write_csv
 from stclusters.pipeline import Result, run, write_result
-from stclusters.readers import FORMATS, read_wos
+from stclusters.readers import FORMATS, guess_format, read_export, write_export
 from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import SCALES, synthesize, write_world
@@ -42,6 +42,12 @@ ContributorsOpt = Annotated[Path | None, typer.Option("--contributors",
                                                       help="Contributors table.")]
 PointsOpt = Annotated[Path | None, typer.Option("--points", help="Weighted points table.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder.")]
+FormatOpt = Annotated[str | None, typer.Option(
+    "--format", help=f"Export format: {', '.join(FORMATS)} (default: guessed from the file).")]
+InstitutionsOpt = Annotated[Path | None, typer.Option(
+    "--institutions", help="OpenAlex institutions JSONL(.gz), for institution coordinates.")]
+ExportOpt = Annotated[list[Path] | None, typer.Option(
+    "--export", help="A database export file to read directly (repeatable; see --format).")]
 ZoomOpt = Annotated[list[str] | None, typer.Option(
     "--zoom", help="Extra Map 2 window, NAME=WEST,SOUTH,EAST,NORTH in degrees (repeatable).")]
 NoReport = Annotated[bool, typer.Option("--no-report",
@@ -99,6 +105,9 @@ def run_command(
     previous: Annotated[bool, typer.Option(
         help="Also run the previous edition (windows one year earlier): rank change, "
              "growth, newcomers.")] = False,
+    export: ExportOpt = None,
+    fmt: FormatOpt = None,
+    institutions: InstitutionsOpt = None,
     zoom: ZoomOpt = None,
     no_report: NoReport = False,
     quiet: Quiet = False,
@@ -108,6 +117,14 @@ def run_command(
     try:
         cfg = _with_zooms(_config_from(config, profile, patents, articles, contributors,
                                        points, out), zoom)
+        if export:
+            fmt = fmt or guess_format(export[0])
+            records = Path(cfg.out) / "records"
+            cfg = cfg.replace(input=write_export(
+                read_export(export, fmt, institutions=institutions), records, fmt))
+            if not quiet:
+                err_console.print(f"{fmt} export read into {records}/ (its rejected rows: "
+                                  f"{records / 'rejected.csv'})")
         if previous and cfg.edition.previous_patent_years is None:
             cfg = cfg.with_previous()
         result = run(cfg, strict=strict, quiet=quiet)
@@ -256,23 +273,22 @@ def _config_from(config, profile, patents, articles, contributors, points, out) 
 def ingest_command(
     files: Annotated[list[Path], typer.Argument(help="Export files (several are merged).")],
     out: Annotated[Path, typer.Option(help="Folder for the canonical tables.")],
-    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "wos",
+    fmt: FormatOpt = None,
+    institutions: InstitutionsOpt = None,
     debug: Debug = False,
 ) -> None:
     """Convert database exports into the canonical tables that `run` reads."""
     try:
-        if fmt not in FORMATS:
-            raise StclustersError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-        articles, contributors, rejected, counts = read_wos(files)
-        write_parquet(articles, out / "articles.parquet")
-        write_parquet(contributors, out / "contributors.parquet")
-        write_csv(rejected, out / "rejected.csv")
-        write_json({"format": fmt, "files": counts}, out / "ingest.json")
+        fmt = fmt or guess_format(files[0])
+        export = read_export(files, fmt, institutions=institutions)
+        paths = write_export(export, out, fmt)
     except StclustersError as exc:
         _fail(exc, debug)
-    out_console.print(f"{len(articles):,} articles, {len(contributors):,} contributor rows, "
-                      f"{len(rejected):,} rows rejected; run with --articles "
-                      f"{out / 'articles.parquet'} --contributors {out / 'contributors.parquet'}")
+    flags = " ".join(f"--{k} {v}" for k, v in paths.items())
+    out_console.print(f"{fmt}: {len(export.patents):,} patents, {len(export.articles):,} "
+                      f"articles, {len(export.contributors):,} contributor rows, "
+                      f"{len(export.rejected):,} rows rejected (rejected.csv); run with "
+                      f"{flags}")
 
 
 @app.command("synth")

@@ -24,23 +24,11 @@ import pandas as pd
 
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
+from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, decode, open_bytes
 
-__all__ = ["FORMATS", "read_wos"]
+__all__ = ["read_wos"]
 
-FORMATS = ("wos",)
 _GROUP = re.compile(r"\[[^\]]*\]\s*([^\[]+)")
-
-
-def _decode(path: Path) -> str:
-    raw = path.read_bytes()
-    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-                       (b"\xef\xbb\xbf", "utf-8")):
-        if raw.startswith(bom):
-            return raw[len(bom):].decode(codec, errors="strict")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")  # old exports; every byte is a character
 
 
 def _addresses(c1: str) -> list[str]:
@@ -50,19 +38,14 @@ def _addresses(c1: str) -> list[str]:
     return [a.strip() for a in c1.split(";") if a.strip()]
 
 
-def read_wos(paths: list[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame,
-                                                list[dict]]:
-    """Read Web of Science tab-delimited exports.
-
-    Returns canonical ``articles`` and ``contributors`` tables, the rejected rows
-    (``REJECTED_COLUMNS``) and per-file counts (rows read, accepted, rejected, duplicates).
-    """
+def read_wos(paths: list[str | Path]) -> Export:
+    """Read Web of Science tab-delimited exports into canonical ``articles`` and
+    ``contributors``, the rejected rows and per-file counts (read, accepted, rejected,
+    duplicates)."""
     articles, contributors, rejected, files = [], [], [], []
     seen: set[str] = set()
     for path in map(Path, paths):
-        if not path.exists():
-            raise InputError("file not found", path=str(path))
-        lines = _decode(path).splitlines()
+        lines = decode(open_bytes(path)).splitlines()
         if not lines or not lines[0].strip():
             files.append({"file": str(path), "table": "wos", "rows_read": 0,
                           "rows_accepted": 0, "rows_rejected": 0, "duplicates": 0})
@@ -108,8 +91,8 @@ def read_wos(paths: list[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
                       "rows_accepted": ok + dup, "rows_rejected": bad, "duplicates": dup})
     articles_df = pd.DataFrame(articles, columns=["doc_id", "year", "subjects", "document_type"])
     articles_df["year"] = articles_df["year"].astype(np.int64)
-    contrib_df = pd.DataFrame(contributors, columns=["doc_id", "role", "name", "address", "city",
-                                                     "region", "postcode", "country", "lat",
-                                                     "lon"], dtype=object).fillna("")
+    contrib_df = pd.DataFrame(contributors, columns=CONTRIBUTOR_COLUMNS,
+                              dtype=object).fillna("")
     rejected_df = pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
-    return articles_df, contrib_df, rejected_df, files
+    return Export(articles=articles_df, contributors=contrib_df, rejected=rejected_df,
+                  files=files)

@@ -1,0 +1,79 @@
+"""What every export reader shares: the Export bundle, text decoding, row accounting."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stclusters._errors import InputError
+from stclusters.ingest import REJECTED_COLUMNS
+
+__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "open_bytes", "rejected_rows"]
+
+CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
+                       "country", "lat", "lon"]
+
+
+@dataclass
+class Export:
+    """Canonical tables read from a database export (``docs/input.md``), the rows
+    rejected on the way, and per-file counts (rows read = accepted + rejected)."""
+
+    patents: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["doc_id", "year", "ipc"]))
+    articles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["doc_id", "year", "subjects", "document_type"]))
+    contributors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=CONTRIBUTOR_COLUMNS))
+    rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=REJECTED_COLUMNS))
+    files: list[dict] = field(default_factory=list)
+
+
+def open_bytes(path: Path) -> bytes:
+    """The raw bytes of a file, unpacked when it is .gz or a one-member .zip."""
+    if not path.exists():
+        raise InputError("file not found", path=str(path))
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            return gzip.decompress(raw)
+        if raw[:4] == b"PK\x03\x04":
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                members = [m for m in archive.namelist() if not m.endswith("/")]
+                if len(members) != 1:
+                    raise InputError(f"a zip export must hold one file, found "
+                                     f"{len(members)}", path=str(path))
+                return archive.read(members[0])
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"cannot be read (truncated or corrupt archive?): {exc}",
+                         path=str(path)) from exc
+    return raw
+
+
+def decode(raw: bytes) -> str:
+    """Text from UTF-16 (with BOM, as Web of Science writes it), UTF-8 (BOM or not), or
+    Latin-1 as the last resort (every byte is a character, so nothing is lost)."""
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+                       (b"\xef\xbb\xbf", "utf-8")):
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(codec, errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def rejected_rows(path: Path, table: str, rows: np.ndarray, fld: str, reason: str,
+                  values: pd.Series | np.ndarray | str) -> pd.DataFrame:
+    """Rejected rows in ``REJECTED_COLUMNS`` form."""
+    rows = np.asarray(rows, dtype=np.int64)
+    values = values if isinstance(values, str) else np.asarray(values, dtype=object)
+    return pd.DataFrame({"file": str(path), "table": table, "row": rows, "field": fld,
+                         "reason": reason, "value": values}, columns=REJECTED_COLUMNS)

@@ -1,0 +1,316 @@
+"""OpenAlex works (JSON Lines, optionally gzipped, as in the snapshot's
+``data/works/updated_date=…/part_000.gz``, or as saved from the API one work per line).
+
+Each work becomes an article: ``doc_id`` = the short OpenAlex id (``W2741809807``),
+``year`` = ``publication_year``, ``document_type`` = ``type``, ``subjects`` = the subfields
+of its ``topics``. Author addresses, as the GII counts them (one per distinct address of
+the article):
+
+- each distinct institution of its authorships is one ``author`` row: the institution's
+  name and country, its coordinates when an institutions file is given (the snapshot's
+  ``data/institutions`` JSONL, ``geo.latitude/longitude``), and as address its raw
+  affiliation string (``affiliations[].raw_affiliation_string`` naming it, else the
+  authorship's only ``raw_affiliation_strings`` entry), for the geocoder;
+- an authorship with no institution but raw affiliation strings gives one ``author`` row
+  per distinct string (geocoded from the text).
+
+Each institution is also an ``organisation`` row (the leaders table). Lines that are not
+JSON objects, works without an id or a whole-number year, are rejected with file, line
+and field; repeated ids after the first are counted as duplicates.
+
+Reading is columnar (pyarrow's JSON reader on blocks of lines, an explicit schema of the
+fields used), so memory follows the block, not the file. A block with a broken line is
+re-read line by line to find it.
+
+References
+----------
+OpenAlex documentation, "Work object" and "Institution object" (docs.openalex.org).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from stclusters._errors import InputError
+from stclusters.ingest import REJECTED_COLUMNS
+from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, rejected_rows
+
+__all__ = ["read_openalex"]
+
+_BLOCK_BYTES = 32 << 20
+_ID_PREFIX = "https://openalex.org/"
+
+_INSTITUTION = pa.struct([("id", pa.string()), ("display_name", pa.string()),
+                          ("country_code", pa.string())])
+_WORK_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("publication_year", pa.int64()),
+    ("type", pa.string()),
+    ("authorships", pa.list_(pa.struct([
+        ("institutions", pa.list_(_INSTITUTION)),
+        ("raw_affiliation_strings", pa.list_(pa.string())),
+        ("affiliations", pa.list_(pa.struct([
+            ("raw_affiliation_string", pa.string()),
+            ("institution_ids", pa.list_(pa.string()))]))),
+    ]))),
+    ("topics", pa.list_(pa.struct([("subfield", pa.struct([("display_name",
+                                                            pa.string())]))]))),
+])
+_INSTITUTION_SCHEMA = pa.schema([
+    ("id", pa.string()), ("display_name", pa.string()),
+    ("geo", pa.struct([("city", pa.string()), ("region", pa.string()),
+                       ("country_code", pa.string()), ("latitude", pa.float64()),
+                       ("longitude", pa.float64())])),
+])
+
+
+def read_openalex(paths: list[str | Path], *, institutions: str | Path | None = None
+                  ) -> Export:
+    """Read OpenAlex works JSONL(.gz) files (and optionally the institutions file)."""
+    geo = _institutions(Path(institutions)) if institutions else None
+    articles, contributors, rejected, files = [], [], [], []
+    seen: set[str] = set()
+    for path in map(Path, paths):
+        counts = {"file": str(path), "table": "openalex", "rows_read": 0,
+                  "rows_accepted": 0, "rows_rejected": 0, "duplicates": 0}
+        for table, bad in _blocks(path, _WORK_SCHEMA):
+            counts["rows_read"] += table.num_rows + len(bad)
+            rejected.extend(bad)
+            works, auth_rows, bad_rows = _works(table, path)
+            rejected.append(bad_rows)
+            counts["rows_rejected"] += len(bad_rows) + sum(len(b) for b in bad)
+            fresh = ~works["doc_id"].isin(seen) & ~works["doc_id"].duplicated()
+            counts["duplicates"] += int((~fresh).sum())
+            counts["rows_accepted"] += len(works)
+            seen.update(works.loc[fresh, "doc_id"])
+            articles.append(works.loc[fresh, ["doc_id", "year", "subjects", "document_type"]])
+            contributors.append(auth_rows[auth_rows["doc_id"].isin(works.loc[fresh, "doc_id"])])
+        files.append(counts)
+    contrib = (pd.concat(contributors, ignore_index=True) if contributors
+               else pd.DataFrame(columns=CONTRIBUTOR_COLUMNS))
+    if geo is not None and len(contrib):
+        contrib = _place(contrib, geo)
+    text = [c for c in CONTRIBUTOR_COLUMNS if c not in ("lat", "lon")]
+    contrib = contrib[CONTRIBUTOR_COLUMNS].astype({c: str for c in text} |
+                                                  {"lat": np.float64, "lon": np.float64})
+    articles = pd.concat(articles, ignore_index=True) if articles else Export().articles
+    return Export(
+        articles=articles.astype({"doc_id": str, "year": np.int64, "subjects": str,
+                                  "document_type": str}),
+        contributors=contrib.reset_index(drop=True),
+        rejected=(pd.concat([r for r in rejected if len(r)], ignore_index=True)
+                  if any(len(r) for r in rejected) else pd.DataFrame(columns=REJECTED_COLUMNS)),
+        files=files)
+
+
+def _open(path: Path) -> io.BufferedIOBase:
+    if not path.exists():
+        raise InputError("file not found", path=str(path))
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
+
+
+def _blocks(path: Path, schema: pa.Schema) -> Iterator[tuple[pa.Table, list]]:
+    """(parsed table with a ``line`` column, rejected frames) per block of whole lines;
+    blank lines are skipped and not counted."""
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore",
+                              newlines_in_values=False)
+    line_no = 1
+    try:
+        with _open(path) as handle:
+            carry = b""
+            while True:
+                chunk = handle.read(_BLOCK_BYTES)
+                if not chunk and not carry:
+                    break
+                data = carry + chunk
+                if chunk:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:
+                        carry = data
+                        continue
+                    data, carry = data[:cut], data[cut:]
+                else:
+                    carry = b""
+                lines = data.split(b"\n")
+                if lines and lines[-1] == b"":
+                    lines.pop()
+                yield _parse(lines, line_no, schema, options, path)
+                line_no += len(lines)
+                if not chunk:
+                    break
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot be read (truncated or corrupt gzip?): {exc}",
+                         path=str(path)) from exc
+
+
+def _parse(lines: list[bytes], first: int, schema: pa.Schema, options: pj.ParseOptions,
+           path: Path) -> tuple[pa.Table, list]:
+    """Parse a block; on failure find the broken lines one by one and reject them."""
+    numbers = np.arange(first, first + len(lines), dtype=np.int64)
+    keep = np.array([bool(line.strip()) for line in lines], dtype=bool)
+    good = [line for line, k in zip(lines, keep, strict=True) if k]
+    try:
+        table = _read(good, options, schema)
+        return table.append_column("line", pa.array(numbers[keep])), []
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    ok_lines, ok_numbers, bad = [], [], []
+    for number, line in zip(numbers[keep], good, strict=True):
+        reason = None
+        try:
+            value = json.loads(line)
+            if not isinstance(value, dict):
+                reason = "not a JSON object"
+            else:
+                _read([line], options, schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:   # before ValueError: subclasses
+            reason = f"a field has an unexpected type ({str(exc).splitlines()[0][:160]})"
+        except ValueError:
+            reason = "not valid JSON"
+        if reason is not None:
+            bad.append(rejected_rows(path, "openalex", np.array([number]), "json", reason,
+                                     [line[:200].decode("utf-8", "replace")]))
+            continue
+        ok_lines.append(line)
+        ok_numbers.append(number)
+    table = _read(ok_lines, options, schema)
+    return table.append_column("line", pa.array(np.array(ok_numbers, dtype=np.int64))), bad
+
+
+def _read(lines: list[bytes], options: pj.ParseOptions, schema: pa.Schema) -> pa.Table:
+    if not lines:
+        return schema.empty_table()
+    return pj.read_json(io.BytesIO(b"\n".join(lines) + b"\n"), parse_options=options,
+                        read_options=pj.ReadOptions(block_size=max(1 << 20,
+                                                                   2 * sum(map(len, lines)))))
+
+
+def _short(ids: pd.Series) -> pd.Series:
+    return ids.str.removeprefix(_ID_PREFIX)
+
+
+def _works(table: pa.Table, path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Articles and contributor rows of one parsed block, and its rejected works."""
+    line = table.column("line").to_numpy()
+    doc = _short(table.column("id").to_pandas().fillna("").str.strip())
+    year = table.column("publication_year").to_pandas()
+    no_id = (doc == "").to_numpy()
+    no_year = ~no_id & year.isna().to_numpy()
+    bad = [rejected_rows(path, "openalex", line[no_id], "id", "id is empty", ""),
+           rejected_rows(path, "openalex", line[no_year], "publication_year",
+                         "publication_year is not a whole number", "")]
+    valid = ~(no_id | no_year)
+
+    topics = table.column("topics").combine_chunks()
+    t_parent = pc.list_parent_indices(topics).to_numpy()
+    subfield = pc.struct_field(pc.struct_field(pc.list_flatten(topics), "subfield"),
+                               "display_name").to_pandas()
+    subjects = (pd.DataFrame({"w": t_parent, "s": subfield}).dropna().drop_duplicates()
+                .groupby("w", sort=False)["s"].agg(";".join))
+    works = pd.DataFrame({
+        "doc_id": doc, "year": year.fillna(0).astype(np.int64),
+        "subjects": subjects.reindex(range(len(doc))).fillna("").to_numpy(),
+        "document_type": table.column("type").to_pandas().fillna("")})[valid]
+
+    auth = table.column("authorships").combine_chunks()
+    a_work = pc.list_parent_indices(auth).to_numpy()
+    flat = pc.list_flatten(auth)
+    inst_list = pc.struct_field(flat, "institutions")
+    i_auth = pc.list_parent_indices(inst_list).to_numpy()
+    inst = pc.list_flatten(inst_list)
+    institutions = pd.DataFrame({
+        "w": a_work[i_auth], "a": i_auth,
+        "inst": _short(pc.struct_field(inst, "id").to_pandas().fillna("")),
+        "name": pc.struct_field(inst, "display_name").to_pandas().fillna(""),
+        "country": pc.struct_field(inst, "country_code").to_pandas().fillna("")})
+    n_inst = np.bincount(i_auth, minlength=len(flat))
+
+    raw_list = pc.struct_field(flat, "raw_affiliation_strings")
+    r_auth = pc.list_parent_indices(raw_list).to_numpy()
+    raw = pd.DataFrame({"a": r_auth, "raw": pc.list_flatten(raw_list).to_pandas()})
+    raw = raw[raw["raw"].notna() & (raw["raw"].str.strip() != "")]
+
+    affs = pc.struct_field(flat, "affiliations")
+    f_auth = pc.list_parent_indices(affs).to_numpy()
+    aff = pc.list_flatten(affs)
+    ids = pc.struct_field(aff, "institution_ids")
+    named = pd.DataFrame({
+        "a": f_auth[pc.list_parent_indices(ids).to_numpy()],
+        "inst": _short(pc.list_flatten(ids).to_pandas().fillna("")),
+        "raw": pc.struct_field(aff, "raw_affiliation_string").to_pandas().take(
+            pc.list_parent_indices(ids).to_numpy()).to_numpy()})
+    # the raw string of each (authorship, institution): named by the affiliation, else the
+    # authorship's only institution takes its first raw string
+    only = raw[n_inst[raw["a"].to_numpy()] == 1].drop_duplicates("a")
+    only = only.merge(institutions[["a", "inst"]], on="a")
+    address = (pd.concat([named.dropna(), only[["a", "inst", "raw"]]])
+               .drop_duplicates(["a", "inst"]))
+    institutions = institutions.merge(address, on=["a", "inst"], how="left")
+    institutions = institutions[institutions["inst"] != ""]
+    per_work = (institutions.sort_values(["w", "a"], kind="stable")
+                .groupby(["w", "inst"], sort=False)
+                .agg(name=("name", "first"), country=("country", "first"),
+                     address=("raw", lambda s: next((v for v in s if isinstance(v, str)),
+                                                    "")))
+                .reset_index())
+    no_inst = raw[n_inst[raw["a"].to_numpy()] == 0]
+    loose = (pd.DataFrame({"w": a_work[no_inst["a"].to_numpy()],
+                           "address": no_inst["raw"].str.strip().to_numpy()})
+             .drop_duplicates())
+    authors = pd.concat([
+        per_work.assign(role="author"),
+        loose.assign(role="author", inst="", name="", country=""),
+        per_work.assign(role="organisation", address="")], ignore_index=True)
+    if len(authors):
+        authors = authors[valid[authors["w"].to_numpy()]]
+        # document order, authors before organisations: the same for any block size
+        authors = authors.assign(_org=authors["role"] == "organisation").sort_values(
+            ["w", "_org"], kind="stable")
+    rows = pd.DataFrame({
+        "doc_id": doc.to_numpy()[authors["w"].to_numpy()] if len(authors) else [],
+        "role": authors["role"].to_numpy(), "name": authors["name"].to_numpy(),
+        "address": authors["address"].to_numpy(), "city": "", "region": "", "postcode": "",
+        "country": authors["country"].to_numpy(), "lat": np.nan, "lon": np.nan,
+        "institution": authors["inst"].to_numpy()})
+    return works, rows, pd.concat(bad, ignore_index=True)
+
+
+def _institutions(path: Path) -> pd.DataFrame:
+    """Institution id → name, city, region, country and coordinates."""
+    parts = []
+    for table, _bad in _blocks(path, _INSTITUTION_SCHEMA):
+        geo = table.column("geo").combine_chunks()
+        parts.append(pd.DataFrame({
+            "institution": _short(table.column("id").to_pandas().fillna("")),
+            "geo_city": pc.struct_field(geo, "city").to_pandas(),
+            "geo_region": pc.struct_field(geo, "region").to_pandas(),
+            "geo_country": pc.struct_field(geo, "country_code").to_pandas(),
+            "geo_lat": pc.struct_field(geo, "latitude").to_pandas(),
+            "geo_lon": pc.struct_field(geo, "longitude").to_pandas()}))
+    if not parts:
+        return pd.DataFrame(columns=["institution"])
+    return pd.concat(parts, ignore_index=True).drop_duplicates("institution")
+
+
+def _place(contributors: pd.DataFrame, geo: pd.DataFrame) -> pd.DataFrame:
+    """Coordinates (and city, region, country) of known institutions."""
+    out = contributors.merge(geo, on="institution", how="left")
+    author = (out["role"] == "author") & out["geo_lat"].notna() & out["geo_lon"].notna()
+    out.loc[author, "lat"] = out.loc[author, "geo_lat"]
+    out.loc[author, "lon"] = out.loc[author, "geo_lon"]
+    for column in ("city", "region", "country"):
+        known = author & out[f"geo_{column}"].notna()
+        out.loc[known, column] = out.loc[known, f"geo_{column}"]
+    return out
