@@ -14,7 +14,8 @@ import pandas as pd
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
 
-__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "open_bytes", "rejected_rows"]
+__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "open_bytes", "open_text",
+           "rejected_rows"]
 
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
                        "country", "lat", "lon"]
@@ -55,6 +56,46 @@ def open_bytes(path: Path) -> bytes:
         raise InputError(f"cannot be read (truncated or corrupt archive?): {exc}",
                          path=str(path)) from exc
     return raw
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """A streaming text reader of a plain, .gz or one-member .zip file; the encoding is
+    chosen from a BOM or the first megabyte (UTF-8, else Latin-1), so memory does not
+    grow with the file. Undecodable bytes later on become U+FFFD, never a lost row."""
+    if not path.exists():
+        raise InputError("file not found", path=str(path))
+    with path.open("rb") as probe:
+        magic = probe.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        binary = gzip.open(path, "rb")  # noqa: SIM115 - closed by the caller
+    elif magic == b"PK\x03\x04":
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"cannot be read (corrupt zip?): {exc}", path=str(path)) from exc
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            raise InputError(f"a zip export must hold one file, found {len(members)}",
+                             path=str(path))
+        binary = archive.open(members[0])
+    else:
+        binary = path.open("rb")
+    buffered = io.BufferedReader(binary, buffer_size=1 << 20) if not isinstance(
+        binary, io.BufferedReader) else binary
+    head = buffered.peek(1 << 20)[: 1 << 20]
+    encoding = "utf-8"
+    for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+                       (b"\xef\xbb\xbf", "utf-8-sig")):
+        if head.startswith(bom):
+            encoding = codec
+            break
+    else:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:       # not just a character cut at the end
+                encoding = "latin-1"
+    return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
 
 
 def decode(raw: bytes) -> str:
