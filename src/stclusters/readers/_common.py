@@ -14,8 +14,8 @@ import pandas as pd
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
 
-__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "open_bytes", "open_text",
-           "rejected_rows"]
+__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "first_records", "open_bytes",
+           "open_text", "rejected_rows"]
 
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
                        "country", "lat", "lon"]
@@ -118,3 +118,25 @@ def rejected_rows(path: Path, table: str, rows: np.ndarray, fld: str, reason: st
     values = values if isinstance(values, str) else np.asarray(values, dtype=object)
     return pd.DataFrame({"file": str(path), "table": table, "row": rows, "field": fld,
                          "reason": reason, "value": values}, columns=REJECTED_COLUMNS)
+
+
+def first_records(documents: list[pd.DataFrame], contributors: list[pd.DataFrame],
+                  files: list[dict], doc_columns: list[str]
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep the first record of each ``doc_id`` across all chunks and files, and the
+    contributor rows of that record only; count the others as ``duplicates`` of the file
+    they came from. Parts carry ``_seq`` (document order) and ``_file`` (index in
+    ``files``); done once at the end, so the cost does not grow with the number of chunks.
+    """
+    docs = pd.concat(documents, ignore_index=True) if documents else pd.DataFrame(
+        columns=[*doc_columns, "_seq", "_file"])
+    contrib = pd.concat(contributors, ignore_index=True) if contributors else pd.DataFrame(
+        columns=[*CONTRIBUTOR_COLUMNS, "_seq"])
+    repeat = docs["doc_id"].duplicated().to_numpy()
+    for index, count in zip(*np.unique(docs["_file"].to_numpy()[repeat].astype(np.int64),
+                                       return_counts=True), strict=True):
+        files[index]["duplicates"] += int(count)
+    kept = docs["_seq"].to_numpy()[~repeat]
+    contrib = contrib[np.isin(contrib["_seq"].to_numpy(), kept)]
+    return (docs.loc[~repeat, doc_columns].reset_index(drop=True),
+            contrib.drop(columns=["_seq"]).reset_index(drop=True))

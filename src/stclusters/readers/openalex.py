@@ -43,7 +43,12 @@ import pyarrow.json as pj
 
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
-from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, rejected_rows
+from stclusters.readers._common import (
+    CONTRIBUTOR_COLUMNS,
+    Export,
+    first_records,
+    rejected_rows,
+)
 
 __all__ = ["read_openalex"]
 
@@ -79,7 +84,7 @@ def read_openalex(paths: list[str | Path], *, institutions: str | Path | None = 
     """Read OpenAlex works JSONL(.gz) files (and optionally the institutions file)."""
     geo = _institutions(Path(institutions)) if institutions else None
     articles, contributors, rejected, files = [], [], [], []
-    seen: set[str] = set()
+    seq = 0
     for path in map(Path, paths):
         counts = {"file": str(path), "table": "openalex", "rows_read": 0,
                   "rows_accepted": 0, "rows_rejected": 0, "duplicates": 0}
@@ -89,21 +94,22 @@ def read_openalex(paths: list[str | Path], *, institutions: str | Path | None = 
             works, auth_rows, bad_rows = _works(table, path)
             rejected.append(bad_rows)
             counts["rows_rejected"] += len(bad_rows) + sum(len(b) for b in bad)
-            fresh = ~works["doc_id"].isin(seen) & ~works["doc_id"].duplicated()
-            counts["duplicates"] += int((~fresh).sum())
             counts["rows_accepted"] += len(works)
-            seen.update(works.loc[fresh, "doc_id"])
-            articles.append(works.loc[fresh, ["doc_id", "year", "subjects", "document_type"]])
-            contributors.append(auth_rows[auth_rows["doc_id"].isin(works.loc[fresh, "doc_id"])])
+            works["_seq"] = np.arange(seq, seq + len(works))
+            works["_file"] = len(files)
+            auth_rows["_seq"] = auth_rows.pop("_w").map(
+                pd.Series(works["_seq"].to_numpy(), index=works.index))
+            seq += len(works)
+            articles.append(works)
+            contributors.append(auth_rows)
         files.append(counts)
-    contrib = (pd.concat(contributors, ignore_index=True) if contributors
-               else pd.DataFrame(columns=CONTRIBUTOR_COLUMNS))
+    articles, contrib = first_records(articles, contributors, files,
+                                      ["doc_id", "year", "subjects", "document_type"])
     if geo is not None and len(contrib):
         contrib = _place(contrib, geo)
     text = [c for c in CONTRIBUTOR_COLUMNS if c not in ("lat", "lon")]
     contrib = contrib[CONTRIBUTOR_COLUMNS].astype({c: str for c in text} |
                                                   {"lat": np.float64, "lon": np.float64})
-    articles = pd.concat(articles, ignore_index=True) if articles else Export().articles
     return Export(
         articles=articles.astype({"doc_id": str, "year": np.int64, "subjects": str,
                                   "document_type": str}),
@@ -217,11 +223,11 @@ def _works(table: pa.Table, path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     t_parent = pc.list_parent_indices(topics).to_numpy()
     subfield = pc.struct_field(pc.struct_field(pc.list_flatten(topics), "subfield"),
                                "display_name").to_pandas()
-    subjects = (pd.DataFrame({"w": t_parent, "s": subfield}).dropna().drop_duplicates()
-                .groupby("w", sort=False)["s"].agg(";".join))
+    subjects = _join_per_row(
+        pd.DataFrame({"w": t_parent, "s": subfield}).dropna().drop_duplicates(), len(doc))
     works = pd.DataFrame({
         "doc_id": doc, "year": year.fillna(0).astype(np.int64),
-        "subjects": subjects.reindex(range(len(doc))).fillna("").to_numpy(),
+        "subjects": subjects,
         "document_type": table.column("type").to_pandas().fillna("")})[valid]
 
     auth = table.column("authorships").combine_chunks()
@@ -262,9 +268,9 @@ def _works(table: pa.Table, path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.
     per_work = (institutions.sort_values(["w", "a"], kind="stable")
                 .groupby(["w", "inst"], sort=False)
                 .agg(name=("name", "first"), country=("country", "first"),
-                     address=("raw", lambda s: next((v for v in s if isinstance(v, str)),
-                                                    "")))
+                     address=("raw", "first"))       # first non-missing raw string
                 .reset_index())
+    per_work["address"] = per_work["address"].fillna("")
     no_inst = raw[n_inst[raw["a"].to_numpy()] == 0]
     loose = (pd.DataFrame({"w": a_work[no_inst["a"].to_numpy()],
                            "address": no_inst["raw"].str.strip().to_numpy()})
@@ -283,8 +289,17 @@ def _works(table: pa.Table, path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.
         "role": authors["role"].to_numpy(), "name": authors["name"].to_numpy(),
         "address": authors["address"].to_numpy(), "city": "", "region": "", "postcode": "",
         "country": authors["country"].to_numpy(), "lat": np.nan, "lon": np.nan,
-        "institution": authors["inst"].to_numpy()})
+        "institution": authors["inst"].to_numpy(), "_w": authors["w"].to_numpy()})
     return works, rows, pd.concat(bad, ignore_index=True)
+
+
+def _join_per_row(pairs: pd.DataFrame, n: int) -> np.ndarray:
+    """``;``-joined ``s`` per row index ``w`` (pairs sorted by ``w``), '' where none."""
+    counts = np.bincount(pairs["w"].to_numpy(), minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(pairs["s"].to_numpy(),
+                                                                   type=pa.string()))
+    return pc.binary_join(lists, ";").to_numpy(zero_copy_only=False)
 
 
 def _institutions(path: Path) -> pd.DataFrame:

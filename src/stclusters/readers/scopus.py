@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from stclusters._errors import InputError
-from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, open_text, rejected_rows
+from stclusters.readers._common import (
+    CONTRIBUTOR_COLUMNS,
+    Export,
+    first_records,
+    open_text,
+    rejected_rows,
+)
 
 __all__ = ["read_scopus"]
 
@@ -36,28 +42,29 @@ def read_scopus(paths: list[str | Path], *, chunk_rows: int = 200_000) -> Export
     """Read Scopus CSV exports (several files are merged, de-duplicated on EID), in chunks
     of ``chunk_rows`` rows."""
     articles, contributors, rejected, files = [], [], [], []
-    seen: set[str] = set()
+    seq = 0
     for path in map(Path, paths):
         counts = {"file": str(path), "table": "scopus", "rows_read": 0, "rows_accepted": 0,
                   "rows_rejected": 0, "duplicates": 0}
         for offset, frame in _chunks(path, chunk_rows):
-            a, c, r, n = _chunk(frame, path, offset, seen)
-            articles.append(a)
+            a, c, r, n = _chunk(frame, path, offset, seq)
+            seq += len(frame)
+            articles.append(a.assign(_file=len(files)))
             contributors += c
             rejected += r
             for key in n:
                 counts[key] += n[key]
         files.append(counts)
-    contrib = pd.concat(contributors, ignore_index=True) if contributors else pd.DataFrame()
+    articles, contrib = first_records(articles, contributors, files,
+                                      ["doc_id", "year", "subjects", "document_type"])
     contrib = contrib.reindex(columns=CONTRIBUTOR_COLUMNS, fill_value="").fillna("")
-    return Export(articles=pd.concat(articles, ignore_index=True) if articles
-                  else Export().articles,
+    return Export(articles=articles,
                   contributors=contrib,
                   rejected=pd.concat(rejected, ignore_index=True) if rejected
                   else Export().rejected, files=files)
 
 
-def _chunk(frame: pd.DataFrame, path: Path, offset: int, seen: set[str]) -> tuple:
+def _chunk(frame: pd.DataFrame, path: Path, offset: int, seq: int) -> tuple:
     columns = {c.strip().lower(): c for c in frame.columns}
     for need in ("eid", "year"):
         if need not in columns:
@@ -79,23 +86,22 @@ def _chunk(frame: pd.DataFrame, path: Path, offset: int, seen: set[str]) -> tupl
                 rejected_rows(path, "scopus", row[no_year], "Year",
                               "Year is not a whole number", year[no_year].to_numpy())]
     ok = ~(no_id | no_year)
-    fresh = ok & ~eid.isin(seen).to_numpy() & ~eid.duplicated().to_numpy()
-    seen.update(eid[fresh])
+    order = seq + np.arange(len(frame))
     subjects = col("subject area") if "subject area" in columns else col("subject areas")
     articles = pd.DataFrame({
-        "doc_id": eid[fresh], "year": year[fresh].astype(np.int64),
-        "subjects": subjects[fresh].str.replace(r"\s*;\s*", ";", regex=True),
-        "document_type": col("document type")[fresh]})
-    affiliations = pd.DataFrame({"doc_id": eid[fresh],
-                                 "address": col("affiliations")[fresh].str.split(";")})
+        "doc_id": eid[ok], "year": year[ok].astype(np.int64),
+        "subjects": subjects[ok].str.replace(r"\s*;\s*", ";", regex=True),
+        "document_type": col("document type")[ok], "_seq": order[ok]})
+    affiliations = pd.DataFrame({"doc_id": eid[ok], "_seq": order[ok],
+                                 "address": col("affiliations")[ok].str.split(";")})
     affiliations = affiliations.explode("address")
     affiliations["address"] = affiliations["address"].fillna("").str.strip()
     affiliations = affiliations[affiliations["address"] != ""].drop_duplicates()
     organisations = affiliations["address"].str.extract(_ORG, expand=False).str.strip()
-    orgs = (affiliations.assign(name=organisations)[["doc_id", "name"]]
+    orgs = (affiliations.assign(name=organisations)[["doc_id", "_seq", "name"]]
             .dropna().drop_duplicates())
     counts = {"rows_read": len(frame), "rows_accepted": int(ok.sum()),
-              "rows_rejected": int((~ok).sum()), "duplicates": int((ok & ~fresh).sum())}
+              "rows_rejected": int((~ok).sum())}
     return (articles, [affiliations.assign(role="author"), orgs.assign(role="organisation")],
             rejected, counts)
 

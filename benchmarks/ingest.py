@@ -1,0 +1,160 @@
+"""Export readers at size: rows per second and peak memory per format.
+
+Generates one SYNTHETIC export per format with ``--rows`` records (default 5 M) in each
+format's documented layout, then reads it with our reader in a fresh process, and, as
+the floor a reader cannot beat, parses the same file with pyarrow (CSV/TSV/JSON, no
+conversion). Writes benchmarks/results/ingest.json.
+
+    python benchmarks/ingest.py [--rows 5000000] [--formats wos,openalex,scopus,patentsview]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+CITIES = [("Tokyo", "Japan", "JP", 35.69, 139.69), ("Seoul", "South Korea", "KR", 37.57, 126.98),
+          ("Boston, MA 02115", "USA", "US", 42.36, -71.06), ("Munich", "Germany", "DE", 48.14,
+                                                                 11.58),
+          ("Beijing 100084", "Peoples R China", "CN", 39.9, 116.4)]
+
+
+def _write(path: Path, lines) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        for line in lines:
+            handle.write(line)
+
+
+def generate(fmt: str, rows: int, folder: Path) -> list[Path]:
+    rng = np.random.default_rng(1)
+    city = rng.integers(0, len(CITIES), size=rows)
+    year = rng.integers(2018, 2023, size=rows)
+    if fmt == "wos":
+        path = folder / "savedrecs.txt"
+        header = "PT\tAU\tTI\tC1\tC3\tWC\tPY\tDT\tUT\n"
+        _write(path, [header, *(
+            f"J\tA, B\tTitle {i}\t[A, B] Univ {CITIES[c][0].split(',')[0]}, Dept Phys, "
+            f"{CITIES[c][0]}, {CITIES[c][1]}\tUniv {CITIES[c][0].split(',')[0]}\tPhysics, "
+            f"Applied\t{y}\tArticle\tWOS:{i:015d}\n"
+            for i, c, y in zip(range(rows), city, year, strict=True))])
+        return [path]
+    if fmt == "openalex":
+        path = folder / "part_000.jsonl"
+        _write(path, (json.dumps({
+            "id": f"https://openalex.org/W{i}", "publication_year": int(y), "type": "article",
+            "authorships": [{"institutions": [{"id": f"https://openalex.org/I{c}",
+                                               "display_name": f"University of {CITIES[c][0]}",
+                                               "country_code": CITIES[c][2]}],
+                             "raw_affiliation_strings": [f"University of {CITIES[c][0]}, "
+                                                         f"{CITIES[c][1]}"]}],
+            "topics": [{"subfield": {"display_name": "Condensed Matter Physics"}}]}) + "\n"
+            for i, c, y in zip(range(rows), city, year, strict=True)))
+        return [path]
+    if fmt == "scopus":
+        path = folder / "scopus.csv"
+        _write(path, ['"Authors","Title","Year","Affiliations","Document Type","EID"\n', *(
+            f'"A B.","Title {i}","{y}","Department of Physics, University of '
+            f'{CITIES[c][0]}, {CITIES[c][1]}","Article","2-s2.0-{i:011d}"\n'
+            for i, c, y in zip(range(rows), city, year, strict=True))])
+        return [path]
+    if fmt == "patentsview":
+        patent = folder / "g_patent.tsv"
+        _write(patent, ["patent_id\tpatent_type\tpatent_date\tpatent_title\n", *(
+            f'"{10_000_000 + i}"\t"utility"\t"{y}-05-11"\t"Title {i}"\n'
+            for i, y in zip(range(rows), year, strict=True))])
+        inventor = folder / "g_inventor_disambiguated.tsv"
+        _write(inventor, ["patent_id\tinventor_sequence\tdisambig_inventor_name_first\t"
+                          "disambig_inventor_name_last\tlocation_id\n", *(
+            f'"{10_000_000 + i}"\t"0"\t"Ann"\t"Lee"\t"loc{c}"\n'
+            for i, c in zip(range(rows), city, strict=True))])
+        location = folder / "g_location_disambiguated.tsv"
+        _write(location, ["location_id\tdisambig_city\tdisambig_state\tdisambig_country\t"
+                          "latitude\tlongitude\n", *(
+            f'"loc{k}"\t"{name}"\t""\t"{cc}"\t"{lat}"\t"{lon}"\n'
+            for k, (name, _, cc, lat, lon) in enumerate(CITIES))])
+        return [patent, inventor, location]
+    raise ValueError(fmt)
+
+
+_READ = """
+import resource, sys, time, json
+from stclusters.readers import read_export
+t = time.perf_counter()
+e = read_export(sys.argv[2:], sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "documents": len(e.patents) + len(e.articles),
+                  "contributors": len(e.contributors), "rejected": len(e.rejected)}))
+"""
+_FLOOR = """
+import resource, sys, time, json
+import pyarrow.csv as pv, pyarrow.json as pj
+t = time.perf_counter()
+n = 0
+for path in sys.argv[2:]:
+    if sys.argv[1] == "openalex":
+        n += pj.read_json(path).num_rows
+    else:
+        sep = "," if sys.argv[1] == "scopus" else "\\t"
+        quote = sys.argv[1] != "wos"
+        n += pv.read_csv(path, parse_options=pv.ParseOptions(
+            delimiter=sep, quote_char='"' if quote else False)).num_rows
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "rows": n}))
+"""
+
+
+def _measure(code: str, fmt: str, files: list[Path]) -> dict:
+    out = subprocess.run([sys.executable, "-c", code, fmt, *map(str, files)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--formats", default="wos,openalex,scopus,patentsview")
+    parser.add_argument("--out", default=str(HERE / "results" / "ingest.json"))
+    args = parser.parse_args()
+    results = []
+    for fmt in args.formats.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.perf_counter()
+            files = generate(fmt, args.rows, Path(tmp))
+            size = sum(f.stat().st_size for f in files)
+            print(f"{fmt}: generated {args.rows:,} records, {size / 2**30:.2f} GB in "
+                  f"{time.perf_counter() - t:.0f} s", flush=True)
+            ours = _measure(_READ, fmt, files)
+            floor = _measure(_FLOOR, fmt, files)
+        row = {"format": fmt, "records": args.rows, "file_gb": round(size / 2**30, 3),
+               "stclusters_s": round(ours["seconds"], 2),
+               "stclusters_records_per_s": round(args.rows / ours["seconds"]),
+               "stclusters_peak_rss_gb": round(ours["peak_rss_gb"], 2),
+               "stclusters_documents": ours["documents"],
+               "stclusters_contributor_rows": ours["contributors"],
+               "pyarrow_parse_only_s": round(floor["seconds"], 2),
+               "pyarrow_parse_only_peak_rss_gb": round(floor["peak_rss_gb"], 2)}
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({
+        "what": "export readers on SYNTHETIC files in each format's layout; pyarrow parse "
+                "only (no conversion) as the floor; each in a fresh process",
+        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "peak_memory_note": "ru_maxrss of the reading process",
+        "results": results}, indent=2) + "\n")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
