@@ -16,6 +16,7 @@ from stclusters.readers import (
     read_export,
     read_openalex,
     read_patentsview,
+    read_patstat,
     read_scopus,
     read_wos,
 )
@@ -155,11 +156,34 @@ def test_patentsview_reader(data_dir):
         read_patentsview([data_dir / "scopus_export.csv"])
 
 
+def test_patstat_reader_keeps_pct_applications(data_dir):
+    files = sorted((data_dir / "patstat").iterdir())
+    export = read_patstat(files)
+    assert export.patents["doc_id"].tolist() == ["448000001", "448000002"]
+    # 9999 (unknown publication year) falls back to the filing year
+    assert export.patents["year"].tolist() == [2021, 2021]
+    assert export.patents["ipc"].tolist() == ["H04L 29/06;G06F 21/60", "A61K 31/00"]
+    c = export.contributors.sort_values(["doc_id", "role", "name"])
+    assert list(zip(c["role"], c["name"], c["country"], strict=True)) == [
+        ("applicant", "NEC Corp", "JP"), ("inventor", "YAMADA, Taro", "JP"),
+        ("applicant", "SIEMENS AG", "DE"), ("inventor", "MÜLLER, Hans", "DE"),
+        ("inventor", "Siemens Aktiengesellschaft", "DE")]
+    assert c.loc[c["name"] == "YAMADA, Taro", "address"].item().endswith("Tokyo 108-8001")
+    assert sorted(zip(export.rejected["row"], export.rejected["field"], strict=True)) == [
+        (4, "appln_id"), (5, "earliest_publn_year")]
+    assert export.files[0]["not_pct"] == 1
+    _reconciled(export)
+    every = read_patstat(files, pct_only=False)
+    assert "448000003" in set(every.patents["doc_id"])
+
+
 @pytest.mark.parametrize(("name", "fmt"), [
     ("wos_export_utf16.txt", "wos"), ("wos_export_utf8.txt", "wos"),
     ("openalex_works.jsonl", "openalex"), ("scopus_export.csv", "scopus"),
     ("patentsview/g_patent.tsv", "patentsview"),
-    ("patentsview/g_location_disambiguated.tsv.zip", "patentsview")])
+    ("patentsview/g_location_disambiguated.tsv.zip", "patentsview"),
+    ("patstat/tls201_appln.csv", "patstat"), ("patstat/tls206_person.csv", "patstat"),
+    ("patstat/tls207_pers_appln.csv", "patstat"), ("patstat/tls209_appln_ipc.csv", "patstat")])
 def test_format_is_guessed(data_dir, name, fmt):
     assert guess_format(data_dir / name) == fmt
 
@@ -172,7 +196,8 @@ def test_unknown_format_is_a_clear_error(data_dir):
 
 
 @settings(max_examples=40)
-@given(st.binary(max_size=400), st.sampled_from(["wos", "openalex", "scopus", "patentsview"]))
+@given(st.binary(max_size=400), st.sampled_from(["wos", "openalex", "scopus", "patentsview",
+                                                  "patstat"]))
 def test_readers_never_crash_on_garbage(tmp_path_factory, data, fmt):
     path = tmp_path_factory.mktemp("fuzz") / "export.txt"
     path.write_bytes(data)

@@ -14,13 +14,14 @@ from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.readers._common import Export, decode
 from stclusters.readers.openalex import read_openalex
 from stclusters.readers.patentsview import read_patentsview
+from stclusters.readers.patstat import read_patstat
 from stclusters.readers.scopus import read_scopus
 from stclusters.readers.wos import read_wos
 
 __all__ = ["FORMATS", "Export", "guess_format", "read_export", "read_openalex",
-           "read_patentsview", "read_scopus", "read_wos", "write_export"]
+           "read_patentsview", "read_patstat", "read_scopus", "read_wos", "write_export"]
 
-FORMATS = ("wos", "openalex", "scopus", "patentsview")
+FORMATS = ("wos", "openalex", "scopus", "patentsview", "patstat")
 
 
 def guess_format(path: str | Path) -> str:
@@ -54,6 +55,10 @@ def guess_format(path: str | Path) -> str:
         return "patentsview"
     if {"eid", "year"} <= columns:
         return "scopus"
+    if ({"appln_id", "appln_auth"} <= columns or {"person_id", "person_name"} <= columns
+            or {"appln_id", "ipc_class_symbol"} <= columns
+            or {"person_id", "appln_id", "invt_seq_nr"} <= columns):
+        return "patstat"
     raise InputError("cannot tell the export format from the first line; give --format "
                      f"({', '.join(FORMATS)})", path=str(path))
 
@@ -71,7 +76,8 @@ def read_export(paths: list[str | Path], fmt: str | None = None, *,
                          path=str(institutions))
     if fmt == "openalex":
         return read_openalex(paths, institutions=institutions)
-    return {"wos": read_wos, "scopus": read_scopus, "patentsview": read_patentsview}[fmt](paths)
+    return {"wos": read_wos, "scopus": read_scopus, "patentsview": read_patentsview,
+            "patstat": read_patstat}[fmt](paths)
 
 
 def write_export(export: Export, out: str | Path, fmt: str) -> dict[str, str]:
