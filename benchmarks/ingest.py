@@ -146,8 +146,13 @@ def main() -> None:
                "pyarrow_parse_only_peak_rss_gb": round(floor["peak_rss_gb"], 2)}
         print(json.dumps(row), flush=True)
         results.append(row)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():     # keep the other formats' rows of an earlier run
+        done = {r["format"] for r in results}
+        earlier = json.loads(out.read_text()).get("results", [])
+        results = [r for r in earlier if r["format"] not in done] + results
+    out.write_text(json.dumps({
         "what": "export readers on SYNTHETIC files in each format's layout; pyarrow parse "
                 "only (no conversion) as the floor; each in a fresh process",
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},

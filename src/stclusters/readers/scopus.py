@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.readers._common import (
@@ -33,7 +35,7 @@ from stclusters.readers._common import (
 
 __all__ = ["read_scopus"]
 
-_ORG = (r"([^,]*(?:Univ|Institut|College|Hospital|Hôpital|Klinik|Clinic|Academ|Laborator|"
+_ORG = (r"(?P<org>[^,]*(?:Univ|Institut|College|Hospital|Hôpital|Klinik|Clinic|Academ|Laborator|"
         r"Fundaç|Fundaci|Fondazione|Stiftung|Cent(?:er|re)|School|Polytechn|Foundation|"
         r"Council|Ministry|Agency|Company|Corp|Inc\b|Ltd|GmbH|S\.A\.|AG\b|Co\.)[^,]*)")
 
@@ -92,14 +94,19 @@ def _chunk(frame: pd.DataFrame, path: Path, offset: int, seq: int) -> tuple:
         "doc_id": eid[ok], "year": year[ok].astype(np.int64),
         "subjects": subjects[ok].str.replace(r"\s*;\s*", ";", regex=True),
         "document_type": col("document type")[ok], "_seq": order[ok]})
-    affiliations = pd.DataFrame({"doc_id": eid[ok], "_seq": order[ok],
-                                 "address": col("affiliations")[ok].str.split(";")})
-    affiliations = affiliations.explode("address")
-    affiliations["address"] = affiliations["address"].fillna("").str.strip()
-    affiliations = affiliations[affiliations["address"] != ""].drop_duplicates()
-    organisations = affiliations["address"].str.extract(_ORG, expand=False).str.strip()
-    orgs = (affiliations.assign(name=organisations)[["doc_id", "_seq", "name"]]
-            .dropna().drop_duplicates())
+    lists = pc.split_pattern(pa.array(col("affiliations")[ok].to_numpy(dtype=object),
+                                      type=pa.string()), ";")
+    parent = pc.list_parent_indices(lists).to_numpy()
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    nonempty = pc.not_equal(items, "").to_numpy(zero_copy_only=False)
+    items, parent = items.filter(pa.array(nonempty)), parent[nonempty]
+    affiliations = pd.DataFrame({
+        "doc_id": eid[ok].to_numpy()[parent], "_seq": order[ok][parent],
+        "address": items.to_numpy(zero_copy_only=False)}).drop_duplicates()
+    found = pc.struct_field(pc.extract_regex(pa.array(affiliations["address"].to_numpy(
+        dtype=object), type=pa.string()), _ORG), "org")
+    orgs = (affiliations.assign(name=pc.utf8_trim_whitespace(found).to_numpy(
+        zero_copy_only=False))[["doc_id", "_seq", "name"]].dropna().drop_duplicates())
     counts = {"rows_read": len(frame), "rows_accepted": int(ok.sum()),
               "rows_rejected": int((~ok).sum())}
     return (articles, [affiliations.assign(role="author"), orgs.assign(role="organisation")],

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.readers._common import (
@@ -34,7 +36,7 @@ from stclusters.readers._common import (
 
 __all__ = ["read_wos"]
 
-_GROUP = r"\[[^\]]*\]\s*([^\[]+)"
+_NAMES = r"\[[^\]]*\]"
 _CHUNK_LINES = 200_000
 _USED = ("UT", "PY", "WC", "DT", "C1", "C3")
 
@@ -49,7 +51,7 @@ def read_wos(paths: list[str | Path]) -> Export:
         counts = {"file": str(path), "table": "wos", "rows_read": 0, "rows_accepted": 0,
                   "rows_rejected": 0, "duplicates": 0}
         for offset, header, lines in _chunks(path):
-            a, c, r = _chunk(pd.Series(lines, dtype=object), header, path, offset, seq)
+            a, c, r = _chunk(lines, header, path, offset, seq)
             seq += len(lines)
             articles.append(a.assign(_file=len(files)))
             contributors.append(c)
@@ -90,43 +92,54 @@ def _chunks(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
                          path=str(path)) from exc
 
 
-def _chunk(lines: pd.Series, header: list[str], path: Path, offset: int, seq: int
+def _chunk(lines: list[str], header: list[str], path: Path, offset: int, seq: int
            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One chunk, columnwise with Arrow compute (no per-line Python beyond padding)."""
     last = max(header.index(tag) for tag in _USED if tag in header)
-    parts = lines.str.split("\t", n=last + 1, expand=True)
+    pad = "\t" * (last + 1)           # every line then has the fields up to the last used
+    fields = pc.split_pattern(pa.array([line + pad for line in lines], type=pa.string()),
+                              "\t", max_splits=last + 1)
 
-    def get(tag: str) -> pd.Series:
-        if tag not in header or header.index(tag) >= parts.shape[1]:
-            return pd.Series("", index=lines.index, dtype=object)
-        return parts[header.index(tag)].fillna("").str.strip()
+    def get(tag: str) -> pa.Array:
+        if tag not in header:
+            return pa.array([""] * len(lines), type=pa.string())
+        return pc.utf8_trim_whitespace(pc.list_element(fields, header.index(tag)))
 
     row = offset + np.arange(1, len(lines) + 1)
     ut, py = get("UT"), get("PY")
-    no_ut = (ut == "").to_numpy()
-    no_py = ~no_ut & ~py.str.fullmatch(r"\d{1,4}").to_numpy()
+    no_ut = pc.equal(ut, "").to_numpy(zero_copy_only=False)
+    no_py = ~no_ut & ~pc.match_substring_regex(py, r"^\d{1,4}$").to_numpy(zero_copy_only=False)
     rejected = pd.concat([rejected_rows(path, "wos", row[no_ut], "UT", "UT is empty", ""),
                           rejected_rows(path, "wos", row[no_py], "PY", "PY is not a year",
-                                        py[no_py].to_numpy())], ignore_index=True
+                                        py.filter(pa.array(no_py)).to_numpy(
+                                            zero_copy_only=False))], ignore_index=True
                          ).sort_values("row", kind="stable")
     ok = ~(no_ut | no_py)
-    order = pd.Series(seq + np.arange(len(lines)), index=lines.index)
-    subjects = (get("WC").str.split(";").explode().str.strip()
-                .loc[lambda v: v.fillna("") != ""].groupby(level=0).agg(";".join))
-    articles = pd.DataFrame({"doc_id": ut[ok], "year": py[ok].astype(np.int64),
-                             "subjects": subjects.reindex(ut.index[ok]).fillna(""),
-                             "document_type": get("DT")[ok], "_seq": order[ok]})
-    c1 = get("C1")[ok]
-    grouped = c1.str.contains("[", regex=False)
-    found = c1[grouped].str.extractall(_GROUP)[0].droplevel("match")
-    plain = c1[~grouped].str.split(";").explode()
-    address = pd.concat([found, plain]).fillna("").str.strip(" ;\t")
-    address = address[address != ""].sort_index(kind="stable")
-    orgs = get("C3")[ok].str.split(";").explode().fillna("").str.strip()
-    orgs = orgs[orgs != ""]
-    contributors = pd.concat([
-        pd.DataFrame({"doc_id": ut[address.index].to_numpy(), "role": "author",
-                      "address": address.to_numpy(), "_seq": order[address.index].to_numpy()}),
-        pd.DataFrame({"doc_id": ut[orgs.index].to_numpy(), "role": "organisation",
-                      "name": orgs.to_numpy(), "_seq": order[orgs.index].to_numpy()})],
-        ignore_index=True)
+    keep = pa.array(ok)
+    ut, order = ut.filter(keep), seq + np.flatnonzero(ok)
+    subjects = pc.utf8_trim(pc.replace_substring_regex(get("WC").filter(keep),
+                                                       r"\s*;[\s;]*", ";"), "; ")
+    articles = pd.DataFrame({
+        "doc_id": ut.to_numpy(zero_copy_only=False),
+        "year": pc.cast(py.filter(keep), pa.int64()).to_numpy(),
+        "subjects": subjects.to_numpy(zero_copy_only=False),
+        "document_type": get("DT").filter(keep).to_numpy(zero_copy_only=False),
+        "_seq": order})
+    # "[A; B] Addr1; [C] Addr2": drop the author-name groups, then split the addresses
+    c1 = pc.replace_substring_regex(get("C1").filter(keep), _NAMES, "")
+    contributors = pd.concat([_items(c1, ut, order, "author", "address"),
+                              _items(get("C3").filter(keep), ut, order, "organisation",
+                                     "name")], ignore_index=True)
     return articles, contributors, rejected
+
+
+def _items(values: pa.Array, doc: pa.Array, order: np.ndarray, role: str,
+           column: str) -> pd.DataFrame:
+    """One row per non-empty ``;``-separated item of each value."""
+    lists = pc.split_pattern(values, ";")
+    parent = pc.list_parent_indices(lists).to_numpy()
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists)).to_numpy(zero_copy_only=False)
+    nonempty = items != ""
+    parent = parent[nonempty]
+    return pd.DataFrame({"doc_id": doc.take(pa.array(parent)).to_numpy(zero_copy_only=False),
+                         "role": role, column: items[nonempty], "_seq": order[parent]})
