@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
 
 __all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "first_records", "open_bytes",
-           "open_text", "rejected_rows"]
+           "open_text", "read_tables", "reading", "rejected_rows"]
 
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
                        "country", "lat", "lon"]
@@ -140,3 +142,37 @@ def first_records(documents: list[pd.DataFrame], contributors: list[pd.DataFrame
     contrib = contrib[np.isin(contrib["_seq"].to_numpy(), kept)]
     return (docs.loc[~repeat, doc_columns].reset_index(drop=True),
             contrib.drop(columns=["_seq"]).reset_index(drop=True))
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn what pandas and the archive readers raise into one-line InputErrors."""
+    try:
+        yield
+    except pd.errors.EmptyDataError:
+        raise InputError("empty file", path=str(path)) from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"not a readable table: {exc}", path=str(path)) from exc
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot be read (truncated or corrupt archive?): {exc}",
+                         path=str(path)) from exc
+
+
+def read_tables(paths: list[str | Path], kinds: dict[str, set[str]], *, sep: str,
+                known: str) -> dict[str, tuple[Path, pd.DataFrame]]:
+    """Read a set of relational tables (PatentsView, PATSTAT), each recognised by its
+    columns (the first kind whose columns it has); files of one kind are concatenated.
+    ``known`` names the tables in the error for an unrecognised file."""
+    tables: dict[str, tuple[Path, pd.DataFrame]] = {}
+    for path in map(Path, paths):
+        with reading(path), open_text(path) as handle:
+            frame = pd.read_csv(handle, sep=sep, dtype=str, keep_default_na=False)
+        frame.columns = [str(c).strip().lower() for c in frame.columns]
+        kind = next((k for k, cols in kinds.items() if cols <= set(frame.columns)), None)
+        if kind is None:
+            raise InputError(f"not a table this reader knows ({known}); columns: "
+                             f"{', '.join(list(frame.columns)[:8])}", path=str(path))
+        if kind in tables:
+            frame = pd.concat([tables[kind][1], frame], ignore_index=True)
+        tables[kind] = (path, frame)
+    return tables

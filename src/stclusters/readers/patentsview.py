@@ -24,20 +24,13 @@ PatentsView, "Data Download Tables" data dictionary (patentsview.org/download/da
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stclusters._errors import InputError
-from stclusters.readers._common import (
-    CONTRIBUTOR_COLUMNS,
-    Export,
-    decode,
-    open_bytes,
-    rejected_rows,
-)
+from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, read_tables, rejected_rows
 
 __all__ = ["read_patentsview"]
 
@@ -53,18 +46,9 @@ _KINDS = {
 
 def read_patentsview(paths: list[str | Path]) -> Export:
     """Read PatentsView bulk tables (any subset including ``g_patent``)."""
-    tables: dict[str, tuple[Path, pd.DataFrame]] = {}
-    for path in map(Path, paths):
-        frame = _tsv(path)
-        kind = next((k for k, cols in _KINDS.items() if cols <= set(frame.columns)), None)
-        if kind is None:
-            raise InputError("not a PatentsView table this reader knows (g_patent, "
-                             "g_inventor_disambiguated, g_location_disambiguated, "
-                             "g_assignee_disambiguated, g_ipc_at_issue, g_cpc_current); "
-                             f"columns: {', '.join(list(frame.columns)[:8])}", path=str(path))
-        if kind in tables:
-            frame = pd.concat([tables[kind][1], frame], ignore_index=True)
-        tables[kind] = (path, frame)
+    tables = read_tables(paths, _KINDS, sep="\t", known="PatentsView g_patent, "
+                         "g_inventor_disambiguated, g_location_disambiguated, "
+                         "g_assignee_disambiguated, g_ipc_at_issue, g_cpc_current")
     if "patent" not in tables:
         raise InputError("the g_patent table is needed (patent ids and dates)",
                          path=str(next(iter(tables.values()))[0]) if tables else None)
@@ -92,19 +76,6 @@ def read_patentsview(paths: list[str | Path]) -> Export:
     return Export(patents=patents.reset_index(drop=True),
                   contributors=_contributors(tables),
                   rejected=pd.concat(rejected, ignore_index=True), files=files)
-
-
-def _tsv(path: Path) -> pd.DataFrame:
-    text = decode(open_bytes(path))
-    if not text.strip():
-        raise InputError("empty file", path=str(path))
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep="\t", dtype=str, keep_default_na=False,
-                            quotechar='"')
-    except pd.errors.ParserError as exc:
-        raise InputError(f"not a readable TSV table: {exc}", path=str(path)) from exc
-    frame.columns = [c.strip().lower() for c in frame.columns]
-    return frame
 
 
 def _codes(tables: dict, patent_ids: pd.Series) -> pd.Series:

@@ -19,45 +19,28 @@ EPO, PATSTAT Global Data Catalog (table and attribute definitions).
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stclusters._errors import InputError
-from stclusters.readers._common import (
-    CONTRIBUTOR_COLUMNS,
-    Export,
-    decode,
-    open_bytes,
-    rejected_rows,
-)
+from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, read_tables, rejected_rows
 
 __all__ = ["read_patstat"]
 
-_KINDS = {
+_KINDS = {   # in the order tried: a table is the first kind whose columns it has
+    "pers_appln": {"person_id", "appln_id", "applt_seq_nr", "invt_seq_nr"},
     "appln": {"appln_id", "appln_auth"},
     "person": {"person_id", "person_name"},
-    "pers_appln": {"person_id", "appln_id", "applt_seq_nr", "invt_seq_nr"},
     "ipc": {"appln_id", "ipc_class_symbol"},
 }
 
 
 def read_patstat(paths: list[str | Path], *, pct_only: bool = True) -> Export:
     """Read PATSTAT table extracts (tls201 needed; the others add people and IPC codes)."""
-    tables: dict[str, tuple[Path, pd.DataFrame]] = {}
-    for path in map(Path, paths):
-        frame = _csv(path)
-        kind = next((k for k in ("pers_appln", "appln", "person", "ipc")
-                     if _KINDS[k] <= set(frame.columns)), None)
-        if kind is None:
-            raise InputError("not a PATSTAT table this reader knows (tls201_appln, "
-                             "tls206_person, tls207_pers_appln, tls209_appln_ipc); columns: "
-                             f"{', '.join(list(frame.columns)[:8])}", path=str(path))
-        if kind in tables:
-            frame = pd.concat([tables[kind][1], frame], ignore_index=True)
-        tables[kind] = (path, frame)
+    tables = read_tables(paths, _KINDS, sep=",", known="PATSTAT tls201_appln, "
+                         "tls206_person, tls207_pers_appln, tls209_appln_ipc")
     if "appln" not in tables:
         raise InputError("the tls201_appln table is needed (applications, authority, years)")
     path, appln = tables["appln"]
@@ -87,18 +70,6 @@ def read_patstat(paths: list[str | Path], *, pct_only: bool = True) -> Export:
     return Export(patents=patents.reset_index(drop=True),
                   contributors=_people(tables, set(ids)),
                   rejected=pd.concat(rejected, ignore_index=True), files=files)
-
-
-def _csv(path: Path) -> pd.DataFrame:
-    text = decode(open_bytes(path))
-    if not text.strip():
-        raise InputError("empty file", path=str(path))
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise InputError(f"not a readable CSV table: {exc}", path=str(path)) from exc
-    frame.columns = [c.strip().lower() for c in frame.columns]
-    return frame
 
 
 def _year(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -30,6 +30,7 @@ from stclusters.readers._common import (
     Export,
     first_records,
     open_text,
+    reading,
     rejected_rows,
 )
 
@@ -115,18 +116,9 @@ def _chunk(frame: pd.DataFrame, path: Path, offset: int, seq: int) -> tuple:
 
 def _chunks(path: Path, chunk_rows: int):
     """(rows before, frame) per chunk of the CSV, read as text without type guessing."""
-    with open_text(path) as handle:
-        try:
-            reader = pd.read_csv(handle, dtype=str, keep_default_na=False,
-                                 chunksize=chunk_rows)
-            offset = 0
-            for frame in reader:
-                yield offset, frame
-                offset += len(frame)
-        except pd.errors.EmptyDataError:
-            raise InputError("empty file", path=str(path)) from None
-        except pd.errors.ParserError as exc:
-            raise InputError(f"not a readable CSV export: {exc}", path=str(path)) from exc
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot be read (truncated or corrupt archive?): {exc}",
-                             path=str(path)) from exc
+    with reading(path), open_text(path) as handle:
+        offset = 0
+        for frame in pd.read_csv(handle, dtype=str, keep_default_na=False,
+                                 chunksize=chunk_rows):
+            yield offset, frame
+            offset += len(frame)
