@@ -152,7 +152,7 @@ def test_patentsview_reader(data_dir):
     _reconciled(export)
     with pytest.raises(InputError, match="g_patent table is needed"):
         read_patentsview([data_dir / "patentsview" / "g_ipc_at_issue.tsv"])
-    with pytest.raises(InputError, match="not a table this reader knows .PatentsView"):
+    with pytest.raises(InputError, match=r"not a table this reader knows \(PatentsView"):
         read_patentsview([data_dir / "scopus_export.csv"])
 
 
