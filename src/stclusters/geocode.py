@@ -93,14 +93,25 @@ def geocode(
     given = (lat_in.notna() & lon_in.notna()).to_numpy()
 
     keys = pd.DataFrame({c: cols[c].astype("string").fillna("").str.strip() for c in cols})
-    uniq = keys[~given].drop_duplicates().reset_index(drop=True)
+    # each row's distinct address as an integer code (first appearance order); the
+    # resolved table is then gathered by code, never merged on strings
+    code = keys.groupby(list(cols), sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(code, return_index=True)[1]
+    todo = np.zeros(len(first), dtype=bool)
+    todo[np.unique(code[~given])] = True
+    uniq = keys.iloc[first[todo]].reset_index(drop=True)
     parts = []
     for start in range(0, max(len(uniq), 1), batch):
         parts.append(_resolve(uniq.iloc[start:start + batch].reset_index(drop=True), gaz))
         if progress is not None:
             progress(min(start + batch, len(uniq)), len(uniq))
     resolved = pd.concat(parts, ignore_index=True)
-    merged = keys.merge(resolved, on=list(cols), how="left", sort=False)
+    slot = np.full(len(first), -1, dtype=np.int64)      # address code → resolved row
+    slot[todo] = np.arange(int(todo.sum()))
+    at = slot[code]
+    take = np.where(given, 0, at) if len(resolved) else np.zeros(n, dtype=np.int64)
+    merged = resolved.iloc[take].reset_index(drop=True) if len(resolved) else \
+        resolved.reindex(range(n))
 
     lat = merged["lat"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
     lon = merged["lon"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
@@ -110,14 +121,15 @@ def geocode(
     level[given] = "input"
     reason = merged["fail_reason"].astype("string").fillna("").to_numpy(dtype=object)
     reason[given] = ""
-    cc = merged["cc"].astype("string")
+    cc = merged["cc"].astype("string").mask(given)
     country_given = country_code(cols["country"].astype("string").fillna(""), gaz)
     cc = cc.where(cc.notna(), country_given.to_numpy())
     out["lat"] = lat
     out["lon"] = lon
     out["geocode_level"] = pd.Series(level, index=out.index, dtype="string")
-    out["place_id"] = merged["place_id"].fillna(-1).astype(np.int64).to_numpy()
-    out["place_name"] = merged["place_name"].astype("string").to_numpy()
+    out["place_id"] = np.where(given, -1, merged["place_id"].fillna(-1).astype(np.int64)
+                               .to_numpy())
+    out["place_name"] = merged["place_name"].astype("string").mask(given).to_numpy()
     out["cc"] = pd.Series(cc.to_numpy(), index=out.index, dtype="string")
     out["fail_reason"] = pd.Series(reason, index=out.index, dtype="string")
     assert len(out) == n

@@ -24,7 +24,7 @@ from stclusters.fields import category_shares, ipc_fields, read_concordance
 from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.geocode import geocode
 from stclusters.income import income_groups
-from stclusters.ingest import Records, ingest
+from stclusters.ingest import LOCATED_ROLES, Records, ingest
 from stclusters.leaders import cluster_leaders, document_weights
 from stclusters.matching import score_ranks
 from stclusters.measure import rank_clusters
@@ -67,6 +67,7 @@ class _Stages:
 
     def __init__(self, quiet: bool) -> None:
         self.times: dict[str, float] = {}
+        self.peak_mb: dict[str, float] = {}
         self.progress = None if quiet else Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
             console=Console(stderr=True), transient=False)
@@ -86,6 +87,7 @@ class _Stages:
         start = time.perf_counter()
         yield
         self.times[name] = round(time.perf_counter() - start, 3)
+        self.peak_mb[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         if self.progress:
             self.progress.update(task, completed=1, description=f"[green]✓[/] {name}")
 
@@ -110,7 +112,10 @@ def run(
                                  contributors=cfg.input.contributors, points=cfg.input.points,
                                  strict=strict)
         with st.stage("geocode"):
-            contributors = geocode(records.contributors)
+            # only inventors and authors carry weight; applicants and organisations are
+            # named (leaders), never placed
+            people = records.contributors["role"].isin(list(LOCATED_ROLES.values()))
+            contributors = geocode(records.contributors[people])
         with st.stage("count"):
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
             counts = fractional_counts(
@@ -128,7 +133,8 @@ def run(
         with st.stage("measure"):
             noise = _noise_summary(located, world)
             leaders = cluster_leaders(counts.contributions,
-                                      located[["kind", "lat", "lon", "cluster"]], contributors)
+                                      located[["kind", "lat", "lon", "cluster"]],
+                                      records.contributors)
             clusters = clusters.join(leaders, on="rank")
             clusters["income_groups"] = income_groups(clusters["economies"])
         if cfg.edition.previous_patent_years is not None:
@@ -168,6 +174,7 @@ def run(
                      "extended": int((clusters["list"] == "extended").sum())},
         "weights": _conservation(located, world),
         "timings_s": st.times,
+        "peak_rss_mb_after": st.peak_mb,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     unplaced = counts.unplaced.sort_values(["kind", "row"], kind="stable").reset_index(drop=True)
