@@ -104,44 +104,73 @@ def _table_size(n):
 
 
 @njit(cache=True)
-def group_cells(keys):
-    """Cell index of every point, cells numbered in ascending key order.
-
-    Returns (cell_of_point, sorted unique keys). A hash pass finds the cells, a sort of
-    the (few) unique keys numbers them, so no sort of all n points is needed.
-    """
-    n = keys.shape[0]
-    size = _table_size(n)
+def _chunk_uniques(keys, a, b, out):
+    """Distinct keys of keys[a:b] written to out[a:...]; returns how many."""
+    size = _table_size(b - a)
     mask = np.int64(size - 1)
-    tkeys = np.full(size, EMPTY, dtype=np.int64)
-    tvals = np.full(size, EMPTY, dtype=np.int64)
-    first_id = np.empty(n, dtype=np.int64)
-    uniq = np.empty(n, dtype=np.int64)
+    table = np.full(size, EMPTY, dtype=np.int64)
     m = 0
-    for i in range(n):
+    for i in range(a, b):
         k = keys[i]
         s = _slot(k, mask)
         while True:
-            t = tkeys[s]
+            t = table[s]
             if t == k:
-                first_id[i] = tvals[s]
                 break
             if t == EMPTY:
-                tkeys[s] = k
-                tvals[s] = m
-                uniq[m] = k
-                first_id[i] = m
+                table[s] = k
+                out[a + m] = k
                 m += 1
                 break
             s = (s + 1) & mask
-    uniq = uniq[:m]
-    order = np.argsort(uniq)
-    rank = np.empty(m, dtype=np.int64)
+    return m
+
+
+@njit(cache=True, parallel=True)
+def group_cells(keys):
+    """Cell index of every point, cells numbered in ascending key order.
+
+    Returns (cell_of_point, sorted unique keys). Chunks of points find their distinct
+    keys in parallel, the (few) distinct keys are sorted, and a small hash table of them
+    numbers every point in parallel, so no sort of all n points is needed.
+    """
+    n = keys.shape[0]
+    chunks = max(1, min(64, n // 32768))
+    bounds = np.empty(chunks + 1, dtype=np.int64)
+    for c in range(chunks + 1):
+        bounds[c] = (n * c) // chunks
+    found = np.empty(n, dtype=np.int64)
+    counts = np.zeros(chunks, dtype=np.int64)
+    for c in prange(chunks):
+        counts[c] = _chunk_uniques(keys, bounds[c], bounds[c + 1], found)
+    total = 0
+    for c in range(chunks):
+        total += counts[c]
+    candidates = np.empty(total, dtype=np.int64)
+    p = 0
+    for c in range(chunks):
+        candidates[p:p + counts[c]] = found[bounds[c]:bounds[c] + counts[c]]
+        p += counts[c]
+    uniq = np.unique(candidates)
+    m = uniq.shape[0]
+    size = _table_size(m)
+    mask = np.int64(size - 1)
+    tkeys = np.full(size, EMPTY, dtype=np.int64)
+    tvals = np.empty(size, dtype=np.int64)
     for r in range(m):
-        rank[order[r]] = r
-    for i in range(n):
-        first_id[i] = rank[first_id[i]]
-    return first_id, uniq[order]
+        s = _slot(uniq[r], mask)
+        while tkeys[s] != EMPTY:
+            s = (s + 1) & mask
+        tkeys[s] = uniq[r]
+        tvals[s] = r
+    cell = np.empty(n, dtype=np.int64)
+    for i in prange(n):
+        k = keys[i]
+        s = _slot(k, mask)
+        while tkeys[s] != k:
+            s = (s + 1) & mask
+        cell[i] = tvals[s]
+    return cell, uniq
 
 
 @njit(cache=True)
