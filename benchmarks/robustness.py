@@ -100,7 +100,8 @@ def main() -> None:
                 "GII-volume contributions; ingest and geocoding are not repeated by "
                 "robustness and not measured",
         "share_of_gii_volume": args.share,
-        "contributions": len(contrib), "documents": int(contrib["doc_id"].nunique()),
+        "contributions": len(contrib),
+        "documents": int(contrib.groupby("kind")["doc_id"].nunique().sum()),
         "unique_locations": len(locations), "clusters": len(clusters),
         "runs": n_runs, "bootstrap": args.bootstrap,
         "make_contributions_s": round(t_make, 1), "baseline_s": round(t_base, 1),
