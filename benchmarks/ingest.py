@@ -82,6 +82,19 @@ def generate(fmt: str, rows: int, folder: Path) -> list[Path]:
             f'"loc{k}"\t"{name}"\t""\t"{cc}"\t"{lat}"\t"{lon}"\n'
             for k, (name, _, cc, lat, lon) in enumerate(CITIES))])
         return [patent, inventor, location]
+    if fmt == "patstat":
+        appln = folder / "tls201_appln.csv"
+        _write(appln, ["appln_id,appln_auth,appln_kind,appln_filing_year,earliest_publn_year\n",
+                       *(f"{i},WO,W,{y - 1},{y}\n" for i, y in zip(range(rows), year,
+                                                                   strict=True))])
+        person = folder / "tls206_person.csv"
+        _write(person, ["person_id,person_name,person_address,person_ctry_code\n", *(
+            f'{i},"LEE, Ann","1-1 Main Street, {CITIES[c][0]}",{CITIES[c][2]}\n'
+            for i, c in zip(range(rows), city, strict=True))])
+        link = folder / "tls207_pers_appln.csv"
+        _write(link, ["person_id,appln_id,applt_seq_nr,invt_seq_nr\n",
+                      *(f"{i},{i},0,1\n" for i in range(rows))])
+        return [appln, person, link]
     raise ValueError(fmt)
 
 
@@ -104,7 +117,7 @@ for path in sys.argv[2:]:
     if sys.argv[1] == "openalex":
         n += pj.read_json(path).num_rows
     else:
-        sep = "," if sys.argv[1] == "scopus" else "\\t"
+        sep = "," if sys.argv[1] in ("scopus", "patstat") else "\\t"
         quote = sys.argv[1] != "wos"
         n += pv.read_csv(path, parse_options=pv.ParseOptions(
             delimiter=sep, quote_char='"' if quote else False)).num_rows
@@ -123,7 +136,7 @@ def _measure(code: str, fmt: str, files: list[Path]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--formats", default="wos,openalex,scopus,patentsview")
+    parser.add_argument("--formats", default="wos,openalex,scopus,patentsview,patstat")
     parser.add_argument("--out", default=str(HERE / "results" / "ingest.json"))
     args = parser.parse_args()
     results = []

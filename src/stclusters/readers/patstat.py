@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.readers._common import CONTRIBUTOR_COLUMNS, Export, read_tables, rejected_rows
@@ -68,7 +70,7 @@ def read_patstat(paths: list[str | Path], *, pct_only: bool = True) -> Export:
                "rows_accepted": len(f), "rows_rejected": 0, "duplicates": 0}
               for k, (p, f) in tables.items() if k != "appln"]
     return Export(patents=patents.reset_index(drop=True),
-                  contributors=_people(tables, set(ids)),
+                  contributors=_people(tables, ids),
                   rejected=pd.concat(rejected, ignore_index=True), files=files)
 
 
@@ -89,27 +91,28 @@ def _ipc(tables: dict) -> pd.Series:
             .groupby("doc_id", sort=False)["code"].agg(";".join))
 
 
-def _people(tables: dict, kept: set[str]) -> pd.DataFrame:
+def _people(tables: dict, kept: pd.Series) -> pd.DataFrame:
     if "pers_appln" not in tables:
         return pd.DataFrame(columns=CONTRIBUTOR_COLUMNS)
     link = tables["pers_appln"][1]
     link = link.assign(doc_id=link["appln_id"].str.strip(),
                        person_id=link["person_id"].str.strip())
-    link = link[link["doc_id"].isin(kept)]
+    inside = pc.is_in(pa.array(link["doc_id"].to_numpy(dtype=object), type=pa.string()),
+                      value_set=pa.array(kept.to_numpy(dtype=object), type=pa.string()))
+    link = link[inside.to_numpy(zero_copy_only=False)]
     person = (tables["person"][1] if "person" in tables
               else pd.DataFrame(columns=["person_id", "person_name"]))
-    person = person.assign(person_id=person["person_id"].str.strip()).drop_duplicates(
-        "person_id").set_index("person_id")
-
-    def text(column: str) -> pd.Series:
-        values = person[column] if column in person else pd.Series("", index=person.index)
-        return values.reindex(link["person_id"]).fillna("").str.strip().to_numpy()
-
-    name = text("person_name")
-    applicant_name = np.where(text("han_name") != "", text("han_name"),
-                              np.where(text("psn_name") != "", text("psn_name"), name))
-    base = {"doc_id": link["doc_id"].to_numpy(), "address": text("person_address"),
-            "country": text("person_ctry_code")}
+    wanted = ["person_name", "han_name", "psn_name", "person_address", "person_ctry_code"]
+    person = (person.assign(person_id=person["person_id"].str.strip())
+              .drop_duplicates("person_id").set_index("person_id")
+              .reindex(columns=wanted, fill_value=""))
+    at = person.reindex(link["person_id"].to_numpy()).fillna("")   # one lookup, all columns
+    text = {c: at[c].str.strip().to_numpy() for c in wanted}
+    name = text["person_name"]
+    applicant_name = np.where(text["han_name"] != "", text["han_name"],
+                              np.where(text["psn_name"] != "", text["psn_name"], name))
+    base = {"doc_id": link["doc_id"].to_numpy(), "address": text["person_address"],
+            "country": text["person_ctry_code"]}
     inventor = pd.to_numeric(link["invt_seq_nr"], errors="coerce").fillna(0).to_numpy() > 0
     applicant = pd.to_numeric(link["applt_seq_nr"], errors="coerce").fillna(0).to_numpy() > 0
     parts = [pd.DataFrame({**base, "role": "inventor", "name": name})[inventor],
