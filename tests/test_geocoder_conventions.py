@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from stclusters.cli import app
@@ -49,3 +50,30 @@ def test_geocode_command_keeps_rows_in_order(data_dir, tmp_path):
     bad = CliRunner().invoke(app, ["geocode", str(data_dir / "affiliations.csv"),
                                    "--text-column", "nope", "--out", str(out)])
     assert bad.exit_code == 1 and "column 'nope' not found" in bad.output
+
+
+def test_user_gazetteer_extends_and_overrides(data_dir, tmp_path):
+    from stclusters import InputError
+    from stclusters.gazetteer import extend_gazetteer, load_gazetteer
+
+    base = load_gazetteer()
+    extended = extend_gazetteer(base, data_dir / "geonames_extra.txt")
+    # one new populated place (the hill, feature class T, is not a place to geocode to)
+    assert len(extended.places) == len(base.places) + 1
+    query = pd.DataFrame({"address": ["Zzyzx Research Park, CA, USA", "ZRP, USA"]})
+    assert geocode(query)["geocode_level"].tolist() == ["country", "country"]
+    found = geocode(query, gazetteer=extended)
+    assert found["place_name"].tolist() == ["Zzyzx Research Park"] * 2
+    assert found["lat"].tolist() == [35.14, 35.14]
+    # a known geonameid is replaced in place, its old names still lead to it
+    tokyo = extended.places[extended.places["geonameid"] == 1850147]
+    assert (tokyo["lat"].item(), tokyo["lon"].item()) == (35.6895, 139.6917)
+    assert geocode(pd.DataFrame({"address": ["Tokyo, Japan"]}),
+                   gazetteer=extended)["lon"].item() == 139.6917
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1\tX\tX\t\t95\t10\tP\tPPL\tUS\t\t\t\t\t\t0\t\t\t\t2026-01-01\n")
+    with pytest.raises(InputError, match="row 1, field 'latitude'"):
+        extend_gazetteer(base, bad)
+    bad.write_text("just,a,csv\n")
+    with pytest.raises(InputError, match="not a GeoNames dump file"):
+        extend_gazetteer(base, bad)

@@ -16,6 +16,7 @@ from rich.table import Table
 from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile, zoom_problems
+from stclusters.gazetteer import extend_gazetteer, load_gazetteer
 from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv
@@ -143,6 +144,8 @@ def geocode_command(
     text_column: Annotated[str, typer.Option(help="Free-text address column.")] = "address",
     country_column: Annotated[str | None, typer.Option(help="Column with the country.")] = None,
     city_column: Annotated[str | None, typer.Option(help="Column with the city.")] = None,
+    gazetteer: Annotated[Path | None, typer.Option(
+        help="Extra places in GeoNames dump format (same geonameid overrides).")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -155,7 +158,8 @@ def geocode_command(
                 raise InputError(f"column {name!r} not found (for {role}); found: "
                                  f"{', '.join(frame.columns)}", path=str(input_csv), field=name)
         query = pd.DataFrame({role: frame[name] for role, name in columns.items() if name})
-        result = geocode(query, progress=None if quiet else _progress_bar())
+        places = extend_gazetteer(load_gazetteer(), gazetteer) if gazetteer else None
+        result = geocode(query, gazetteer=places, progress=None if quiet else _progress_bar())
         added = result[GEOCODE_COLUMNS].rename(columns=lambda c: c if c.startswith("geocode")
                                                else f"geocode_{c}")
         write_csv(pd.concat([frame, added], axis=1), out)

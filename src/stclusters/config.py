@@ -128,6 +128,9 @@ class InputSettings:
     articles: str | None = None
     contributors: str | None = None
     points: str | None = None
+    gazetteer: str | None = None
+    """Extra places in GeoNames dump format (e.g. cities500.txt or your own research
+    parks), added to the bundled GeoNames gazetteer for geocoding; same ids override."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
-__all__ = ["Gazetteer", "country_code", "load_gazetteer", "normalize", "region_codes"]
+__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "extend_gazetteer",
+           "load_gazetteer", "normalize", "region_codes"]
+
+# Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
+# no header (https://download.geonames.org/export/dump/readme.txt).
+GEONAMES_COLUMNS = ["geonameid", "name", "asciiname", "alternatenames", "latitude",
+                    "longitude", "feature_class", "feature_code", "country_code", "cc2",
+                    "admin1_code", "admin2_code", "admin3_code", "admin4_code", "population",
+                    "elevation", "dem", "timezone", "modification_date"]
 
 # GeoNames admin1 codes of Canadian provinces -> postal abbreviations
 # (GeoNames admin1CodesASCII.txt, CA.01 .. CA.14).
@@ -160,6 +168,78 @@ def _build_gazetteer() -> Gazetteer:
     country_names.setdefault("XK", "Kosovo")
     return Gazetteer(places=places, names=names, countries=countries,
                      country_names=country_names)
+
+
+def extend_gazetteer(gaz: Gazetteer, path: str | Path) -> Gazetteer:
+    """The gazetteer with the places of a user file in GeoNames dump format added; a place
+    whose geonameid is already known replaces it (coordinates, name, country, population)
+    and keeps its names. Only populated places (feature class P) and, when the file has
+    none of those, every row are used."""
+    from stclusters._errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("gazetteer file not found", path=str(path))
+    try:
+        raw = pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False,
+                          quoting=3, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a GeoNames dump file: {exc}", path=str(path)) from exc
+    except pd.errors.EmptyDataError:
+        raise InputError("empty gazetteer file", path=str(path)) from None
+    if raw.shape[1] < 15:
+        raise InputError(f"not a GeoNames dump file: {raw.shape[1]} tab-separated columns, "
+                         "expected 19 (geonameid, name, … population, …)", path=str(path))
+    raw = raw.iloc[:, :len(GEONAMES_COLUMNS)]
+    raw.columns = GEONAMES_COLUMNS[:raw.shape[1]]
+    ident = pd.to_numeric(raw["geonameid"], errors="coerce")
+    lat = pd.to_numeric(raw["latitude"], errors="coerce")
+    lon = pd.to_numeric(raw["longitude"], errors="coerce")
+    for column, bad in (("geonameid", ident.isna() | (ident != ident.round())),
+                        ("name", raw["name"].str.strip() == ""),
+                        ("latitude", ~lat.between(-90, 90)),
+                        ("longitude", ~lon.between(-180, 180)),
+                        ("country_code", ~raw["country_code"].str.fullmatch(r"[A-Za-z]{2}"))):
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"invalid {column} {raw[column].iloc[row]!r}", path=str(path),
+                             row=row + 1, field=column)
+    if (raw["feature_class"] == "P").any():
+        keep = (raw["feature_class"] == "P").to_numpy()
+        raw, ident, lat, lon = raw[keep], ident[keep], lat[keep], lon[keep]
+    new = pd.DataFrame({
+        "geonameid": ident.astype(np.int64).to_numpy(), "name": raw["name"].str.strip().to_numpy(),
+        "lat": lat.to_numpy(), "lon": lon.to_numpy(),
+        "cc": raw["country_code"].str.upper().to_numpy(),
+        "admin1": raw["admin1_code"].str.strip().to_numpy(),
+        "population": pd.to_numeric(raw["population"], errors="coerce").fillna(0)
+        .astype(np.int64).to_numpy()}).drop_duplicates("geonameid", keep="last")
+    places = gaz.places.copy()
+    slot = pd.Series(places.index.to_numpy(), index=places["geonameid"].to_numpy())
+    known = new["geonameid"].isin(slot.index).to_numpy()
+    places.loc[slot[new.loc[known, "geonameid"]].to_numpy(), list(new.columns)] = \
+        new[known].to_numpy()
+    added = new[~known].set_axis(np.arange(len(places), len(places) + int((~known).sum())))
+    places = pd.concat([places, added.astype(places.dtypes.to_dict())])
+    place_of = pd.Series(places.index.to_numpy(), index=places["geonameid"].to_numpy())
+    rows = raw.drop_duplicates("geonameid", keep="last")
+    spelled = pd.concat([
+        pd.DataFrame({"place": place_of[ident_].to_numpy(), "raw": text, "primary": primary})
+        for ident_, text, primary in (
+            (rows["geonameid"].astype(np.int64), rows["name"], True),
+            (rows["geonameid"].astype(np.int64), rows["asciiname"], False))])
+    alternates = rows.assign(raw=rows["alternatenames"].str.split(",")).explode("raw")
+    spelled = pd.concat([spelled, pd.DataFrame({
+        "place": place_of[alternates["geonameid"].astype(np.int64)].to_numpy(),
+        "raw": alternates["raw"].fillna("").to_numpy(), "primary": False})])
+    spelled["key"] = normalize(spelled["raw"].astype(str))
+    names = (pd.concat([gaz.names, spelled.loc[spelled["key"].str.len() > 1,
+                                                ["key", "place", "primary"]]])
+             .sort_values(["key", "place", "primary"], ascending=[True, True, False],
+                          kind="stable")
+             .drop_duplicates(["key", "place"]).reset_index(drop=True))
+    return Gazetteer(places=places, names=names, countries=gaz.countries,
+                     country_names=gaz.country_names)
 
 
 def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Series:

@@ -21,7 +21,7 @@ from stclusters.config import Config
 from stclusters.count import aggregate_locations, fractional_counts
 from stclusters.editions import compare_editions
 from stclusters.fields import category_shares, ipc_fields, read_concordance
-from stclusters.gazetteer import load_gazetteer, region_codes
+from stclusters.gazetteer import extend_gazetteer, load_gazetteer, region_codes
 from stclusters.geocode import geocode
 from stclusters.income import income_groups
 from stclusters.ingest import LOCATED_ROLES, Records, ingest
@@ -115,7 +115,9 @@ def run(
             # only inventors and authors carry weight; applicants and organisations are
             # named (leaders), never placed
             people = records.contributors["role"].isin(list(LOCATED_ROLES.values()))
-            contributors = geocode(records.contributors[people])
+            gazetteer = (extend_gazetteer(load_gazetteer(), cfg.input.gazetteer)
+                         if cfg.input.gazetteer else None)
+            contributors = geocode(records.contributors[people], gazetteer=gazetteer)
         with st.stage("count"):
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
             counts = fractional_counts(
