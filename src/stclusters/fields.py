@@ -6,7 +6,7 @@ Schmoch 2008, WIPO, updated since), in the layout of the CSV file WIPO publishes
 subclass ``F21H%`` or a main group ``H04N   3/%``). The most specific pattern wins, so
 ``A61K   8/%`` (organic fine chemistry) beats ``A61K%`` (pharmaceuticals).
 
-The package carries its own table (``stclusters/data/ipc_technology_concordance.csv``,
+The package carries its own table (``stclusters/data/ipc_fields.csv``,
 684 patterns, English columns): WIPO's assignment of IPC subclasses and main groups to
 the 35 fields, extended to subclasses added to the IPC since (G06V, G16B/C/Z, H10B/K/N,
 B64U) by the field of the subclass they were split from. A test checks it against a copy
@@ -45,10 +45,10 @@ def read_concordance(path: str | Path | None = None) -> pd.DataFrame:
     field, sector`` per pattern (``path`` None: the table shipped with the package)."""
     if path is None:
         with resources.files("stclusters").joinpath(
-                "data/ipc_technology_concordance.csv").open("rb") as handle:
+                "data/ipc_fields.csv").open("rb") as handle:
             raw = pd.read_csv(handle, dtype=str, keep_default_na=False,
                               encoding="utf-8-sig")
-        return _parse_concordance(raw, "stclusters/data/ipc_technology_concordance.csv")
+        return _parse_concordance(raw, "stclusters/data/ipc_fields.csv")
     path = Path(path)
     if not path.exists():
         raise InputError("IPC concordance not found", path=str(path))
