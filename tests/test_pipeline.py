@@ -158,3 +158,13 @@ def test_fields_and_subjects_in_run(tiny_world, data_dir):
     assert subjects.groupby("rank")["share"].sum().round(9).eq(1.0).all()
     assert result.clusters["top_subject"].notna().any()
     assert "fields_making_half_of_top_list_patents" in result.findings
+
+
+def test_a_city_is_named_not_the_part_named_after_it():
+    from stclusters.naming import snap_to_places
+
+    # GeoNames gives "New South Memphis" (641,608) more people than "Memphis" (633,104)
+    snapped = snap_to_places(np.array([35.09, 35.68]), np.array([-90.05, 139.69]),
+                             snap_km=25, min_population=15000)
+    assert snapped["place"].tolist() == ["Memphis", "Tokyo"]
+    assert snapped["place_state"].tolist() == ["TN", ""]

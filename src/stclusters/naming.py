@@ -57,6 +57,7 @@ def snap_to_places(
     if none.any():
         _, nearest = tree.query(xyz[none], k=1)
         best[none] = nearest
+    best = _whole_city(best, places, tree, chord(snap_km))
     chosen = places.iloc[best]
     state = np.where(chosen["cc"] == "US", chosen["admin1"],
                      np.where(chosen["cc"] == "CA", chosen["admin1"].map(CA_PROVINCES), ""))
@@ -68,6 +69,28 @@ def snap_to_places(
         "place_population": chosen["population"].to_numpy(),
     })
 
+
+
+def _whole_city(best: np.ndarray, places: pd.DataFrame, tree: cKDTree, reach: float
+                ) -> np.ndarray:
+    """Prefer a city to a part of it named after it: when the chosen place is called
+    "<qualifier> <City>" (``New South Memphis``, ``North Las Vegas``) and a place called
+    ``City`` with at least half its population lies within reach, name after ``City``.
+    GeoNames sometimes gives such a part the larger population figure."""
+    out = best.copy()
+    names = places["name"].to_numpy()
+    pop = places["population"].to_numpy()
+    xyz = unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy())
+    for place in np.unique(best):
+        name = names[place]
+        if " " not in name:
+            continue
+        near = tree.query_ball_point(xyz[place], reach)
+        whole = [q for q in near if q != place and 2 * pop[q] >= pop[place]
+                 and name.endswith(" " + names[q])]
+        if whole:
+            out[best == place] = max(whole, key=lambda q: (pop[q], -q))
+    return out
 
 
 def cluster_names(
