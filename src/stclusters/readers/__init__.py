@@ -11,7 +11,7 @@ from pathlib import Path
 
 from stclusters._errors import InputError
 from stclusters.output import write_csv, write_json, write_parquet
-from stclusters.readers._common import Export, decode
+from stclusters.readers._common import Export, open_text, reading
 from stclusters.readers.openalex import read_openalex
 from stclusters.readers.patentsview import read_patentsview
 from stclusters.readers.patstat import read_patstat
@@ -25,27 +25,10 @@ FORMATS = ("wos", "openalex", "scopus", "patentsview", "patstat")
 
 
 def guess_format(path: str | Path) -> str:
-    """The export format of a file, from its first bytes (header or first record)."""
+    """The export format of a file, from its first line (header or first record)."""
     path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=str(path))
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-    if head[:2] == b"\x1f\x8b":
-        import gzip
-
-        with gzip.open(path, "rb") as handle:
-            try:
-                head = handle.read(1 << 16)
-            except (OSError, EOFError) as exc:
-                raise InputError(f"cannot be read (corrupt gzip?): {exc}",
-                                 path=str(path)) from exc
-    if head[:4] == b"PK\x03\x04":
-        from stclusters.readers._common import open_bytes
-
-        head = open_bytes(path)[: 1 << 16]
-    text = decode(head)
-    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    with reading(path), open_text(path) as handle:
+        first = handle.readline().lstrip("\ufeff").rstrip("\r\n")
     columns = {c.strip().strip('"').lower() for c in first.replace("\t", ",").split(",")}
     if first.lstrip().startswith("{"):
         return "openalex"

@@ -16,8 +16,8 @@ import pandas as pd
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
 
-__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "decode", "first_records", "open_bytes",
-           "open_text", "read_tables", "reading", "rejected_rows"]
+__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "first_records", "open_binary", "open_text",
+           "read_tables", "reading", "rejected_rows"]
 
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
                        "country", "lat", "lon"]
@@ -39,31 +39,8 @@ class Export:
     files: list[dict] = field(default_factory=list)
 
 
-def open_bytes(path: Path) -> bytes:
-    """The raw bytes of a file, unpacked when it is .gz or a one-member .zip."""
-    if not path.exists():
-        raise InputError("file not found", path=str(path))
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            return gzip.decompress(raw)
-        if raw[:4] == b"PK\x03\x04":
-            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
-                members = [m for m in archive.namelist() if not m.endswith("/")]
-                if len(members) != 1:
-                    raise InputError(f"a zip export must hold one file, found "
-                                     f"{len(members)}", path=str(path))
-                return archive.read(members[0])
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"cannot be read (truncated or corrupt archive?): {exc}",
-                         path=str(path)) from exc
-    return raw
-
-
-def open_text(path: Path) -> io.TextIOBase:
-    """A streaming text reader of a plain, .gz or one-member .zip file; the encoding is
-    chosen from a BOM or the first megabyte (UTF-8, else Latin-1), so memory does not
-    grow with the file. Undecodable bytes later on become U+FFFD, never a lost row."""
+def open_binary(path: Path) -> io.BufferedIOBase:
+    """A streaming byte reader of a plain, .gz or one-member .zip file."""
     if not path.exists():
         raise InputError("file not found", path=str(path))
     with path.open("rb") as probe:
@@ -82,6 +59,14 @@ def open_text(path: Path) -> io.TextIOBase:
         binary = archive.open(members[0])
     else:
         binary = path.open("rb")
+    return binary
+
+
+def open_text(path: Path) -> io.TextIOBase:
+    """A streaming text reader of a plain, .gz or one-member .zip file; the encoding is
+    chosen from a BOM or the first megabyte (UTF-8, else Latin-1), so memory does not
+    grow with the file. Undecodable bytes later on become U+FFFD, never a lost row."""
+    binary = open_binary(path)
     buffered = io.BufferedReader(binary, buffer_size=1 << 20) if not isinstance(
         binary, io.BufferedReader) else binary
     head = buffered.peek(1 << 20)[: 1 << 20]
@@ -98,19 +83,6 @@ def open_text(path: Path) -> io.TextIOBase:
             if exc.start < len(head) - 4:       # not just a character cut at the end
                 encoding = "latin-1"
     return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
-
-
-def decode(raw: bytes) -> str:
-    """Text from UTF-16 (with BOM, as Web of Science writes it), UTF-8 (BOM or not), or
-    Latin-1 as the last resort (every byte is a character, so nothing is lost)."""
-    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
-                       (b"\xef\xbb\xbf", "utf-8")):
-        if raw.startswith(bom):
-            return raw[len(bom):].decode(codec, errors="replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
 
 
 def rejected_rows(path: Path, table: str, rows: np.ndarray, fld: str, reason: str,

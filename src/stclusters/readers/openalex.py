@@ -47,6 +47,7 @@ from stclusters.readers._common import (
     CONTRIBUTOR_COLUMNS,
     Export,
     first_records,
+    open_binary,
     rejected_rows,
 )
 
@@ -119,14 +120,6 @@ def read_openalex(paths: list[str | Path], *, institutions: str | Path | None = 
         files=files)
 
 
-def _open(path: Path) -> io.BufferedIOBase:
-    if not path.exists():
-        raise InputError("file not found", path=str(path))
-    with path.open("rb") as probe:
-        magic = probe.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else path.open("rb")
-
-
 def _blocks(path: Path, schema: pa.Schema) -> Iterator[tuple[pa.Table, list]]:
     """(parsed table with a ``line`` column, rejected frames) per block of whole lines;
     blank lines are skipped and not counted."""
@@ -134,7 +127,7 @@ def _blocks(path: Path, schema: pa.Schema) -> Iterator[tuple[pa.Table, list]]:
                               newlines_in_values=False)
     line_no = 1
     try:
-        with _open(path) as handle:
+        with open_binary(path) as handle:
             carry = b""
             while True:
                 chunk = handle.read(_BLOCK_BYTES)
