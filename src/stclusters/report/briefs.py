@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from stclusters.report.basemap import countries
-from stclusters.report.formatting import fmt
+from stclusters.report.formatting import fmt, is_missing
 from stclusters.report.style import (
     BAND_COLOURS,
     BORDER_COLOUR,
@@ -40,18 +40,18 @@ def brief(cluster: pd.Series, *, top_n: int, categories: pd.DataFrame | None,
     change = cluster.get("rank_change")
     if cluster.get("newcomer") is True or cluster.get("newcomer") is np.True_:
         movement = "new to the top list"
-    elif change is None or pd.isna(change):
+    elif is_missing(change):
         movement = ""
     else:
         movement = ("unchanged" if change == 0 else
                     f"up {int(change)}" if change > 0 else f"down {-int(change)}")
     figures = [(label, fmt(key, cluster[key])) for key, label in _FIGURES
-               if key in cluster.index and not _missing(cluster[key])]
+               if key in cluster.index and not is_missing(cluster[key])]
     leaders = []
-    if not _missing(cluster.get("top_applicant")):
+    if not is_missing(cluster.get("top_applicant")):
         leaders.append(("Top applicant", str(cluster["top_applicant"]),
                         f"{fmt('patents', cluster['top_applicant_patents'])} patents"))
-    if not _missing(cluster.get("top_organisation")):
+    if not is_missing(cluster.get("top_organisation")):
         leaders.append(("Top scientific organisation", str(cluster["top_organisation"]),
                         f"{fmt('articles', cluster['top_organisation_articles'])} articles"))
     bars = []
@@ -74,10 +74,6 @@ def brief(cluster: pd.Series, *, top_n: int, categories: pd.DataFrame | None,
         "svg": svg,
         "interval": (f"{interval[0]:g}–{interval[1]:g}" if interval is not None else ""),
     }
-
-
-def _missing(value: object) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def footprint_svg(rank: int, footprints: pd.DataFrame, top_n: int, *,

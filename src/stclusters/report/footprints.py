@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from stclusters.report.formatting import plain
+
 __all__ = ["cluster_footprints", "footprints_geojson"]
 
 _KM_PER_DEG_LAT = 111.195  # great-circle km per degree on the 6371.0088 km sphere
@@ -60,16 +62,7 @@ def footprints_geojson(footprints: pd.DataFrame, clusters: pd.DataFrame,
     for rank, geometry in zip(footprints["rank"], footprints["geometry"], strict=True):
         row = table.loc[rank]
         props = {"rank": int(rank)}
-        props.update({c: _plain(row[c]) for c in properties if c in table.columns})
+        props.update({c: plain(row[c]) for c in properties if c in table.columns})
         features.append({"type": "Feature", "properties": props,
                          "geometry": shapely.geometry.mapping(geometry)})
     return {"type": "FeatureCollection", "features": features}
-
-
-def _plain(value: object) -> object:
-    """JSON-ready scalar: numpy numbers to Python, missing values to None."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

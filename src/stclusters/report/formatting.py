@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["COLUMN_LABELS", "fmt", "table_rows"]
+__all__ = ["COLUMN_LABELS", "fmt", "is_missing", "plain", "table_rows"]
 
 _PERCENT = ("share", "growth")
 _INTEGER = ("rank", "previous_rank", "rank_in_economy", "rank_intensity", "clusters",
@@ -29,9 +30,21 @@ COLUMN_LABELS = {
 }
 
 
+def is_missing(value: object) -> bool:
+    """None, NaN or NA (a string never is)."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def plain(value: object) -> object:
+    """A JSON-ready scalar: numpy numbers as Python numbers, missing values as None."""
+    if is_missing(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def fmt(column: str, value: object) -> str:
     """Display text for one value of ``column`` ('–' for missing)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if is_missing(value):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"

@@ -21,6 +21,7 @@ import shapely
 
 from stclusters.report.basemap import NATURAL_EARTH_CREDIT, countries
 from stclusters.report.finished_run import FinishedRun
+from stclusters.report.formatting import plain
 from stclusters.report.style import BAND_COLOURS, OTHER_COLOUR, band_labels, rank_band, source_line
 
 __all__ = ["DETAIL_COLUMNS", "cluster_records", "json_for_script", "leaflet_assets",
@@ -67,12 +68,11 @@ def cluster_records(run: FinishedRun) -> list[dict]:
         clusters = clusters.merge(robust[["rank", "rank_p05", "rank_p95"]], on="rank",
                                   how="left")
     columns = [c for c in DETAIL_COLUMNS if c in clusters.columns]
-    table = clusters[columns].astype(object).where(clusters[columns].notna(), None)
     band = rank_band(clusters["rank"].to_numpy(), run.top_n)
     records = []
-    for row, b in zip(table.itertuples(index=False, name=None), band, strict=True):
-        record = {c: (v.item() if isinstance(v, np.generic) else v)
-                  for c, v in zip(columns, row, strict=True)}
+    for row, b in zip(clusters[columns].itertuples(index=False, name=None), band,
+                      strict=True):
+        record = {c: plain(v) for c, v in zip(columns, row, strict=True)}
         record["band"] = int(b)
         records.append(record)
     return records
