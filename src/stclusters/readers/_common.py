@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
 
 __all__ = ["CONTRIBUTOR_COLUMNS", "Export", "first_records", "open_binary", "open_text",
-           "read_tables", "reading", "rejected_rows"]
+           "read_tables", "reading", "rejected_rows", "split_items"]
 
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
                        "country", "lat", "lon"]
@@ -148,3 +150,16 @@ def read_tables(paths: list[str | Path], kinds: dict[str, set[str]], *, sep: str
             frame = pd.concat([tables[kind][1], frame], ignore_index=True)
         tables[kind] = (path, frame)
     return tables
+
+
+def split_items(values: pa.Array, doc: pa.Array, order: np.ndarray, role: str,
+                column: str) -> pd.DataFrame:
+    """One contributor row per non-empty ``;``-separated item of each value (``doc_id``,
+    ``role``, ``column``, ``_seq``), columnwise with Arrow compute."""
+    lists = pc.split_pattern(values, ";")
+    parent = pc.list_parent_indices(lists).to_numpy()
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists)).to_numpy(zero_copy_only=False)
+    nonempty = items != ""
+    parent = parent[nonempty]
+    return pd.DataFrame({"doc_id": doc.take(pa.array(parent)).to_numpy(zero_copy_only=False),
+                         "role": role, column: items[nonempty], "_seq": order[parent]})

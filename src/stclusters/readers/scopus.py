@@ -32,6 +32,7 @@ from stclusters.readers._common import (
     open_text,
     reading,
     rejected_rows,
+    split_items,
 )
 
 __all__ = ["read_scopus"]
@@ -95,15 +96,10 @@ def _chunk(frame: pd.DataFrame, path: Path, offset: int, seq: int) -> tuple:
         "doc_id": eid[ok], "year": year[ok].astype(np.int64),
         "subjects": subjects[ok].str.replace(r"\s*;\s*", ";", regex=True),
         "document_type": col("document type")[ok], "_seq": order[ok]})
-    lists = pc.split_pattern(pa.array(col("affiliations")[ok].to_numpy(dtype=object),
-                                      type=pa.string()), ";")
-    parent = pc.list_parent_indices(lists).to_numpy()
-    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
-    nonempty = pc.not_equal(items, "").to_numpy(zero_copy_only=False)
-    items, parent = items.filter(pa.array(nonempty)), parent[nonempty]
-    affiliations = pd.DataFrame({
-        "doc_id": eid[ok].to_numpy()[parent], "_seq": order[ok][parent],
-        "address": items.to_numpy(zero_copy_only=False)}).drop_duplicates()
+    affiliations = split_items(
+        pa.array(col("affiliations")[ok].to_numpy(dtype=object), type=pa.string()),
+        pa.array(eid[ok].to_numpy(dtype=object), type=pa.string()), order[ok], "author",
+        "address").drop_duplicates()
     found = pc.struct_field(pc.extract_regex(pa.array(affiliations["address"].to_numpy(
         dtype=object), type=pa.string()), _ORG), "org")
     orgs = (affiliations.assign(name=pc.utf8_trim_whitespace(found).to_numpy(

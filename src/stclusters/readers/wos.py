@@ -32,6 +32,7 @@ from stclusters.readers._common import (
     first_records,
     open_text,
     rejected_rows,
+    split_items,
 )
 
 __all__ = ["read_wos"]
@@ -127,19 +128,7 @@ def _chunk(lines: list[str], header: list[str], path: Path, offset: int, seq: in
         "_seq": order})
     # "[A; B] Addr1; [C] Addr2": drop the author-name groups, then split the addresses
     c1 = pc.replace_substring_regex(get("C1").filter(keep), _NAMES, "")
-    contributors = pd.concat([_items(c1, ut, order, "author", "address"),
-                              _items(get("C3").filter(keep), ut, order, "organisation",
+    contributors = pd.concat([split_items(c1, ut, order, "author", "address"),
+                              split_items(get("C3").filter(keep), ut, order, "organisation",
                                      "name")], ignore_index=True)
     return articles, contributors, rejected
-
-
-def _items(values: pa.Array, doc: pa.Array, order: np.ndarray, role: str,
-           column: str) -> pd.DataFrame:
-    """One row per non-empty ``;``-separated item of each value."""
-    lists = pc.split_pattern(values, ";")
-    parent = pc.list_parent_indices(lists).to_numpy()
-    items = pc.utf8_trim_whitespace(pc.list_flatten(lists)).to_numpy(zero_copy_only=False)
-    nonempty = items != ""
-    parent = parent[nonempty]
-    return pd.DataFrame({"doc_id": doc.take(pa.array(parent)).to_numpy(zero_copy_only=False),
-                         "role": role, column: items[nonempty], "_seq": order[parent]})
