@@ -108,10 +108,8 @@ def geocode(
     resolved = pd.concat(parts, ignore_index=True)
     slot = np.full(len(first), -1, dtype=np.int64)      # address code → resolved row
     slot[todo] = np.arange(int(todo.sum()))
-    at = slot[code]
-    take = np.where(given, 0, at) if len(resolved) else np.zeros(n, dtype=np.int64)
-    merged = resolved.iloc[take].reset_index(drop=True) if len(resolved) else \
-        resolved.reindex(range(n))
+    # rows with given coordinates (and only they) get an all-missing resolved row
+    merged = resolved.reindex(np.where(given, -1, slot[code])).reset_index(drop=True)
 
     lat = merged["lat"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
     lon = merged["lon"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
@@ -121,15 +119,14 @@ def geocode(
     level[given] = "input"
     reason = merged["fail_reason"].astype("string").fillna("").to_numpy(dtype=object)
     reason[given] = ""
-    cc = merged["cc"].astype("string").mask(given)
+    cc = merged["cc"].astype("string")
     country_given = country_code(cols["country"].astype("string").fillna(""), gaz)
     cc = cc.where(cc.notna(), country_given.to_numpy())
     out["lat"] = lat
     out["lon"] = lon
     out["geocode_level"] = pd.Series(level, index=out.index, dtype="string")
-    out["place_id"] = np.where(given, -1, merged["place_id"].fillna(-1).astype(np.int64)
-                               .to_numpy())
-    out["place_name"] = merged["place_name"].astype("string").mask(given).to_numpy()
+    out["place_id"] = merged["place_id"].fillna(-1).astype(np.int64).to_numpy()
+    out["place_name"] = merged["place_name"].astype("string").to_numpy()
     out["cc"] = pd.Series(cc.to_numpy(), index=out.index, dtype="string")
     out["fail_reason"] = pd.Series(reason, index=out.index, dtype="string")
     assert len(out) == n
