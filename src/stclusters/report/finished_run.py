@@ -50,6 +50,15 @@ class FinishedRun:
     def top(self) -> pd.DataFrame:
         return self.clusters[self.clusters["list"] == "top"]
 
+    @property
+    def intervals(self) -> dict[int, tuple[float, float]]:
+        """Rank → (5th, 95th percentile) rank from robustness.csv ({} without one)."""
+        robust = self.tables.get("robustness")
+        if robust is None or not {"rank", "rank_p05", "rank_p95"} <= set(robust.columns):
+            return {}
+        return dict(zip(robust["rank"], zip(robust["rank_p05"], robust["rank_p95"],
+                                            strict=True), strict=True))
+
 
 def load_run(out: str | Path) -> FinishedRun:
     """Load clusters, locations, the chapter tables, findings.json and run.json."""

@@ -63,10 +63,9 @@ def json_for_script(data: object) -> str:
 def cluster_records(run: FinishedRun) -> list[dict]:
     """Every cluster as a plain dict of the detail columns (NaN/NA as null)."""
     clusters = run.clusters
-    robust = run.tables.get("robustness")
-    if robust is not None and {"rank", "rank_p05", "rank_p95"} <= set(robust.columns):
-        clusters = clusters.merge(robust[["rank", "rank_p05", "rank_p95"]], on="rank",
-                                  how="left")
+    if run.intervals:
+        clusters = clusters.join(pd.DataFrame.from_dict(
+            run.intervals, orient="index", columns=["rank_p05", "rank_p95"]), on="rank")
     columns = [c for c in DETAIL_COLUMNS if c in clusters.columns]
     band = rank_band(clusters["rank"].to_numpy(), run.top_n)
     records = []

@@ -114,11 +114,7 @@ def _image(path: Path) -> str:
 
 def _report_context(run: FinishedRun, footprints: pd.DataFrame, maps: dict[str, str]) -> dict:
     clusters = run.clusters
-    robust = run.tables.get("robustness")
-    intervals = {}
-    if robust is not None and {"rank_p05", "rank_p95"} <= set(robust.columns):
-        intervals = dict(zip(robust["rank"], zip(robust["rank_p05"], robust["rank_p95"],
-                                                 strict=True), strict=True))
+    intervals = run.intervals
     top = run.top.copy()
     if intervals:
         top["rank_interval"] = [f"{intervals[r][0]:g}–{intervals[r][1]:g}" if r in intervals
