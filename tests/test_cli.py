@@ -38,10 +38,20 @@ def test_errors_are_one_line(tmp_path):
     assert "Traceback" not in res.output
 
 
-def test_synth_and_version(tmp_path):
-    res = runner.invoke(app, ["synth", "--scale", "tiny", "--out", str(tmp_path / "w")])
+def test_synth_then_run_input_folder(tmp_path):
+    res = runner.invoke(app, ["synth", "--scale", "tiny", "--partitions", "3", "--quiet",
+                              "--out", str(tmp_path / "w")])
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "w" / "contributors.parquet").exists()
+    for table in ("patents", "articles", "contributors"):
+        assert sorted(p.name for p in (tmp_path / "w" / table).iterdir()) == [
+            "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    res = runner.invoke(app, ["run", "--input", str(tmp_path / "w"), "--out",
+                              str(tmp_path / "o"), "--no-report"])
+    assert res.exit_code == 0, res.output
+    assert "SYNTHETIC" in res.output
+    info = (tmp_path / "o" / "run.json").read_text()
+    assert '"synthetic_data": true' in info and '"partitions": 3' in info
+    assert len(pd.read_csv(tmp_path / "o" / "clusters.csv")) > 0
     assert runner.invoke(app, ["--version"]).output.startswith("stclusters ")
     bad = runner.invoke(app, ["synth", "--scale", "huge", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 1

@@ -29,10 +29,9 @@ def test_bad_concordance(tmp_path):
 def test_category_shares_hand_computed():
     # P1 has 1.0 inside cluster 1 with two codes (computer, pharma): 0.5 each;
     # P2 has 0.5 inside cluster 1 with one code (computer): 0.5 -> computer 1.0, pharma 0.5
-    in_cluster = pd.DataFrame({"doc_id": ["P1", "P2", "P2"], "cluster": [1, 1, 2],
-                               "weight": [1.0, 0.5, 0.5]})
-    categories = pd.DataFrame({"doc_id": ["P1", "P1", "P2"], "category": [6, 16, 6]})
-    out = category_shares(in_cluster, categories)
+    credited = pd.DataFrame({"cluster": [1, 1, 1, 2], "category": [6, 16, 6, 6],
+                             "weight": [0.5, 0.5, 0.5, 0.5]})
+    out = category_shares(credited)
     one = out[out["cluster"] == 1].set_index("category")
     assert one.loc[6, "weight"] == pytest.approx(1.0) and one.loc[16, "weight"] == 0.5
     assert one.loc[6, "share"] == pytest.approx(2 / 3)

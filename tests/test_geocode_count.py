@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stclusters import aggregate_locations, fractional_counts, geocode, ingest
+from stclusters import aggregate_locations, combine_tallies, geocode, ingest, tally
 
 
 def test_geocode_conventions():
@@ -47,16 +47,24 @@ def _world(n_docs, team, placed_share, seed):
 EMPTY_POINTS = pd.DataFrame({"kind": pd.Series(dtype=str), "year": pd.Series(dtype=int),
                              "lat": pd.Series(dtype=float), "lon": pd.Series(dtype=float),
                              "weight": pd.Series(dtype=float), "country": pd.Series(dtype=str)})
-NO_ARTICLES = pd.DataFrame({"doc_id": pd.Series(dtype=str), "year": pd.Series(dtype=int)})
+NO_ARTICLES = pd.DataFrame({"doc_id": pd.Series(dtype=str), "year": pd.Series(dtype=int),
+                            "subjects": pd.Series(dtype=str)})
+NO_NAMES = pd.DataFrame({"doc_id": pd.Series(dtype=str), "kind": pd.Series(dtype=str),
+                         "role": pd.Series(dtype=str), "name": pd.Series(dtype=str)})
 WINDOWS = {"patent": (2019, 2023), "article": (2018, 2022)}
+
+
+def _counts(docs, contrib, split="placed", keep=True):
+    return tally({"patent": docs.assign(ipc=""), "article": NO_ARTICLES}, contrib, NO_NAMES,
+                 EMPTY_POINTS.assign(organisation=""), split_among=split,
+                 keep_contributions=keep).window(WINDOWS)
 
 
 @given(st.integers(1, 30), st.lists(st.integers(1, 6), min_size=1, max_size=5),
        st.floats(0, 1), st.integers(0, 1000), st.sampled_from(["placed", "all"]))
 def test_each_document_counts_one(n_docs, team, placed_share, seed, split):
     docs, contrib = _world(n_docs, team, placed_share, seed)
-    counts = fractional_counts({"patent": docs, "article": NO_ARTICLES}, contrib, EMPTY_POINTS,
-                               windows=WINDOWS, split_among=split)
+    counts = _counts(docs, contrib, split)
     led = counts.ledger["patent"]
     assert np.isclose(led["placed_weight"] + led["unplaced_weight"], n_docs)
     per_doc = counts.contributions.groupby("doc_id")["weight"].sum()
@@ -65,26 +73,46 @@ def test_each_document_counts_one(n_docs, team, placed_share, seed, split):
     assert led["contributor_rows_placed"] + led["contributor_rows_unplaced"] == len(contrib)
     locs = aggregate_locations(counts.contributions)
     assert np.isclose(locs["weight"].sum(), led["placed_weight"])
+    assert np.isclose(counts.locations["weight"].sum(), led["placed_weight"])
 
 
 @given(st.integers(2, 25), st.integers(0, 10_000))
 def test_locations_invariant_to_row_order(n_docs, seed):
     docs, contrib = _world(n_docs, [3, 1, 2], 0.8, seed)
-    a = fractional_counts({"patent": docs, "article": NO_ARTICLES}, contrib, EMPTY_POINTS,
-                          windows=WINDOWS)
+    a = _counts(docs, contrib)
     shuffled = contrib.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    b = fractional_counts({"patent": docs.sample(frac=1.0, random_state=1), "article": NO_ARTICLES},
-                          shuffled, EMPTY_POINTS, windows=WINDOWS)
-    pd.testing.assert_frame_equal(aggregate_locations(a.contributions),
-                                  aggregate_locations(b.contributions))
+    b = _counts(docs.sample(frac=1.0, random_state=1), shuffled)
+    pd.testing.assert_frame_equal(a.locations, b.locations)
+
+
+@given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 10_000))
+def test_partition_tallies_add_up(n_docs, n_parts, seed):
+    """Counting partitions separately and adding the tallies gives the whole's counts."""
+    docs, contrib = _world(n_docs, [3, 1, 2], 0.7, seed)
+    part_of = np.random.default_rng(seed).integers(0, n_parts, n_docs)
+    whole = _counts(docs, contrib)
+    tallies = []
+    for p in range(n_parts):
+        ids = docs["doc_id"][part_of == p]
+        tallies.append(tally({"patent": docs[docs["doc_id"].isin(ids)].assign(ipc=""),
+                              "article": NO_ARTICLES}, contrib[contrib["doc_id"].isin(ids)],
+                             NO_NAMES, EMPTY_POINTS.assign(organisation="")))
+    parts = combine_tallies(tallies).window(WINDOWS)
+    pd.testing.assert_frame_equal(parts.locations, whole.locations)
+    for key in ("documents_in_window", "contributor_rows_placed", "unplaced_by_reason"):
+        assert parts.ledger["patent"][key] == whole.ledger["patent"][key]
+    assert np.isclose(parts.ledger["patent"]["placed_weight"],
+                      whole.ledger["patent"]["placed_weight"])
 
 
 def test_fixture_counting(data_dir):
     rec = ingest(patents=data_dir / "patents.csv", articles=data_dir / "articles.csv",
                  contributors=data_dir / "contributors.csv")
-    contrib = geocode(rec.contributors)
-    counts = fractional_counts({"patent": rec.patents, "article": rec.articles}, contrib,
-                               rec.points, windows=WINDOWS)
+    people = rec.contributors["role"].isin(["inventor", "author"])
+    contrib = geocode(rec.contributors[people])
+    counts = tally({"patent": rec.patents, "article": rec.articles}, contrib,
+                   rec.contributors[~people], rec.points, keep_contributions=True
+                   ).window(WINDOWS)
     led = counts.ledger["patent"]
     # in window: ...001 (2 inventors), ...002 (3, one unplaceable), ...003 (country only),
     # ...006 (Seoul by coordinates); ...004 is from 2017

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stclusters.count import tally
 from stclusters.harmonise import harmonise
 from stclusters.leaders import cluster_leaders
 from stclusters.tables import chapter_tables, findings
@@ -36,26 +37,32 @@ def test_different_organisations_stay_apart():
 
 
 def test_leaders_hand_computed():
-    # locations: A (cluster 1), B (cluster 2), N (noise)
+    # locations: A (cluster 1), B (cluster 2); credits go through the counting stage
     A, B = (35.0, 139.0), (37.0, 127.0)
-    contributions = pd.DataFrame([
-        ("patent", "P1", *A, 0.5, pd.NA), ("patent", "P1", *A, 0.5, pd.NA),
-        ("patent", "P2", *A, 0.5, pd.NA), ("patent", "P2", *B, 0.5, pd.NA),
-        ("patent", "P3", *A, 1.0, pd.NA),
-        ("article", "W1", *A, 1.0, pd.NA),
-        ("article", pd.NA, *A, 3.0, "RIKEN"),
-    ], columns=["kind", "doc_id", "lat", "lon", "weight", "organisation"])
-    clusters_of = pd.DataFrame([("patent", *A, 1), ("patent", *B, 2), ("article", *A, 1)],
-                               columns=["kind", "lat", "lon", "cluster"])
-    contributors = pd.DataFrame([
+    located = pd.DataFrame([
+        ("P1", "patent", "inventor", *A), ("P1", "patent", "inventor", *A),
+        ("P2", "patent", "inventor", *A), ("P2", "patent", "inventor", *B),
+        ("P3", "patent", "inventor", *A), ("W1", "article", "author", *A),
+    ], columns=["doc_id", "kind", "role", "lat", "lon"]).assign(
+        row=range(6), cc="JP", geocode_level="input", fail_reason="")
+    named = pd.DataFrame([
         ("P1", "applicant", "SAMSUNG ELECTRONICS CO., LTD."),
         ("P1", "applicant", "Samsung Electronics Co Ltd"),
         ("P2", "applicant", "LG CHEM LTD"),
         ("P3", "applicant", "LG Chem, Ltd."), ("P3", "applicant", "SONY GROUP CORP"),
         ("W1", "organisation", "UNIV TOKYO"), ("W1", "organisation", "University of Tokyo"),
-        ("P1", "inventor", "Kim"),
     ], columns=["doc_id", "role", "name"])
-    out = cluster_leaders(contributions, clusters_of, contributors)
+    named["kind"] = named["role"].map({"applicant": "patent", "organisation": "article"})
+    points = pd.DataFrame([("article", 2020, *A, 3.0, "JP", "RIKEN")],
+                          columns=["kind", "year", "lat", "lon", "weight", "country",
+                                   "organisation"])
+    docs = {"patent": pd.DataFrame({"doc_id": ["P1", "P2", "P3"], "year": 2020, "ipc": ""}),
+            "article": pd.DataFrame({"doc_id": ["W1"], "year": 2020, "subjects": ""})}
+    credits = tally(docs, located, named, points).window(
+        {"patent": (2019, 2023), "article": (2019, 2023)}).credits
+    clusters_of = pd.DataFrame([("patent", *A, 1), ("patent", *B, 2), ("article", *A, 1)],
+                               columns=["kind", "lat", "lon", "cluster"])
+    out = cluster_leaders(credits, clusters_of)
     # cluster 1: Samsung 0.5 + 0.5 = 1.0; LG 0.5 (P2) + 0.5 (P3) = 1.0; Sony 0.5.
     # Tie between LG and Samsung: the alphabetically first key (LG CHEM) leads.
     assert out.loc[1, "top_applicant"] == "LG Chem"

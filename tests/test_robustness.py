@@ -56,7 +56,7 @@ def _intervals(scale, tmp_path):
     cfg = load_profile("gii2024").replace(
         input=paths, cluster={"min_share_patents": 0.002, "min_share_articles": 0.002},
         rank={"top_n": 20})
-    base = run(cfg)
+    base = run(cfg, keep_contributions=True)
     result = robustness(cfg, base, eps_km=[13.0], min_weight_scale=[1.0], bootstrap=12, seed=3)
     top = result.clusters.head(10)
     return (top["rank_p95"] - top["rank_p05"]).mean(), result, base, cfg

@@ -1,9 +1,10 @@
 """stclusters: find and rank science and technology clusters from patents and articles.
 
-The stages, in data-flow order: ``ingest`` → ``geocode`` → ``fractional_counts`` /
+The stages, in data-flow order: ``ingest`` → ``geocode`` → ``tally`` /
 ``aggregate_locations`` → ``dbscan`` / ``cluster_locations`` → ``merge_clusters`` /
-``cluster_names`` → ``rank_clusters``; ``run`` chains them, ``write_result`` writes the
-tables and ``render_report`` draws the maps and report.html from them.
+``cluster_names`` → ``rank_clusters``; ``run`` chains them (``engine``: partition by
+partition, locally or on Dask), ``write_result`` writes the tables and ``render_report``
+draws the maps and report.html from them.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -17,7 +18,7 @@ from stclusters._errors import ConfigError, InputError, ParameterError, Stcluste
 from stclusters.cluster import cluster_locations, dbscan
 from stclusters.combine import merge_clusters
 from stclusters.config import Config, load_config, load_profile
-from stclusters.count import aggregate_locations, fractional_counts
+from stclusters.count import aggregate_locations, combine_tallies, tally
 from stclusters.geocode import geocode
 from stclusters.ingest import Records, ingest
 from stclusters.measure import rank_clusters
@@ -38,8 +39,8 @@ __all__ = [
     "cluster_economies",
     "cluster_locations",
     "cluster_names",
+    "combine_tallies",
     "dbscan",
-    "fractional_counts",
     "geocode",
     "ingest",
     "load_config",
@@ -48,5 +49,6 @@ __all__ = [
     "rank_clusters",
     "render_report",
     "run",
+    "tally",
     "write_result",
 ]

@@ -128,6 +128,9 @@ class InputSettings:
     articles: str | None = None
     contributors: str | None = None
     points: str | None = None
+    folder: str | None = None
+    """A partitioned input folder (``patents/``, ``articles/``, ``contributors/``,
+    ``points/`` of same-named part files; docs/input.md), read partition by partition."""
     gazetteer: str | None = None
     """Extra places in GeoNames dump format (e.g. cities500.txt or your own research
     parks), added to the bundled GeoNames gazetteer for geocoding; same ids override."""

@@ -1,10 +1,17 @@
-"""Stage 3: fractional counting, then aggregation to unique locations.
+"""Stage 3: fractional counting, summed per location and year, partition by partition.
 
-Each document in its kind's year window counts 1 in total, split equally among its
-inventors (patents) or author addresses (articles). With ``split_among="placed"``
-(the default) the split is among the placed ones and a document with none placed is
-reported as unplaced weight; with ``"all"`` the share of every unplaced contributor is
-reported as unplaced weight. Either way: placed weight + unplaced weight = documents.
+Each document counts 1 in total, split equally among its inventors (patents) or author
+addresses (articles). With ``split_among="placed"`` (the default) the split is among the
+placed ones and a document with none placed is reported as unplaced weight; with
+``"all"`` the share of every unplaced contributor is reported as unplaced weight. Either
+way: placed weight + unplaced weight = documents.
+
+A document's split does not depend on the year window, so one pass over the records
+gives a ``Tally``: weights summed per (kind, year, location), and the same for everything
+measured later inside clusters (applicant/organisation credits, technology fields,
+subjects). Tallies of partitions add up (``combine_tallies``), so records are read once,
+partition by partition, and never need to be in memory together; ``Tally.window`` then
+gives any edition's ``Counts``.
 
 References
 ----------
@@ -19,122 +26,281 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from stclusters.fields import ipc_fields
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.ingest import KINDS, LOCATED_ROLES
 
-__all__ = ["Counts", "aggregate_locations", "fractional_counts"]
+__all__ = ["Counts", "Tally", "aggregate_locations", "combine_tallies", "split_codes", "tally"]
 
+NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
+"""Who is credited with a document's output inside a cluster (never placed)."""
+_AT = ["kind", "year", "lat", "lon"]
+_DOC_COUNTERS = ["documents", "documents_without_located_contributors",
+                 "documents_without_placed_contributors", "contributor_rows",
+                 "contributor_rows_placed", "placed_weight", "unplaced_weight", "points",
+                 "points_weight"]
+_TABLE_KEYS = {"locations": [*_AT, "cc"], "credits": [*_AT, "name"],
+               "fields": [*_AT, "field"], "subjects": [*_AT, "subject"],
+               "documents": ["kind", "year"], "reasons": ["kind", "year", "reason"]}
 
 
 @dataclass
 class Counts:
-    """Weighted contributions (one row per placed contributor or point) and the ledger."""
+    """One edition's counts: its year windows applied to a ``Tally``."""
 
-    contributions: pd.DataFrame
-    """kind, doc_id, year, lat, lon, cc, weight, source (contributor | point),
-    organisation (points only)."""
+    locations: pd.DataFrame
+    """Unique locations: kind, lat, lon, weight, cc (``aggregate_locations``)."""
+    credits: pd.DataFrame
+    """kind, lat, lon, name, weight: applicant/organisation credit at each location."""
+    fields: pd.DataFrame
+    """kind, lat, lon, field (WIPO field number), weight."""
+    subjects: pd.DataFrame
+    """kind, lat, lon, subject, weight."""
     unplaced: pd.DataFrame
-    """Every contributor row that was not placed: kind, doc_id, row, reason, weight."""
+    """Every located contributor row not placed: kind, file, row, doc_id, reason, weight."""
     ledger: dict = field(default_factory=dict)
-    """Per kind: documents, out-of-window, placed and unplaced weight, points weight."""
+    """Per kind: documents, in and out of window, placed and unplaced weight, points."""
+    contributions: pd.DataFrame | None = None
+    """One row per placed contributor or point (only when the tally kept them)."""
 
 
-def fractional_counts(
+@dataclass
+class Tally:
+    """Year-resolved sums of one or more partitions of the records."""
+
+    locations: pd.DataFrame
+    credits: pd.DataFrame
+    fields: pd.DataFrame
+    subjects: pd.DataFrame
+    documents: pd.DataFrame
+    """Per kind and year: ``_DOC_COUNTERS``."""
+    reasons: pd.DataFrame
+    """Per kind, year and fail reason: unplaced contributor rows."""
+    unplaced: pd.DataFrame
+    contributions: pd.DataFrame | None = None
+
+    def window(self, windows: dict[str, tuple[int, int]]) -> Counts:
+        """Counts of the documents published within ``windows`` (inclusive, per kind)."""
+        def inside(frame: pd.DataFrame) -> pd.DataFrame:
+            patent = (frame["kind"] == "patent").to_numpy(dtype=bool)
+            lo = np.where(patent, windows["patent"][0], windows["article"][0])
+            hi = np.where(patent, windows["patent"][1], windows["article"][1])
+            year = frame["year"].to_numpy(np.int64)
+            return frame[(year >= lo) & (year <= hi)].drop(columns="year")
+
+        def summed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+            keys = [k for k in _TABLE_KEYS[name] if k != "year"]
+            return (frame.groupby(keys, sort=True, dropna=False)["weight"].sum()
+                    .reset_index())
+
+        reasons = inside(self.reasons)
+        ledger = {}
+        for kind in KINDS:
+            docs = self.documents[self.documents["kind"] == kind]
+            lo, hi = windows[kind]
+            total = docs[_DOC_COUNTERS].sum()
+            inner = docs.loc[(docs["year"] >= lo) & (docs["year"] <= hi), _DOC_COUNTERS].sum()
+            by_reason = reasons[reasons["kind"] == kind].groupby("reason", sort=True)["rows"]
+            ledger[kind] = {
+                "documents": int(total["documents"]),
+                "documents_in_window": int(inner["documents"]),
+                "documents_out_of_window": int(total["documents"] - inner["documents"]),
+                "documents_without_located_contributors":
+                    int(inner["documents_without_located_contributors"]),
+                "documents_without_placed_contributors":
+                    int(inner["documents_without_placed_contributors"]),
+                "contributor_rows": int(inner["contributor_rows"]),
+                "contributor_rows_placed": int(inner["contributor_rows_placed"]),
+                "contributor_rows_unplaced":
+                    int(inner["contributor_rows"] - inner["contributor_rows_placed"]),
+                "placed_weight": float(inner["placed_weight"]),
+                "unplaced_weight": float(inner["unplaced_weight"]),
+                "points_in_window": int(inner["points"]),
+                "points_out_of_window": int(total["points"] - inner["points"]),
+                "points_weight": float(inner["points_weight"]),
+                "unplaced_by_reason": {str(k): int(v) for k, v in by_reason.sum().items()},
+            }
+        return Counts(
+            locations=aggregate_locations(inside(self.locations)),
+            credits=summed("credits", inside(self.credits)),
+            fields=summed("fields", inside(self.fields)),
+            subjects=summed("subjects", inside(self.subjects)),
+            unplaced=inside(self.unplaced).sort_values(
+                ["kind", "file", "row"], kind="stable").reset_index(drop=True),
+            ledger=ledger,
+            contributions=None if self.contributions is None else inside(self.contributions)
+            .reset_index(drop=True))
+
+
+def split_codes(docs: pd.DataFrame, column: str) -> pd.DataFrame:
+    """One row per non-empty ``;``-separated code of each document: ``doc``, ``code``
+    (``doc`` is the document's row position)."""
+    codes = docs[column].astype("string").fillna("").str.split(";")
+    out = pd.DataFrame({"doc": np.arange(len(docs)), "code": codes}).explode("code")
+    out["code"] = out["code"].astype("string").str.strip()
+    return out[out["code"].notna() & (out["code"] != "")].reset_index(drop=True)
+
+
+def tally(
     documents: dict[str, pd.DataFrame],
-    contributors: pd.DataFrame,
+    located: pd.DataFrame,
+    named: pd.DataFrame,
     points: pd.DataFrame,
     *,
-    windows: dict[str, tuple[int, int]],
+    concordance: pd.DataFrame | None = None,
     split_among: str = "placed",
-) -> Counts:
-    """Split each document's unit weight among its placed located contributors.
+    source: str = "",
+    keep_contributions: bool = False,
+) -> Tally:
+    """Count one partition of the records (every year).
 
     Parameters
     ----------
     documents
-        ``{"patent": patents, "article": articles}`` with ``doc_id`` and ``year``.
-    contributors
-        Geocoded contributor rows (``doc_id``, ``role``, ``lat``, ``lon``, ``cc``,
-        ``geocode_level``, ``fail_reason``, ``row``).
+        ``{"patent": patents, "article": articles}`` with unique ``doc_id``, ``year``,
+        and ``ipc`` / ``subjects`` (codes separated by ``;``).
+    located
+        Geocoded inventor and author rows (``doc_id``, ``kind``, ``role``, ``row``,
+        ``lat``, ``lon``, ``cc``, ``geocode_level``, ``fail_reason``); every ``doc_id``
+        is in ``documents`` (``ingest`` checks it).
+    named
+        Applicant and organisation rows (``doc_id``, ``kind``, ``role``, ``name``).
     points
-        Pre-aggregated weighted points (``kind``, ``year``, ``lat``, ``lon``, ``weight``).
-    windows
-        Inclusive (first, last) publication years per kind.
+        Pre-aggregated weighted points (``kind``, ``year``, ``lat``, ``lon``, ``weight``,
+        ``country``, ``organisation``).
+    concordance
+        IPC–technology concordance (``fields.read_concordance``); no fields without it.
     split_among
         ``"placed"`` or ``"all"`` (see module docstring).
+    source
+        The contributors file, named in the unplaced rows.
+    keep_contributions
+        Also keep one row per placed contributor (for bootstrap resamples).
     """
-    parts, unplaced_parts, ledger = [], [], {}
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
+                                                           "contributions")}
     for kind in KINDS:
-        docs = documents[kind]
-        lo, hi = windows[kind]
-        in_window = docs[(docs["year"] >= lo) & (docs["year"] <= hi)]
-        role = LOCATED_ROLES[kind]
-        located = contributors[(contributors["kind"] == kind) & (contributors["role"] == role)]
-        located = located[located["doc_id"].isin(in_window["doc_id"])]
-        placed_mask = located["geocode_level"].isin(PLACED_LEVELS)
-        n_all = located.groupby("doc_id").size()
-        n_placed = located[placed_mask].groupby("doc_id").size()
-        denom = n_placed if split_among == "placed" else n_all
-        placed = located[placed_mask]
-        year = in_window.set_index("doc_id")["year"]
-        contrib = pd.DataFrame({
-            "kind": kind,
-            "doc_id": placed["doc_id"].to_numpy(),
-            "year": placed["doc_id"].map(year).to_numpy(np.int64),
-            "lat": placed["lat"].to_numpy(np.float64),
-            "lon": placed["lon"].to_numpy(np.float64),
-            "cc": placed["cc"].astype("string").to_numpy(),
-            "weight": 1.0 / placed["doc_id"].map(denom).to_numpy(np.float64),
-            "source": "contributor",
-        })
-        parts.append(contrib)
+        docs = documents[kind].reset_index(drop=True)
+        year = docs["year"].to_numpy(np.int64)
+        rows = located[(located["kind"] == kind) & (located["role"] == LOCATED_ROLES[kind])]
+        doc = pd.Index(docs["doc_id"]).get_indexer(rows["doc_id"])
+        is_placed = rows["geocode_level"].isin(PLACED_LEVELS).to_numpy()
+        n_all = np.bincount(doc, minlength=len(docs))
+        n_placed = np.bincount(doc[is_placed], minlength=len(docs))
+        denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
+        pd_doc = doc[is_placed]
+        placed = pd.DataFrame({
+            "kind": kind, "doc": pd_doc, "year": year[pd_doc],
+            "lat": rows["lat"].to_numpy(np.float64)[is_placed],
+            "lon": rows["lon"].to_numpy(np.float64)[is_placed],
+            "cc": rows["cc"].astype("string").to_numpy()[is_placed],
+            "weight": 1.0 / denom[pd_doc]})
+        parts["locations"].append(placed.drop(columns="doc"))
+        if keep_contributions:
+            parts["contributions"].append(placed.assign(
+                doc_id=docs["doc_id"].to_numpy()[pd_doc]).drop(columns="doc"))
 
-        miss = located[~placed_mask]
-        miss_weight = (1.0 / miss["doc_id"].map(n_all).to_numpy(np.float64)
-                       if split_among == "all" else np.zeros(len(miss)))
-        unplaced_parts.append(pd.DataFrame({
-            "kind": kind, "doc_id": miss["doc_id"].to_numpy(), "row": miss["row"].to_numpy(),
-            "reason": miss["fail_reason"].astype("string").to_numpy(), "weight": miss_weight,
-        }))
-        no_contrib = ~in_window["doc_id"].isin(n_all.index)
-        nothing_placed = in_window["doc_id"].isin(n_all.index) & ~in_window["doc_id"].isin(
-            n_placed.index)
-        pts = points[(points["kind"] == kind) & (points["year"] >= lo) & (points["year"] <= hi)]
-        parts.append(pd.DataFrame({
-            "kind": kind, "doc_id": pd.Series(pd.NA, index=pts.index, dtype="string").to_numpy(),
-            "year": pts["year"].to_numpy(np.int64), "lat": pts["lat"].to_numpy(np.float64),
-            "lon": pts["lon"].to_numpy(np.float64),
-            "cc": pts["country"].astype("string").replace("", pd.NA).str.upper().to_numpy(),
-            "weight": pts["weight"].to_numpy(np.float64), "source": "point",
-            "organisation": (pts["organisation"] if "organisation" in pts
-                             else pd.Series(pd.NA, index=pts.index)).astype("string")
-            .replace("", pd.NA).to_numpy(),
-        }))
-        placed_weight = float(contrib["weight"].sum())
-        if split_among == "placed":
-            unplaced_weight = float(no_contrib.sum() + nothing_placed.sum())
-        else:
-            unplaced_weight = float(no_contrib.sum() + miss_weight.sum())
-        ledger[kind] = {
-            "documents": len(docs),
-            "documents_in_window": len(in_window),
-            "documents_out_of_window": len(docs) - len(in_window),
-            "documents_without_located_contributors": int(no_contrib.sum()),
-            "documents_without_placed_contributors": int(nothing_placed.sum()),
-            "contributor_rows": len(located),
-            "contributor_rows_placed": int(placed_mask.sum()),
-            "contributor_rows_unplaced": int((~placed_mask).sum()),
-            "placed_weight": placed_weight,
-            "unplaced_weight": unplaced_weight,
-            "points_in_window": len(pts),
-            "points_out_of_window": int((points["kind"] == kind).sum() - len(pts)),
-            "points_weight": float(pts["weight"].sum()),
-            "unplaced_by_reason": {str(k): int(v) for k, v in
-                                   miss["fail_reason"].value_counts().sort_index().items()},
-        }
-    contributions = pd.concat(parts, ignore_index=True)
-    unplaced = pd.concat(unplaced_parts, ignore_index=True)
-    return Counts(contributions=contributions, unplaced=unplaced, ledger=ledger)
+        miss = rows[~is_placed]
+        miss_doc = doc[~is_placed]
+        miss_weight = (1.0 / n_all[miss_doc] if split_among == "all"
+                       else np.zeros(len(miss)))
+        parts["unplaced"].append(pd.DataFrame({
+            "kind": kind, "year": year[miss_doc], "file": source,
+            "row": miss["row"].to_numpy(np.int64), "doc_id": miss["doc_id"].to_numpy(),
+            "reason": miss["fail_reason"].astype("string").to_numpy(), "weight": miss_weight}))
+        parts["reasons"].append(pd.DataFrame({
+            "kind": kind, "year": year[miss_doc],
+            "reason": miss["fail_reason"].astype("string").to_numpy(), "rows": 1}))
+
+        placed_weight = np.where(n_placed > 0, n_placed / np.maximum(denom, 1.0), 0.0)
+        kind_points = points[points["kind"] == kind]
+        parts["documents"].append(pd.DataFrame({
+            "kind": kind, "year": year, "documents": 1,
+            "documents_without_located_contributors": (n_all == 0).astype(np.int64),
+            "documents_without_placed_contributors": ((n_all > 0) & (n_placed == 0)).astype(
+                np.int64),
+            "contributor_rows": n_all, "contributor_rows_placed": n_placed,
+            "placed_weight": placed_weight, "unplaced_weight": 1.0 - placed_weight,
+            "points": 0, "points_weight": 0.0}))
+        parts["documents"].append(pd.DataFrame({
+            "kind": kind, "year": kind_points["year"].to_numpy(np.int64), "documents": 0,
+            "documents_without_located_contributors": 0,
+            "documents_without_placed_contributors": 0, "contributor_rows": 0,
+            "contributor_rows_placed": 0, "placed_weight": 0.0, "unplaced_weight": 0.0,
+            "points": 1,
+            "points_weight": kind_points["weight"].to_numpy(np.float64)}))
+        point_rows = pd.DataFrame({
+            "kind": kind, "year": kind_points["year"].to_numpy(np.int64),
+            "lat": kind_points["lat"].to_numpy(np.float64),
+            "lon": kind_points["lon"].to_numpy(np.float64),
+            "cc": kind_points["country"].astype("string").replace("", pd.NA).str.upper()
+            .to_numpy(),
+            "weight": kind_points["weight"].to_numpy(np.float64)})
+        parts["locations"].append(point_rows)
+        if keep_contributions:
+            parts["contributions"].append(point_rows.assign(
+                doc_id=pd.Series(pd.NA, index=point_rows.index, dtype="string")))
+
+        people = named[(named["kind"] == kind) & (named["role"] == NAMED_ROLES[kind])
+                       & (named["name"] != "")]
+        names = pd.DataFrame({"doc": pd.Index(docs["doc_id"]).get_indexer(people["doc_id"]),
+                              "code": people["name"].to_numpy()})
+        parts["credits"].append(_spread(placed, names, "name"))
+        if kind == "article":
+            org = kind_points["organisation"].astype("string").replace("", pd.NA)
+            credited = point_rows.assign(name=org.to_numpy())[org.notna().to_numpy()]
+            parts["credits"].append(credited.drop(columns="cc"))
+        if kind == "patent" and concordance is not None:
+            ipc = split_codes(docs, "ipc")
+            ipc["code"] = ipc_fields(ipc["code"], concordance)
+            parts["fields"].append(_spread(placed, ipc[ipc["code"] >= 0], "field"))
+        if kind == "article":
+            parts["subjects"].append(_spread(placed, split_codes(docs, "subjects"), "subject"))
+
+    tables = {name: _sum(name, pd.concat(parts[name], ignore_index=True))
+              for name in _TABLE_KEYS if parts[name]}
+    for name in ("fields", "subjects"):
+        tables.setdefault(name, _empty(name))
+    return Tally(**tables, unplaced=pd.concat(parts["unplaced"], ignore_index=True),
+                 contributions=pd.concat(parts["contributions"], ignore_index=True)
+                 if keep_contributions else None)
+
+
+def _spread(placed: pd.DataFrame, labels: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Each placed contribution's weight split equally over its document's labels
+    (``doc``, ``code``): one row per (contribution, label)."""
+    part = 1.0 / np.bincount(labels["doc"].to_numpy(), minlength=1)[labels["doc"].to_numpy()]
+    credit = placed.merge(labels.assign(part=part), on="doc", sort=False)
+    return pd.DataFrame({"kind": credit["kind"], "year": credit["year"], "lat": credit["lat"],
+                         "lon": credit["lon"], column: credit["code"],
+                         "weight": credit["weight"] * credit["part"]})
+
+
+def _sum(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows summed per key, in key order (counters for ``documents`` and ``reasons``)."""
+    keys = _TABLE_KEYS[name]
+    values = [c for c in frame.columns if c not in keys]
+    return frame.groupby(keys, sort=True, dropna=False)[values].sum().reset_index()
+
+
+def _empty(name: str) -> pd.DataFrame:
+    label = "field" if name == "fields" else "subject"
+    return pd.DataFrame({"kind": pd.Series(dtype="string"), "year": pd.Series(dtype=np.int64),
+                         "lat": pd.Series(dtype=np.float64), "lon": pd.Series(dtype=np.float64),
+                         label: pd.Series(dtype=np.int64 if name == "fields" else "string"),
+                         "weight": pd.Series(dtype=np.float64)})
+
+
+def combine_tallies(tallies: list[Tally]) -> Tally:
+    """The tally of all partitions: sums per key (in the order given, so the same
+    partitions give the same bits), unplaced rows and contributions stacked."""
+    def stack(name: str) -> pd.DataFrame:
+        return pd.concat([getattr(t, name) for t in tallies], ignore_index=True)
+
+    kept = [t.contributions for t in tallies if t.contributions is not None]
+    return Tally(**{name: _sum(name, stack(name)) for name in _TABLE_KEYS},
+                 unplaced=stack("unplaced"),
+                 contributions=pd.concat(kept, ignore_index=True) if kept else None)
 
 
 def aggregate_locations(contributions: pd.DataFrame) -> pd.DataFrame:

@@ -91,18 +91,14 @@ def ipc_fields(codes: pd.Series, concordance: pd.DataFrame) -> pd.Series:
         np.int64)
 
 
-def category_shares(in_cluster: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
+def category_shares(credited: pd.DataFrame) -> pd.DataFrame:
     """Shares of categories per cluster.
 
-    ``in_cluster``: ``doc_id, cluster, weight`` (a document's weight inside a cluster);
-    ``categories``: ``doc_id, category`` (one row per code of the document). Returns
-    ``cluster, category, weight, share`` sorted by cluster and descending share.
+    ``credited``: ``cluster, category, weight`` (weight inside the cluster already split
+    over each document's categories, ``count.tally``). Returns ``cluster, category,
+    weight, share`` sorted by cluster and descending share.
     """
-    per_doc = categories.groupby("doc_id")["category"].transform("size")
-    credit = categories.assign(part=1.0 / per_doc.to_numpy())
-    joined = in_cluster.merge(credit, on="doc_id")
-    sums = (joined.assign(weight=joined["weight"] * joined["part"])
-            .groupby(["cluster", "category"], sort=True)["weight"].sum().reset_index())
+    sums = credited.groupby(["cluster", "category"], sort=True)["weight"].sum().reset_index()
     sums["share"] = sums["weight"] / sums.groupby("cluster")["weight"].transform("sum")
     return sums.sort_values(["cluster", "share", "category"], ascending=[True, False, True],
                             kind="stable").reset_index(drop=True)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from stclusters.gazetteer import CA_PROVINCES, Gazetteer, country_code, load_gazetteer, normalize
 
-__all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "geocode"]
+__all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 
 LEVELS = ("input", "city", "country", "failed")
 PLACED_LEVELS = ("input", "city")
@@ -59,6 +59,7 @@ def geocode(
     gazetteer: Gazetteer | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch: int = 50_000,
+    cache: AddressCache | None = None,
 ) -> pd.DataFrame:
     """Add ``GEOCODE_COLUMNS`` to a table with address columns.
 
@@ -73,6 +74,9 @@ def geocode(
         Called as ``progress(done, total)`` after each batch of distinct addresses.
     batch
         Distinct addresses resolved per batch.
+    cache
+        Addresses resolved by earlier calls (same gazetteer): only new ones are resolved,
+        and they are added to it.
 
     Returns
     -------
@@ -100,12 +104,17 @@ def geocode(
     todo = np.zeros(len(first), dtype=bool)
     todo[np.unique(code[~given])] = True
     uniq = keys.iloc[first[todo]].reset_index(drop=True)
-    parts = []
-    for start in range(0, max(len(uniq), 1), batch):
-        parts.append(_resolve(uniq.iloc[start:start + batch].reset_index(drop=True), gaz))
-        if progress is not None:
-            progress(min(start + batch, len(uniq)), len(uniq))
-    resolved = pd.concat(parts, ignore_index=True)
+
+    def resolve(pending: pd.DataFrame) -> pd.DataFrame:
+        parts = []
+        for start in range(0, max(len(pending), 1), batch):
+            parts.append(_resolve(pending.iloc[start:start + batch].reset_index(drop=True),
+                                  gaz))
+            if progress is not None:
+                progress(min(start + batch, len(pending)), len(pending))
+        return pd.concat(parts, ignore_index=True)
+
+    resolved = cache.resolve(uniq, resolve) if cache is not None else resolve(uniq)
     slot = np.full(len(first), -1, dtype=np.int64)      # address code → resolved row
     slot[todo] = np.arange(int(todo.sum()))
     # rows with given coordinates (and only they) get an all-missing resolved row
@@ -131,6 +140,34 @@ def geocode(
     out["fail_reason"] = pd.Series(reason, index=out.index, dtype="string")
     assert len(out) == n
     return out
+
+
+class AddressCache:
+    """Distinct addresses already resolved (against one gazetteer), so that a run over
+    many partitions resolves each address once."""
+
+    def __init__(self) -> None:
+        self._keys = pd.Index([], dtype="string")
+        self._resolved: pd.DataFrame | None = None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def resolve(self, uniq: pd.DataFrame,
+                resolver: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+        """Resolved rows for ``uniq`` (distinct address, city, region, country), in order;
+        ``resolver`` is called on the addresses not seen before."""
+        key = (uniq["address"] + "\x1f" + uniq["city"] + "\x1f" + uniq["region"] + "\x1f"
+               + uniq["country"]).astype("string")
+        pos = self._keys.get_indexer(key)
+        new = pos < 0
+        if new.any() or self._resolved is None:
+            fresh = resolver(uniq[new].reset_index(drop=True))
+            pos[new] = len(self._keys) + np.arange(int(new.sum()))
+            self._keys = self._keys.append(pd.Index(key[new], dtype="string"))
+            self._resolved = (fresh if self._resolved is None else
+                              pd.concat([self._resolved, fresh], ignore_index=True))
+        return self._resolved.iloc[pos].reset_index(drop=True)
 
 
 _NAME_INDEX: dict[int, tuple] = {}

@@ -15,60 +15,41 @@ import pandas as pd
 
 from stclusters.harmonise import harmonise
 
-__all__ = ["LEADER_COLUMNS", "cluster_leaders", "document_weights"]
+__all__ = ["LEADER_COLUMNS", "cluster_leaders", "in_clusters"]
 
 LEADER_COLUMNS = ["top_applicant", "top_applicant_patents", "top_organisation",
                   "top_organisation_articles"]
 
 
-def cluster_leaders(
-    contributions: pd.DataFrame,
-    clusters_of: pd.DataFrame,
-    contributors: pd.DataFrame,
-) -> pd.DataFrame:
+def cluster_leaders(credits: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.DataFrame:
     """Leaders per cluster.
 
     Parameters
     ----------
-    contributions
-        Weighted contributions (``kind``, ``doc_id``, ``lat``, ``lon``, ``weight``,
-        ``organisation`` for points).
+    credits
+        ``kind``, ``lat``, ``lon``, ``name``, ``weight``: what each applicant (patents) or
+        organisation (articles) is credited with at each location (``count.tally``).
     clusters_of
         ``kind``, ``lat``, ``lon``, ``cluster`` (rank; -1 noise) of every location.
-    contributors
-        Contributor rows (``doc_id``, ``role``, ``name``); applicants and organisations
-        are used.
 
     Returns
     -------
     DataFrame indexed by cluster with ``LEADER_COLUMNS`` (NA where nobody is named).
     """
-    located = document_weights(contributions, clusters_of)
+    inside = in_clusters(credits, clusters_of)
     out = []
-    for kind, role, name_col, weight_col in (
-            ("patent", "applicant", "top_applicant", "top_applicant_patents"),
-            ("article", "organisation", "top_organisation", "top_organisation_articles")):
-        part = located[located["kind"] == kind]
-        per_doc = (part[part["doc_id"].notna()].groupby(["doc_id", "cluster"], sort=True)
-                   ["weight"].sum().reset_index())
-        named = contributors[(contributors["role"] == role) & (contributors["name"] != "")]
-        named = named[["doc_id", "name"]]
-        share = 1.0 / named.groupby("doc_id")["name"].transform("size")
-        credit = per_doc.merge(named.assign(share=share.to_numpy()), on="doc_id")
-        credit = pd.DataFrame({"cluster": credit["cluster"], "name": credit["name"],
-                               "weight": credit["weight"] * credit["share"]})
-        if kind == "article":
-            points = part[part["organisation"].notna()] if "organisation" in part else part[:0]
-            credit = pd.concat([credit, points[["cluster", "organisation", "weight"]]
-                                .rename(columns={"organisation": "name"})], ignore_index=True)
-        out.append(_top(credit, name_col, weight_col))
+    for kind, name_col, weight_col in (
+            ("patent", "top_applicant", "top_applicant_patents"),
+            ("article", "top_organisation", "top_organisation_articles")):
+        out.append(_top(inside[inside["kind"] == kind], name_col, weight_col))
     return out[0].join(out[1], how="outer")
 
 
-def document_weights(contributions: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.DataFrame:
-    """Contributions that fall inside a cluster, with the cluster's rank in ``cluster``."""
-    located = contributions.merge(clusters_of, on=["kind", "lat", "lon"], how="left")
-    return located[located["cluster"].fillna(-1) >= 1]
+def in_clusters(located: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a location-keyed table that fall inside a cluster, with the cluster's rank
+    in ``cluster``."""
+    out = located.merge(clusters_of, on=["kind", "lat", "lon"], how="left")
+    return out[out["cluster"].fillna(-1) >= 1]
 
 
 def _top(credit: pd.DataFrame, name_col: str, weight_col: str) -> pd.DataFrame:

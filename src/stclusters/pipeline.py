@@ -18,14 +18,14 @@ from stclusters import __version__
 from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
 from stclusters.config import Config
-from stclusters.count import aggregate_locations, fractional_counts
+from stclusters.count import Counts, Tally
 from stclusters.editions import compare_editions
-from stclusters.fields import category_shares, ipc_fields, read_concordance
-from stclusters.gazetteer import extend_gazetteer, load_gazetteer, region_codes
-from stclusters.geocode import geocode
+from stclusters.engine import count_records
+from stclusters.fields import category_shares, read_concordance
+from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.income import income_groups
-from stclusters.ingest import LOCATED_ROLES, Records, ingest
-from stclusters.leaders import cluster_leaders, document_weights
+from stclusters.ingest import Records
+from stclusters.leaders import cluster_leaders, in_clusters
 from stclusters.matching import score_ranks
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
@@ -82,14 +82,22 @@ class _Stages:
             self.progress.stop()
 
     @contextmanager
-    def stage(self, name: str):
-        task = self.progress.add_task(name, total=1) if self.progress else None
+    def stage(self, name: str, total: int | None = None):
+        """Time a stage; with ``total``, yield ``advance(done, total)`` for a bar of it."""
+        task = self.progress.add_task(name, total=total or 1) if self.progress else None
+
+        def advance(done: int, of: int) -> None:
+            if task is not None:
+                self.progress.update(task, completed=done, total=of,
+                                     description=f"{name} ({done}/{of} partitions)")
+
         start = time.perf_counter()
-        yield
+        yield advance
         self.times[name] = round(time.perf_counter() - start, 3)
         self.peak_mb[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         if self.progress:
-            self.progress.update(task, completed=1, description=f"[green]✓[/] {name}")
+            done = self.progress.tasks[task].total
+            self.progress.update(task, completed=done, description=f"[green]✓[/] {name}")
 
 
 def run(
@@ -99,31 +107,27 @@ def run(
     strict: bool = False,
     quiet: bool = True,
     synthetic: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
+    keep_contributions: bool = False,
 ) -> Result:
     """Run the method on the inputs named in ``config`` (or on ``records`` given).
 
-    Returns a ``Result``; nothing is written (see ``write_result``).
+    ``engine`` runs the per-record stages: ``local`` (partition by partition, in this
+    process) or ``dask`` (on a Dask cluster: ``scheduler`` address, or a local one). Both
+    give the same result. ``keep_contributions`` keeps one row per placed contributor in
+    the result (needed by ``robustness``). Returns a ``Result``; nothing is written (see
+    ``write_result``).
     """
     cfg = config
     with _Stages(quiet) as st:
-        with st.stage("ingest"):
-            if records is None:
-                records = ingest(patents=cfg.input.patents, articles=cfg.input.articles,
-                                 contributors=cfg.input.contributors, points=cfg.input.points,
-                                 strict=strict)
-        with st.stage("geocode"):
-            # only inventors and authors carry weight; applicants and organisations are
-            # named (leaders), never placed
-            people = records.contributors["role"].isin(list(LOCATED_ROLES.values()))
-            gazetteer = (extend_gazetteer(load_gazetteer(), cfg.input.gazetteer)
-                         if cfg.input.gazetteer else None)
-            contributors = geocode(records.contributors[people], gazetteer=gazetteer)
-        with st.stage("count"):
+        with st.stage("ingest · geocode · count", total=1) as advance:
+            counted = count_records(cfg, records=records, engine=engine, scheduler=scheduler,
+                                    strict=strict, keep_contributions=keep_contributions,
+                                    advance=advance)
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
-            counts = fractional_counts(
-                {"patent": records.patents, "article": records.articles}, contributors,
-                records.points, windows=windows, split_among=cfg.edition.split_among)
-            locations = aggregate_locations(counts.contributions)
+            counts = counted.tally.window(windows)
+            locations = counts.locations
         world = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                  for k in counts.ledger}
         with st.stage("cluster"):
@@ -132,24 +136,22 @@ def run(
                 min_weight=min_weights(cfg, world), merge_km=merge_distance(cfg))
         with st.stage("name and rank"):
             located, clusters = name_and_rank(located, world, cfg, top_n=cfg.rank.top_n)
+        clusters_of = located[["kind", "lat", "lon", "cluster"]]
         with st.stage("measure"):
             noise = _noise_summary(located, world)
-            leaders = cluster_leaders(counts.contributions,
-                                      located[["kind", "lat", "lon", "cluster"]],
-                                      records.contributors)
-            clusters = clusters.join(leaders, on="rank")
+            clusters = clusters.join(cluster_leaders(counts.credits, clusters_of), on="rank")
             clusters["income_groups"] = income_groups(clusters["economies"])
         if cfg.edition.previous_patent_years is not None:
             with st.stage("previous edition"):
                 clusters = clusters.join(_previous_edition(
-                    cfg, records, contributors, located, clusters, world), on="rank")
+                    cfg, counted.tally, located, clusters, world), on="rank")
         if cfg.regional.region:
             with st.stage("regional ranking"):
                 regional = _regional(cfg, locations)
         with st.stage("population"):
             clusters = add_intensity(clusters.join(_population(located, cfg), on="rank"))
         with st.stage("fields and tables"):
-            field_tables, field_columns = _fields_and_subjects(cfg, records, counts, located)
+            field_tables, field_columns = _fields_and_subjects(cfg, counts, clusters_of)
             clusters = clusters.join(field_columns, on="rank")
             country_names = load_gazetteer().country_names
             tables = chapter_tables(clusters, country_names,
@@ -167,22 +169,27 @@ def run(
         "synthetic_data": synthetic,
         "config": cfg.to_dict(),
         "config_digest": cfg.digest(),
-        "inputs": records.files,
-        "rows_rejected": len(records.rejected),
+        "inputs": counted.files,
+        "partitions": counted.partitions,
+        "rows_rejected": len(counted.rejected),
         "counting": counts.ledger,
         "world_totals": world,
         "min_weight": thresholds,
         "clusters": {"total": len(clusters), "top": int((clusters["list"] == "top").sum()),
                      "extended": int((clusters["list"] == "extended").sum())},
         "weights": _conservation(located, world),
+        "engine": engine,
         "timings_s": st.times,
+        "per_record_stages_s": counted.timings,
         "peak_rss_mb_after": st.peak_mb,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    unplaced = counts.unplaced.sort_values(["kind", "row"], kind="stable").reset_index(drop=True)
+    if counted.worker_peak_rss_mb:
+        info["worker_peak_rss_mb"] = counted.worker_peak_rss_mb
     return Result(clusters=clusters, locations=loc_out, noise_summary=noise,
-                  rejected=records.rejected, unplaced=unplaced, info=info, synthetic=synthetic,
-                  tables=tables, findings=headline, contributions=counts.contributions)
+                  rejected=counted.rejected, unplaced=counts.unplaced, info=info,
+                  synthetic=synthetic, tables=tables, findings=headline,
+                  contributions=counts.contributions)
 
 
 def min_weights(cfg: Config, world: dict[str, float], scale: float = 1.0) -> dict[str, float]:
@@ -265,16 +272,13 @@ def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return out
 
 
-def _previous_edition(cfg: Config, records: Records, contributors: pd.DataFrame,
-                      located: pd.DataFrame, clusters: pd.DataFrame,
-                      world: dict[str, float]) -> pd.DataFrame:
-    """Count, cluster and rank the previous windows; compare with the current edition."""
+def _previous_edition(cfg: Config, counted: Tally, located: pd.DataFrame,
+                      clusters: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
+    """Cluster and rank the previous windows; compare with the current edition."""
     windows = {"patent": cfg.edition.previous_patent_years,
                "article": cfg.edition.previous_article_years}
-    counts = fractional_counts({"patent": records.patents, "article": records.articles},
-                               contributors, records.points, windows=windows,
-                               split_among=cfg.edition.split_among)
-    previous = aggregate_locations(counts.contributions)
+    counts = counted.window(windows)
+    previous = counts.locations
     world_prev = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                   for k in counts.ledger}
     prev_located, _ = find_st_clusters(previous, eps_km=cfg.cluster.eps_km,
@@ -287,38 +291,26 @@ def _previous_edition(cfg: Config, records: Records, contributors: pd.DataFrame,
                             top_n=cfg.rank.top_n)
 
 
-def _fields_and_subjects(cfg: Config, records: Records, counts, located: pd.DataFrame
+def _fields_and_subjects(cfg: Config, counts: Counts, clusters_of: pd.DataFrame
                          ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Technology-field shares (WIPO concordance: the user's file or the bundled one) and
     subject shares per cluster."""
-    inside = document_weights(counts.contributions, located[["kind", "lat", "lon", "cluster"]])
-    inside = inside[inside["doc_id"].notna()]
-    per_doc = inside.groupby(["kind", "doc_id", "cluster"], sort=True)["weight"].sum()
-    per_doc = per_doc.reset_index()
     tables: dict[str, pd.DataFrame] = {}
     columns = pd.DataFrame(index=pd.Index([], name="rank"))
-
-    def codes(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-        out = frame[["doc_id"]].assign(category=frame[column].str.split(";")).explode("category")
-        out["category"] = out["category"].astype("string").str.strip()
-        return out[out["category"].notna() & (out["category"] != "")]
-
-    subjects = category_shares(per_doc[per_doc["kind"] == "article"],
-                               codes(records.articles, "subjects"))
+    inside = in_clusters(counts.subjects, clusters_of)
+    subjects = category_shares(inside.rename(columns={"subject": "category"}))
     tables["cluster_subjects"] = subjects.rename(
         columns={"cluster": "rank", "category": "subject", "weight": "articles"})
     top = subjects.drop_duplicates("cluster").set_index("cluster")
     columns = columns.join(pd.DataFrame({"top_subject": top["category"],
                                          "top_subject_share": top["share"]}), how="outer")
-    ipc = codes(records.patents, "ipc")
-    if len(ipc):
+    if len(counts.fields):
         concordance = read_concordance(cfg.measure.ipc_concordance)
-        ipc["category"] = ipc_fields(ipc["category"], concordance)
-        ipc = ipc[ipc["category"] >= 0]
-        fields = category_shares(per_doc[per_doc["kind"] == "patent"], ipc)
+        inside = in_clusters(counts.fields, clusters_of)
+        fields = category_shares(inside.rename(columns={"field": "category"}))
         names = concordance.drop_duplicates("field_number").set_index("field_number")
         fields = pd.DataFrame({
-            "rank": fields["cluster"], "field_number": fields["category"],
+            "rank": fields["cluster"].astype(np.int64), "field_number": fields["category"],
             "field": fields["category"].map(names["field"]),
             "sector": fields["category"].map(names["sector"]),
             "patents": fields["weight"], "share": fields["share"]})

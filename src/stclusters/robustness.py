@@ -20,6 +20,7 @@ import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from scipy import sparse
 
+from stclusters._errors import StclustersError
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
 from stclusters.matching import KEYS, match_runs, score_ranks
@@ -51,6 +52,9 @@ def robustness(
 ) -> Robustness:
     """Run every parameter setting and ``bootstrap`` resamples at the baseline setting."""
     contributions = baseline.contributions
+    if contributions is None:
+        raise StclustersError("robustness resamples documents: run the baseline with "
+                              "keep_contributions=True")
     world0 = baseline.info["world_totals"]
     base_locs = baseline.locations.assign(
         share=lambda f: f["weight"] / f["kind"].map(world0))[[*KEYS, "cluster", "share"]]

@@ -22,7 +22,9 @@ text only, coordinates given) and some cannot be placed (unknown places, country
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +32,10 @@ import pandas as pd
 from unidecode import unidecode
 
 from stclusters.gazetteer import load_gazetteer
-from stclusters.output import write_csv, write_parquet
+from stclusters.output import write_csv, write_json, write_parquet
 
-__all__ = ["SCALES", "SyntheticWorld", "synthesize", "write_world"]
+__all__ = ["SCALES", "SYNTHETIC_MARKER", "SyntheticWorld", "is_synthetic", "synthesize",
+           "write_partitioned_world", "write_world"]
 
 # cc: (PCT applications per year, articles per year) — see module docstring for sources.
 NATIONAL_VOLUMES: dict[str, tuple[int, int]] = {
@@ -59,6 +62,10 @@ SCALES = {"tiny": 0.002, "demo": 0.02, "gii": 1.0}
 """Share of GII volume: the GII uses about 1.4 M PCT applications and 10 M articles."""
 GII_PATENTS_5Y = 1_400_000
 GII_ARTICLES_5Y = 10_000_000
+DOCS_PER_PARTITION = 500_000
+"""Default partition size of ``write_partitioned_world`` (documents)."""
+SYNTHETIC_MARKER = "_synthetic.json"
+"""Written beside synthetic tables, so that runs on them are labelled synthetic."""
 
 IPC_POOL = [
     "G06F 16/00", "G06F 3/01", "G06N 3/08", "G06Q 10/00", "G06T 7/00", "H04L 9/40",
@@ -89,6 +96,7 @@ class SyntheticWorld:
     contributors: pd.DataFrame
 
 
+@lru_cache(maxsize=2)
 def _city_table(alpha: float) -> pd.DataFrame:
     gaz = load_gazetteer()
     places = gaz.places[(gaz.places["population"] >= 15000)
@@ -210,28 +218,52 @@ def _addresses(rng, places: pd.DataFrame) -> dict[str, np.ndarray]:
             "lat": lat, "lon": lon}
 
 
-def synthesize(scale: str | float = "demo", *, seed: int = 2024) -> SyntheticWorld:
+def synthesize(scale: str | float = "demo", *, seed: int = 2024, partition: int = 0,
+               partitions: int = 1) -> SyntheticWorld:
     """Generate the synthetic world at a named scale or a share of GII volume.
 
     ``demo`` is 2% of GII volume (about 39 k patents and 280 k articles over seven
-    publication years); ``gii`` about 1.4 M patents and 10 M articles over five.
+    publication years); ``gii`` about 1.4 M patents and 10 M articles over five. With
+    ``partitions`` > 1, only part ``partition`` of that world is generated (its own
+    documents, ids and random stream), so a large world is made one part at a time.
     """
+    if not 0 <= partition < partitions:
+        raise ValueError(f"partition must be in [0, {partitions}), got {partition}")
     share = SCALES[scale] if isinstance(scale, str) else float(scale)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, partition])
     span_p = YEARS_PATENTS[1] - YEARS_PATENTS[0] + 1
     span_a = YEARS_ARTICLES[1] - YEARS_ARTICLES[0] + 1
     n_pat = max(1, round(GII_PATENTS_5Y * share * span_p / 5))
     n_art = max(1, round(GII_ARTICLES_5Y * share * span_a / 5))
-    patents, pc = _kind(rng, "patent", n_pat, _city_table(1.3), 1.6, YEARS_PATENTS, 1)
-    articles, ac = _kind(rng, "article", n_art, _city_table(1.15), 2.2, YEARS_ARTICLES, 1)
+    (pat_start, pat_n), (art_start, art_n) = (_slice(n, partition, partitions)
+                                              for n in (n_pat, n_art))
+    patents, pc = _kind(rng, "patent", pat_n, _city_table(1.3), 1.6, YEARS_PATENTS,
+                        1 + pat_start)
+    articles, ac = _kind(rng, "article", art_n, _city_table(1.15), 2.2, YEARS_ARTICLES,
+                         1 + art_start)
     contributors = pd.concat([pc, ac], ignore_index=True)
     for c in ("name", "address", "city", "region", "postcode", "country", "lat", "lon"):
         contributors[c] = contributors[c].fillna("").astype(str)
     return SyntheticWorld(patents=patents, articles=articles, contributors=contributors)
 
 
+def _slice(n: int, part: int, parts: int) -> tuple[int, int]:
+    """Start and size of part ``part`` when ``n`` items are cut into ``parts``."""
+    base, extra = divmod(n, parts)
+    return part * base + min(part, extra), base + (part < extra)
+
+
+def world_documents(scale: str | float) -> int:
+    """Documents (patents + articles) of the world at ``scale``."""
+    share = SCALES[scale] if isinstance(scale, str) else float(scale)
+    span_p = YEARS_PATENTS[1] - YEARS_PATENTS[0] + 1
+    span_a = YEARS_ARTICLES[1] - YEARS_ARTICLES[0] + 1
+    return (max(1, round(GII_PATENTS_5Y * share * span_p / 5))
+            + max(1, round(GII_ARTICLES_5Y * share * span_a / 5)))
+
+
 def write_world(world: SyntheticWorld, folder: str | Path, *, fmt: str = "csv") -> dict[str, str]:
-    """Write the three canonical tables; returns their paths."""
+    """Write the three canonical tables (and the synthetic marker); returns their paths."""
     folder = Path(folder)
     writer = write_csv if fmt == "csv" else write_parquet
     paths = {}
@@ -239,4 +271,35 @@ def write_world(world: SyntheticWorld, folder: str | Path, *, fmt: str = "csv") 
         path = folder / f"{name}.{fmt}"
         writer(getattr(world, name), path)
         paths[name] = str(path)
+    write_json({"synthetic_data": True}, folder / SYNTHETIC_MARKER)
     return paths
+
+
+def write_partitioned_world(folder: str | Path, scale: str | float = "demo", *,
+                            seed: int = 2024, partitions: int | None = None,
+                            fmt: str = "parquet",
+                            advance: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Write the world as an input folder: ``patents/``, ``articles/``, ``contributors/``
+    with one part file per partition (``part-00000.parquet`` …), generated one at a time
+    (default: about ``DOCS_PER_PARTITION`` documents each). Returns the part files."""
+    folder = Path(folder)
+    if partitions is None:
+        partitions = max(1, -(-world_documents(scale) // DOCS_PER_PARTITION))
+    writer = write_csv if fmt == "csv" else write_parquet
+    written = []
+    for p in range(partitions):
+        world = synthesize(scale, seed=seed, partition=p, partitions=partitions)
+        for name in ("patents", "articles", "contributors"):
+            path = folder / name / f"part-{p:05d}.{fmt}"
+            writer(getattr(world, name), path)
+            written.append(path)
+        if advance is not None:
+            advance(p + 1, partitions)
+    write_json({"synthetic_data": True, "scale": scale, "seed": seed,
+                "partitions": partitions}, folder / SYNTHETIC_MARKER)
+    return written
+
+
+def is_synthetic(folder: str | Path) -> bool:
+    """Whether ``folder`` holds tables written by this module (its marker file)."""
+    return (Path(folder) / SYNTHETIC_MARKER).is_file()

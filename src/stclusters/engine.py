@@ -1,0 +1,314 @@
+"""The per-record stages (ingest → geocode → count) over partitions of the records.
+
+A partition is one part file of each table, with the same name in ``patents/``,
+``articles/``, ``contributors/`` and ``points/`` of an input folder; a document and its
+contributors sit in one partition. Two engines run them:
+
+- ``local`` streams: one partition in memory at a time, each distinct address resolved
+  once for the whole run (``geocode.AddressCache``);
+- ``dask`` maps the partitions over a Dask cluster (a ``LocalCluster`` unless a scheduler
+  address is given); each worker keeps its own address cache.
+
+Both add the partitions' tallies in partition order, in batches of the same size, so the
+sums, and every output after them, are the same bits whichever engine ran.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stclusters._errors import InputError, StclustersError
+from stclusters.config import Config
+from stclusters.count import Tally, combine_tallies, tally
+from stclusters.fields import read_concordance
+from stclusters.gazetteer import Gazetteer, extend_gazetteer, load_gazetteer
+from stclusters.geocode import AddressCache, geocode
+from stclusters.ingest import LOCATED_ROLES, REJECTED_COLUMNS, Records, ingest, read_table
+
+__all__ = ["ENGINES", "Counted", "Partition", "count_records", "find_partitions"]
+
+ENGINES = ("local", "dask")
+TABLES = ("patents", "articles", "contributors", "points")
+PART_SUFFIXES = (".parquet", ".pq", ".csv")
+COMBINE_EVERY = 8
+"""Partition tallies added together at a time (the same for both engines)."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition: a file per table (None when the table has no part of that name)."""
+
+    name: str
+    patents: str | None = None
+    articles: str | None = None
+    contributors: str | None = None
+    points: str | None = None
+
+
+@dataclass(frozen=True)
+class CountSettings:
+    """What the per-record stages need to know (small, sent to every worker)."""
+
+    split_among: str = "placed"
+    concordance: str | None = None
+    gazetteer: str | None = None
+    strict: bool = False
+    keep_contributions: bool = False
+
+
+@dataclass
+class PartCount:
+    """One partition counted: its tally, rejected rows, files read, document keys."""
+
+    tally: Tally
+    rejected: pd.DataFrame
+    files: list[dict]
+    doc_keys: np.ndarray
+    timings: dict[str, float]
+
+
+@dataclass
+class Counted:
+    """All partitions counted."""
+
+    tally: Tally
+    rejected: pd.DataFrame
+    files: list[dict]
+    partitions: int
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in ingest, geocode and count, summed over partitions (and workers)."""
+    worker_peak_rss_mb: list[float] = field(default_factory=list)
+    """Peak memory of each Dask worker process (dask engine only), largest first."""
+
+
+def find_partitions(folder: str | Path) -> list[Partition]:
+    """The partitions of an input folder, in name order; checks the layout."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError("input folder not found", path=str(root))
+    files: dict[str, dict[str, str]] = {}
+    for table in TABLES:
+        sub = root / table
+        if not sub.is_dir():
+            continue
+        for path in sorted(sub.iterdir()):
+            if path.suffix.lower() not in PART_SUFFIXES or path.name.startswith((".", "_")):
+                continue
+            slot = files.setdefault(path.stem, {})
+            if table in slot:
+                raise InputError(f"two part files named {path.stem!r} in {table}/",
+                                 path=str(path))
+            slot[table] = str(path)
+    if not files:
+        raise InputError(f"no part files (.parquet or .csv) in {', '.join(TABLES)}/ here; "
+                         "see docs/input.md for the layout", path=str(root))
+    for name, slot in files.items():
+        if "contributors" in slot and not ({"patents", "articles"} & set(slot)):
+            raise InputError(f"contributors part {name!r} has no patents or articles part of "
+                             "the same name", path=slot["contributors"])
+        if ({"patents", "articles"} & set(slot)) and "contributors" not in slot:
+            raise InputError(f"part {name!r} has no contributors part of the same name",
+                             path=slot.get("patents") or slot["articles"])
+    return [Partition(name, **files[name]) for name in sorted(files)]
+
+
+def partitions_of(cfg: Config) -> list[Partition]:
+    """The run's partitions: the input folder's, or the single files as one."""
+    inp = cfg.input
+    if inp.folder:
+        if any((inp.patents, inp.articles, inp.contributors, inp.points)):
+            raise StclustersError("give either an input folder or table files, not both")
+        return find_partitions(inp.folder)
+    return [Partition("input", inp.patents, inp.articles, inp.contributors, inp.points)]
+
+
+def count_records(
+    cfg: Config,
+    *,
+    records: Records | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    strict: bool = False,
+    keep_contributions: bool = False,
+    advance: Callable[[int, int], None] | None = None,
+) -> Counted:
+    """Ingest, geocode and count every partition; add their tallies up.
+
+    ``records`` (already read, e.g. from a database export) are one partition and run
+    locally. ``advance(done, total)`` is called after each partition.
+    """
+    if engine not in ENGINES:
+        raise StclustersError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    settings = CountSettings(split_among=cfg.edition.split_among,
+                             concordance=cfg.measure.ipc_concordance,
+                             gazetteer=cfg.input.gazetteer, strict=strict,
+                             keep_contributions=keep_contributions)
+    parts: list[Partition | Records] = [records] if records is not None else partitions_of(cfg)
+    if engine == "local" or records is not None:
+        cache = AddressCache()
+        counted = _reduce((count_partition(p, settings, cache) for p in parts), len(parts),
+                          advance)
+        return counted
+    return _count_on_dask(parts, settings, scheduler, advance)
+
+
+def count_partition(part: Partition | Records, settings: CountSettings,
+                    cache: AddressCache | None = None) -> PartCount:
+    """Ingest, geocode and count one partition."""
+    start = time.perf_counter()
+    if isinstance(part, Records):
+        records = part
+    else:
+        records = ingest(patents=part.patents, articles=part.articles,
+                         contributors=part.contributors, points=part.points,
+                         strict=settings.strict)
+    t_ingest = time.perf_counter()
+    contributors = records.contributors
+    # only inventors and authors carry weight; applicants and organisations are named
+    # (leaders), never placed
+    people = contributors["role"].isin(list(LOCATED_ROLES.values()))
+    located = geocode(contributors[people], gazetteer=_gazetteer(settings.gazetteer),
+                      cache=cache)
+    t_geocode = time.perf_counter()
+    source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
+    counted = tally({"patent": records.patents, "article": records.articles}, located,
+                    contributors[~people], records.points,
+                    concordance=_concordance(settings.concordance),
+                    split_among=settings.split_among, source=source,
+                    keep_contributions=settings.keep_contributions)
+    keys = np.concatenate([_doc_keys("patent", records.patents["doc_id"]),
+                           _doc_keys("article", records.articles["doc_id"])])
+    end = time.perf_counter()
+    return PartCount(tally=counted, rejected=records.rejected, files=records.files,
+                     doc_keys=keys, timings={"ingest": t_ingest - start,
+                                             "geocode": t_geocode - t_ingest,
+                                             "count": end - t_geocode})
+
+
+def _doc_keys(kind: str, doc_id: pd.Series) -> np.ndarray:
+    return pd.util.hash_array((kind + "\x1f" + doc_id.astype(str)).to_numpy(dtype=object))
+
+
+@lru_cache(maxsize=4)
+def _gazetteer(path: str | None) -> Gazetteer | None:
+    return extend_gazetteer(load_gazetteer(), path) if path else None
+
+
+@lru_cache(maxsize=4)
+def _concordance(path: str | None) -> pd.DataFrame:
+    return read_concordance(path)
+
+
+def _reduce(counts: Iterator[PartCount], total: int,
+            advance: Callable[[int, int], None] | None) -> Counted:
+    """Add partition counts in order, ``COMBINE_EVERY`` at a time."""
+    running: Tally | None = None
+    batch: list[Tally] = []
+    rejected, files, keys, sources = [], [], [], []
+    timings = {"ingest": 0.0, "geocode": 0.0, "count": 0.0}
+    for done, part in enumerate(counts, start=1):
+        batch.append(part.tally)
+        rejected.append(part.rejected)
+        files.extend(part.files)
+        keys.append(part.doc_keys)
+        sources.append([f["file"] for f in part.files if f["table"] in ("patents", "articles")])
+        for k, v in part.timings.items():
+            timings[k] += v
+        if len(batch) == COMBINE_EVERY or done == total:
+            running = combine_tallies(([running] if running is not None else []) + batch)
+            batch = []
+        if advance is not None:
+            advance(done, total)
+    if running is None:
+        raise StclustersError("no partitions to count")
+    _check_documents_unique(keys, sources)
+    frames = [r for r in rejected if len(r)]
+    rej = (pd.concat(frames, ignore_index=True) if frames else rejected[0]).reset_index(
+        drop=True)
+    if rej.empty:
+        rej = pd.DataFrame({c: pd.Series(dtype=np.int64 if c == "row" else "string")
+                            for c in REJECTED_COLUMNS})
+    return Counted(tally=running, rejected=rej, files=files, partitions=total,
+                   timings={k: round(v, 3) for k, v in timings.items()})
+
+
+def _check_documents_unique(keys: list[np.ndarray], sources: list[list[str]]) -> None:
+    """A document in two partitions would count twice: name it and both files."""
+    if len(keys) < 2:
+        return
+    owner = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+    flat = np.concatenate(keys)
+    order = np.argsort(flat, kind="stable")
+    same = np.flatnonzero(flat[order][1:] == flat[order][:-1])
+    for i in same:
+        a, b = owner[order[i]], owner[order[i + 1]]
+        if a == b:
+            continue  # a hash collision inside one partition (ingest checked ids there)
+        for path_a in sources[a]:
+            table = "patents" if "/patents/" in path_a.replace(os.sep, "/") else "articles"
+            ids_a = read_table(path_a, table)["doc_id"]
+            for path_b in sources[b]:
+                ids_b = read_table(path_b, table)["doc_id"]
+                shared = ids_a[ids_a.isin(ids_b)]
+                if len(shared):
+                    raise InputError(
+                        f"doc_id {shared.iloc[0]!r} is also in {path_b}: a document and its "
+                        "contributors must sit in one partition", path=path_a, field="doc_id")
+
+
+def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,
+                   advance: Callable[[int, int], None] | None) -> Counted:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise StclustersError("the dask engine needs dask[distributed]") from exc
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=max(1, os.cpu_count() or 1), threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(_count_on_worker, p, settings, pure=False) for p in parts]
+
+        def in_order() -> Iterator[PartCount]:
+            for fut in futures:
+                result = fut.result()
+                fut.release()
+                yield result
+
+        counted = _reduce(in_order(), len(parts), advance)
+        peaks = client.run(_peak_rss_mb)
+        counted.worker_peak_rss_mb = sorted(peaks.values(), reverse=True)
+        client.run(_drop_worker_cache)
+        return counted
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+_WORKER_CACHE: dict[str | None, AddressCache] = {}
+
+
+def _count_on_worker(part: Partition, settings: CountSettings) -> PartCount:
+    cache = _WORKER_CACHE.setdefault(settings.gazetteer, AddressCache())
+    return count_partition(part, settings, cache)
+
+
+def _drop_worker_cache() -> None:
+    _WORKER_CACHE.clear()
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

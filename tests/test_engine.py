@@ -1,0 +1,101 @@
+"""Partitioned input, the local streaming engine and the Dask engine: same answer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from stclusters import InputError, load_profile, run, write_result
+from stclusters.engine import find_partitions
+from stclusters.synth import write_partitioned_world
+
+OUTPUTS = ("clusters.csv", "clusters.parquet", "locations.parquet", "noise_summary.csv",
+           "unplaced.csv", "rejected.csv", "cluster_fields.csv", "cluster_subjects.csv",
+           "table5_top_cluster_per_economy.csv", "findings.json")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parts") / "world"
+    write_partitioned_world(folder, "tiny", seed=11, partitions=3)
+    # one bad row in the last partition: rejected, named with its file
+    path = folder / "contributors" / "part-00002.parquet"
+    frame = pd.read_parquet(path)
+    frame.loc[5, "lat"], frame.loc[5, "lon"] = "95.0", "10.0"
+    frame.to_parquet(path)
+    return folder
+
+
+def _config(**inputs):
+    return load_profile("gii2024").replace(
+        input=inputs, cluster={"min_share_patents": 0.002, "min_share_articles": 0.002}
+    ).with_previous()
+
+
+def test_dask_engine_gives_the_same_bytes(world, tmp_path):
+    cfg = _config(folder=str(world))
+    local = write_result(run(cfg), tmp_path / "local")
+    on_dask = run(cfg, engine="dask")
+    dask = write_result(on_dask, tmp_path / "dask")
+    for name in OUTPUTS:
+        assert (local / name).read_bytes() == (dask / name).read_bytes(), name
+    assert on_dask.info["partitions"] == 3 and on_dask.info["engine"] == "dask"
+    assert len(on_dask.info["worker_peak_rss_mb"]) >= 1
+
+
+def test_partitions_add_up_to_the_whole(world, tmp_path):
+    """The same records as one file per table: same clusters, same totals."""
+    whole = {}
+    for table in ("patents", "articles", "contributors"):
+        parts = [pd.read_parquet(p) for p in sorted((world / table).iterdir())]
+        whole[table] = str(tmp_path / f"{table}.parquet")
+        pd.concat(parts, ignore_index=True).to_parquet(whole[table])
+    one = run(_config(**whole))
+    many = run(_config(folder=str(world)))
+    assert one.clusters["name"].tolist() == many.clusters["name"].tolist()
+    pd.testing.assert_frame_equal(one.clusters[["patents", "articles", "score"]],
+                                  many.clusters[["patents", "articles", "score"]])
+    assert one.info["counting"] == many.info["counting"]
+    # nothing lost: every row read is accepted or rejected, and rejected rows name their file
+    files = many.info["inputs"]
+    assert len(files) == 9
+    assert all(f["rows_read"] == f["rows_accepted"] + f["rows_rejected"] for f in files)
+    bad = many.rejected
+    assert len(bad) == 1 and bad["file"].iloc[0].endswith("contributors/part-00002.parquet")
+    assert bad["row"].iloc[0] == 6 and bad["field"].iloc[0] == "lat"
+    assert set(many.unplaced["file"]) <= {str(world / "contributors" / f"part-0000{i}.parquet")
+                                          for i in range(3)}
+    assert len(many.unplaced) == len(one.unplaced)
+
+
+def test_a_document_in_two_partitions_is_an_error(tmp_path):
+    folder = tmp_path / "w"
+    write_partitioned_world(folder, 0.0005, seed=1, partitions=2)
+    first = pd.read_parquet(folder / "patents" / "part-00000.parquet")
+    second = pd.read_parquet(folder / "patents" / "part-00001.parquet")
+    second.loc[0, "doc_id"] = first.loc[3, "doc_id"]
+    second.to_parquet(folder / "patents" / "part-00001.parquet")
+    with pytest.raises(InputError, match=first.loc[3, "doc_id"]) as err:
+        run(_config(folder=str(folder)))
+    assert "part-00000.parquet" in str(err.value) and "part-00001.parquet" in str(err.value)
+
+
+def test_layout_is_checked(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        find_partitions(tmp_path / "nowhere")
+    (tmp_path / "contributors").mkdir()
+    with pytest.raises(InputError, match="no part files"):
+        find_partitions(tmp_path)
+    pd.DataFrame({"doc_id": ["a"], "role": ["author"]}).to_parquet(
+        tmp_path / "contributors" / "p1.parquet")
+    with pytest.raises(InputError, match="no patents or articles part"):
+        find_partitions(tmp_path)
+    (tmp_path / "articles").mkdir()
+    pd.DataFrame({"doc_id": ["a"], "year": [2020]}).to_parquet(
+        tmp_path / "articles" / "p1.parquet")
+    pd.DataFrame({"doc_id": ["b"], "year": [2020]}).to_parquet(
+        tmp_path / "articles" / "p2.parquet")
+    with pytest.raises(InputError, match="no contributors part"):
+        find_partitions(tmp_path)
+    (tmp_path / "articles" / "p2.parquet").unlink()
+    assert [p.name for p in find_partitions(tmp_path)] == ["p1"]
