@@ -179,6 +179,9 @@ def tally(
     """
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
                                                            "contributions")}
+    located = located[["doc_id", "kind", "role", "row", "lat", "lon", "cc", "geocode_level",
+                       "fail_reason"]]
+    named = named[["doc_id", "kind", "role", "name"]]
     for kind in KINDS:
         docs = documents[kind].reset_index(drop=True)
         year = docs["year"].to_numpy(np.int64)
@@ -243,16 +246,16 @@ def tally(
 
         people = named[(named["kind"] == kind) & (named["role"] == NAMED_ROLES[kind])
                        & (named["name"] != "")]
-        names = pd.DataFrame({"doc": pd.Index(docs["doc_id"]).get_indexer(people["doc_id"]),
-                              "code": people["name"].to_numpy()})
-        parts["credits"].append(_spread(placed, names, "name"))
+        parts["credits"].append(_spread(placed, pd.DataFrame({
+            "doc": pd.Index(docs["doc_id"]).get_indexer(people["doc_id"]),
+            "code": people["name"]}), "name"))
         if kind == "article":
             org = kind_points["organisation"].astype("string").replace("", pd.NA)
             credited = point_rows.assign(name=org.to_numpy())[org.notna().to_numpy()]
             parts["credits"].append(credited.drop(columns="cc"))
         if kind == "patent" and concordance is not None:
             ipc = split_codes(docs, "ipc")
-            ipc["code"] = ipc_fields(ipc["code"], concordance)
+            ipc["code"] = ipc_fields(ipc["code"], concordance).to_numpy()
             parts["fields"].append(_spread(placed, ipc[ipc["code"] >= 0], "field"))
         if kind == "article":
             parts["subjects"].append(_spread(placed, split_codes(docs, "subjects"), "subject"))
@@ -268,20 +271,39 @@ def tally(
 
 def _spread(placed: pd.DataFrame, labels: pd.DataFrame, column: str) -> pd.DataFrame:
     """Each placed contribution's weight split equally over its document's labels
-    (``doc``, ``code``): one row per (contribution, label)."""
-    part = 1.0 / np.bincount(labels["doc"].to_numpy(), minlength=1)[labels["doc"].to_numpy()]
-    credit = placed.merge(labels.assign(part=part), on="doc", sort=False)
-    return pd.DataFrame({"kind": credit["kind"], "year": credit["year"], "lat": credit["lat"],
-                         "lon": credit["lon"], column: credit["code"],
-                         "weight": credit["weight"] * credit["part"]})
+    (``doc``, ``code``), summed per (kind, year, lat, lon, label)."""
+    doc = labels["doc"].to_numpy()
+    part = 1.0 / np.bincount(doc, minlength=1)[doc]
+    # labels as integer codes while rows multiply; text comes back on the sums
+    code, uniques = pd.factorize(labels["code"])
+    credit = placed[["doc", "year", "lat", "lon", "weight"]].merge(
+        pd.DataFrame({"doc": doc, "code": code, "part": part}), on="doc", sort=False)
+    sums = (credit.assign(weight=credit["weight"] * credit["part"])
+            .groupby(["year", "lat", "lon", "code"], sort=False)["weight"].sum().reset_index())
+    values = pd.Series(uniques).take(sums["code"].to_numpy()).to_numpy()
+    return pd.DataFrame({"kind": placed["kind"].iloc[0] if len(placed) else "",
+                         "year": sums["year"], "lat": sums["lat"], "lon": sums["lon"],
+                         column: values, "weight": sums["weight"]})
 
 
 def _sum(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows summed per key, in key order (counters for ``documents`` and ``reasons``)."""
+    """Rows summed per key (counters for ``documents`` and ``reasons``), keys in order of
+    first appearance: text keys are grouped by integer codes, which is much faster."""
     keys = _TABLE_KEYS[name]
     values = [c for c in frame.columns if c not in keys]
-    return frame.groupby(keys, sort=True, dropna=False)[values].sum().reset_index()
-
+    codes, uniques = {}, {}
+    for k in keys:
+        column = frame[k]
+        if pd.api.types.is_numeric_dtype(column.dtype):
+            codes[k] = column.to_numpy()
+        else:
+            codes[k], uniques[k] = pd.factorize(column, use_na_sentinel=False)
+    grouped = (pd.DataFrame(codes).join(frame[values].reset_index(drop=True)
+                                        .set_axis(range(len(frame))))
+               .groupby(keys, sort=False)[values].sum().reset_index())
+    for k, u in uniques.items():
+        grouped[k] = pd.Series(u, dtype=frame[k].dtype).take(grouped[k].to_numpy()).to_numpy()
+    return grouped
 
 def _empty(name: str) -> pd.DataFrame:
     label = "field" if name == "fields" else "subject"

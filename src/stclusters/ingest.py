@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 
@@ -127,7 +129,13 @@ def _int_year(frame: pd.DataFrame, reject: _Rejector) -> pd.DataFrame:
 
 def _float(values: pd.Series) -> pd.Series:
     """Numbers as float64 with NaN for empty or unparsable text."""
-    return pd.to_numeric(values, errors="coerce").astype("Float64").astype(np.float64)
+    try:  # the common case, clean numbers or empty: one Arrow cast
+        text = pa.array(values, from_pandas=True)
+        text = pc.if_else(pc.equal(pc.utf8_trim_whitespace(text), ""), None, text)
+        return pd.Series(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False),
+                         index=values.index)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(values, errors="coerce").astype("Float64").astype(np.float64)
 
 
 def _coordinates(frame: pd.DataFrame, reject: _Rejector, required: bool) -> pd.DataFrame:
@@ -213,7 +221,9 @@ def ingest(
         known = pd.Series(False, index=frame.index)
         for kind, table in (("patent", "patents"), ("article", "articles")):
             is_kind = frame["kind"] == kind
-            known |= is_kind & frame["doc_id"].isin(tables[table]["doc_id"])
+            # a hash lookup (``isin`` on Arrow strings is slow for many values)
+            found = pd.Index(tables[table]["doc_id"]).get_indexer(frame["doc_id"]) >= 0
+            known |= is_kind & found
         frame = rej(frame, ~known, "doc_id",
                     "doc_id not found in the patents/articles table of its role")
         frame = _coordinates(frame, rej, required=False)

@@ -1,0 +1,115 @@
+"""GII scale end to end, on both engines, and the cost curve.
+
+Writes SYNTHETIC partitioned worlds (``stclusters synth``, not timed) at shares of GII
+volume (the GII counts about 1.4 M PCT applications and 10 M articles over five years;
+our worlds span seven publication years so that the previous edition can be ranked too),
+then runs ``stclusters run --input WORLD --previous`` in a fresh process per run: the
+whole job, maps and report included. Records wall time, the per-stage times and peak
+memory from each run's run.json (for Dask: the client process plus every worker), and
+checks that both engines wrote the same clusters.csv. Writes benchmarks/results/scale.json.
+
+    python benchmarks/scale.py [--shares 0.02,0.1,0.3,1.0] [--dask-shares 1.0]
+                               [--work /tmp/stclusters-scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+HERE = Path(__file__).parent
+
+
+def synth(share: float, folder: Path) -> dict:
+    if not (folder / "_synthetic.json").exists():
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sys; from stclusters.synth import "
+                        "write_partitioned_world as w; w(sys.argv[1], float(sys.argv[2]))",
+                        str(folder), str(share)], check=True)
+        seconds = time.perf_counter() - start
+    else:
+        seconds = None
+    rows = {t: sum(pq.ParquetFile(p).metadata.num_rows for p in (folder / t).iterdir())
+            for t in ("patents", "articles", "contributors")}
+    return {"synth_s": None if seconds is None else round(seconds, 1),
+            "partitions": len(list((folder / "contributors").iterdir())), **rows}
+
+
+def run(world: Path, out: Path, engine: str) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stclusters.cli", "run", "--input", str(world),
+                    "--out", str(out), "--previous", "--engine", engine, "--quiet"],
+                   check=True)
+    wall = time.perf_counter() - start
+    info = json.loads((out / "run.json").read_text())
+    workers = info.get("worker_peak_rss_mb", [])
+    return {"engine": engine, "wall_s": round(wall, 1), "stages_s": info["timings_s"],
+            "per_record_stages_s": info["per_record_stages_s"],
+            "peak_rss_mb_client": info["peak_rss_mb"], "peak_rss_mb_workers": workers,
+            "peak_rss_mb_total": round(info["peak_rss_mb"] + sum(workers), 1),
+            "clusters": info["clusters"], "world_totals": info["world_totals"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shares", default="0.02,0.1,0.3,1.0")
+    parser.add_argument("--dask-shares", default="1.0")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/stclusters-scale"))
+    parser.add_argument("--keep", action="store_true", help="Keep the worlds and outputs.")
+    args = parser.parse_args()
+    shares = [float(s) for s in args.shares.split(",")]
+    dask_shares = [float(s) for s in args.dask_shares.split(",") if s]
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                           "platform": platform.platform()},
+               "data": "SYNTHETIC partitioned worlds (stclusters synth); share 1.0 = GII "
+                       "volume per five years, seven publication years written",
+               "command": "stclusters run --input WORLD --out OUT --previous --engine E",
+               "runs": []}
+    target = HERE / "results" / "scale.json"
+    target.parent.mkdir(exist_ok=True)
+    for share in sorted(set(shares) | set(dask_shares)):
+        world = args.work / f"world-{share:g}"
+        entry = {"share_of_gii": share, "world": synth(share, world)}
+        engines = (["local"] if share in shares else []) + (
+            ["dask"] if share in dask_shares else [])
+        for engine in engines:
+            print(f"share {share:g}: {engine} …", flush=True)
+            entry[engine] = run(world, args.work / f"out-{share:g}-{engine}", engine)
+            print(f"  {entry[engine]['wall_s']} s, {entry[engine]['peak_rss_mb_total']} MB",
+                  flush=True)
+        if len(engines) == 2:
+            a, b = (args.work / f"out-{share:g}-{e}" / "clusters.csv" for e in engines)
+            entry["clusters_csv_identical"] = filecmp.cmp(a, b, shallow=False)
+            entry["dask_over_local"] = round(entry["dask"]["wall_s"] / entry["local"]["wall_s"],
+                                             2)
+        results["runs"].append(entry)
+        target.write_text(json.dumps(results, indent=2) + "\n")
+        if not args.keep:
+            for engine in engines:
+                shutil.rmtree(args.work / f"out-{share:g}-{engine}", ignore_errors=True)
+    local = [(r["world"]["contributors"], r["local"]["wall_s"]) for r in results["runs"]
+             if "local" in r]
+    if len(local) >= 2:
+        (n0, t0), (n1, t1) = local[0], local[-1]
+        results["cost_curve"] = {
+            "contributor_rows": [n for n, _ in local], "wall_s": [t for _, t in local],
+            "seconds_per_million_rows": [round(t / n * 1e6, 2) for n, t in local],
+            "growth_ratio_time_over_rows": round((t1 / t0) / (n1 / n0), 3)}
+    target.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results.get("cost_curve", {}), indent=2))
+
+
+if __name__ == "__main__":
+    main()
