@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stclusters import aggregate_locations, combine_tallies, geocode, ingest, tally
@@ -76,6 +76,7 @@ def test_each_document_counts_one(n_docs, team, placed_share, seed, split):
     assert np.isclose(counts.locations["weight"].sum(), led["placed_weight"])
 
 
+@settings(max_examples=40, deadline=None)
 @given(st.integers(2, 25), st.integers(0, 10_000))
 def test_locations_invariant_to_row_order(n_docs, seed):
     docs, contrib = _world(n_docs, [3, 1, 2], 0.8, seed)
@@ -85,6 +86,7 @@ def test_locations_invariant_to_row_order(n_docs, seed):
     pd.testing.assert_frame_equal(a.locations, b.locations)
 
 
+@settings(max_examples=30, deadline=None)
 @given(st.integers(2, 40), st.integers(1, 6), st.integers(0, 10_000))
 def test_partition_tallies_add_up(n_docs, n_parts, seed):
     """Counting partitions separately and adding the tallies gives the whole's counts."""

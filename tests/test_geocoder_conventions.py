@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stclusters.cli import app
-from stclusters.geocode import geocode
+from stclusters.geocode import AddressCache, geocode
 
 EXPECTED = {  # row id: (place, cc, (lat, lon) within 0.5 degrees)
     1: ("Tokyo", "JP", (35.69, 139.69)),
@@ -77,3 +77,18 @@ def test_user_gazetteer_extends_and_overrides(data_dir, tmp_path):
     bad.write_text("just,a,csv\n")
     with pytest.raises(InputError, match="not a GeoNames dump file"):
         extend_gazetteer(base, bad)
+
+
+def test_ambiguous_addresses_are_flagged():
+    """A name that fits far-apart places equally well is placed (most populous) and
+    flagged with its number of rivals; a region, or a unique name, removes the doubt."""
+    frame = pd.DataFrame({"city": ["Cambridge", "Cambridge", "Springfield", "Paris", ""],
+                          "region": ["", "MA", "", "", ""],
+                          "country": ["US", "US", "US", "FR", "US"],
+                          "lat": ["", "", "", "", "40.0"], "lon": ["", "", "", "", "-70.0"]})
+    out = geocode(frame)
+    assert out["alternatives"].tolist()[:2] == [1, 0]
+    assert out["alternatives"][2] >= 3  # Springfield: IL, MA, MO, OR, OH, …
+    assert out["alternatives"][3] == 0 and out["alternatives"][4] == 0  # coordinates given
+    again = geocode(frame, cache=AddressCache())
+    pd.testing.assert_frame_equal(out, again)

@@ -3,6 +3,8 @@ duplicates, bad rows, format guessing, fuzzing, and the ingest/run commands."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -238,3 +240,21 @@ def test_ingest_and_run_from_openalex(data_dir, tmp_path):
     clusters = pd.read_csv(tmp_path / "out" / "clusters.csv")
     assert {"Vancouver, BC", "Beijing", "Tokyo"} <= set(clusters["name"])
     assert (tmp_path / "out" / "records" / "ingest.json").is_file()
+
+
+def test_run_on_export_reports_the_exports_rejections(data_dir, tmp_path):
+    """`run --export`: the run's rejected.csv holds the export's bad records too."""
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('profile = "gii2024"\n[cluster]\nmin_weight_articles = 0.5\n'
+                   'min_weight_patents = 0.5\n')
+    res = CliRunner().invoke(app, ["run", "--config", str(cfg), "--format", "wos",
+                                   *[a for f in FILES for a in ("--export", str(data_dir / f))],
+                                   "--out", str(tmp_path / "out"), "--no-report", "--quiet"])
+    assert res.exit_code == 0, res.output
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv")
+    assert rejected["field"].tolist()[:2] == ["PY", "UT"]
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert info["rows_rejected"] == len(rejected)
+    assert [f["rows_rejected"] for f in info["export_files"]] == [
+        f["rows_rejected"] for f in json.loads(
+            (tmp_path / "out" / "records" / "ingest.json").read_text())["files"]]

@@ -20,7 +20,7 @@ from stclusters.gazetteer import extend_gazetteer, load_gazetteer
 from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv
-from stclusters.pipeline import Result, run, write_result
+from stclusters.pipeline import Result, run, with_export_rejections, write_result
 from stclusters.readers import FORMATS, guess_format, read_export, write_export
 from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report
 from stclusters.robustness import robustness, write_robustness
@@ -136,11 +136,12 @@ def run_command(
     try:
         cfg = _with_zooms(_config_from(config, profile, patents, articles, contributors,
                                        points, out, input_folder), zoom)
+        converted = None
         if export:
             fmt = fmt or guess_format(export[0])
             records = Path(cfg.out) / "records"
-            cfg = cfg.replace(input=write_export(
-                read_export(export, fmt, institutions=institutions), records, fmt))
+            converted = read_export(export, fmt, institutions=institutions)
+            cfg = cfg.replace(input=write_export(converted, records, fmt))
             if not quiet:
                 err_console.print(f"{fmt} export read into {records}/ (its rejected rows: "
                                   f"{records / 'rejected.csv'})")
@@ -152,6 +153,8 @@ def run_command(
                               "`stclusters synth`, not real records.")
         result = run(cfg, strict=strict, quiet=quiet, synthetic=synthetic, engine=engine,
                      scheduler=scheduler)
+        if converted is not None:
+            result = with_export_rejections(result, converted)
         folder = write_result(result, cfg.out)
         if not no_report:
             render_report(folder, quiet=quiet)

@@ -37,8 +37,8 @@ NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 _AT = ["kind", "year", "lat", "lon"]
 _DOC_COUNTERS = ["documents", "documents_without_located_contributors",
                  "documents_without_placed_contributors", "contributor_rows",
-                 "contributor_rows_placed", "placed_weight", "unplaced_weight", "points",
-                 "points_weight"]
+                 "contributor_rows_placed", "contributor_rows_ambiguous", "placed_weight",
+                 "unplaced_weight", "points", "points_weight"]
 _TABLE_KEYS = {"locations": [*_AT, "cc"], "credits": [*_AT, "name"],
                "fields": [*_AT, "field"], "subjects": [*_AT, "subject"],
                "documents": ["kind", "year"], "reasons": ["kind", "year", "reason"]}
@@ -113,6 +113,7 @@ class Tally:
                 "contributor_rows_placed": int(inner["contributor_rows_placed"]),
                 "contributor_rows_unplaced":
                     int(inner["contributor_rows"] - inner["contributor_rows_placed"]),
+                "contributor_rows_ambiguous": int(inner["contributor_rows_ambiguous"]),
                 "placed_weight": float(inner["placed_weight"]),
                 "unplaced_weight": float(inner["unplaced_weight"]),
                 "points_in_window": int(inner["points"]),
@@ -179,8 +180,10 @@ def tally(
     """
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
                                                            "contributions")}
+    if "alternatives" not in located:
+        located = located.assign(alternatives=0)
     located = located[["doc_id", "kind", "role", "row", "lat", "lon", "cc", "geocode_level",
-                       "fail_reason"]]
+                       "fail_reason", "alternatives"]]
     named = named[["doc_id", "kind", "role", "name"]]
     for kind in KINDS:
         docs = documents[kind].reset_index(drop=True)
@@ -190,6 +193,8 @@ def tally(
         is_placed = rows["geocode_level"].isin(PLACED_LEVELS).to_numpy()
         n_all = np.bincount(doc, minlength=len(docs))
         n_placed = np.bincount(doc[is_placed], minlength=len(docs))
+        ambiguous = is_placed & (rows["alternatives"].to_numpy() > 0)
+        n_ambiguous = np.bincount(doc[ambiguous], minlength=len(docs))
         denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
         pd_doc = doc[is_placed]
         placed = pd.DataFrame({
@@ -223,13 +228,15 @@ def tally(
             "documents_without_placed_contributors": ((n_all > 0) & (n_placed == 0)).astype(
                 np.int64),
             "contributor_rows": n_all, "contributor_rows_placed": n_placed,
-            "placed_weight": placed_weight, "unplaced_weight": 1.0 - placed_weight,
+            "contributor_rows_ambiguous": n_ambiguous, "placed_weight": placed_weight,
+            "unplaced_weight": 1.0 - placed_weight,
             "points": 0, "points_weight": 0.0}))
         parts["documents"].append(pd.DataFrame({
             "kind": kind, "year": kind_points["year"].to_numpy(np.int64), "documents": 0,
             "documents_without_located_contributors": 0,
             "documents_without_placed_contributors": 0, "contributor_rows": 0,
-            "contributor_rows_placed": 0, "placed_weight": 0.0, "unplaced_weight": 0.0,
+            "contributor_rows_placed": 0, "contributor_rows_ambiguous": 0,
+            "placed_weight": 0.0, "unplaced_weight": 0.0,
             "points": 1,
             "points_weight": kind_points["weight"].to_numpy(np.float64)}))
         point_rows = pd.DataFrame({

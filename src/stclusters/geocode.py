@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from stclusters._geo import chord, unit_vectors
 from stclusters.gazetteer import CA_PROVINCES, Gazetteer, country_code, load_gazetteer, normalize
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
@@ -23,7 +24,12 @@ __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocod
 LEVELS = ("input", "city", "country", "failed")
 PLACED_LEVELS = ("input", "city")
 """Levels that are locations to cluster (a country is not)."""
-GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason"]
+GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason",
+                   "alternatives"]
+RIVAL_KM = 25.0
+"""A rival place is at least this far from the chosen one (nearer ones are the same area)."""
+RIVAL_SHARE = 0.1
+"""A rival place weighs at least this share of the chosen one (population, own name x10)."""
 _DIGITS = re.compile(r"\b\S*\d\S*\b")
 _ADMIN_AFFIX = re.compile(
     r"(\s(ku|shi|gun|si|gu|cho|machi|mura|qu|xian|shi qu|city|town|township|village|district|"
@@ -82,8 +88,9 @@ def geocode(
     -------
     A copy of ``frame`` (same rows, same order) with ``lat``, ``lon`` (NaN when not
     placed), ``geocode_level`` in {input, city, country, failed}, ``place_id``
-    (GeoNames id, -1 when none), ``place_name``, ``cc`` (ISO alpha-2 or NA) and
-    ``fail_reason`` (empty when placed).
+    (GeoNames id, -1 when none), ``place_name``, ``cc`` (ISO alpha-2 or NA),
+    ``fail_reason`` (empty when placed) and ``alternatives`` (other places, far from the
+    chosen one, that fit the address about as well: > 0 means ambiguous).
     """
     gaz = gazetteer or load_gazetteer()
     out = frame.copy()
@@ -128,6 +135,8 @@ def geocode(
     level[given] = "input"
     reason = merged["fail_reason"].astype("string").fillna("").to_numpy(dtype=object)
     reason[given] = ""
+    alternatives = merged["alternatives"].fillna(0).to_numpy(np.int64).copy()
+    alternatives[given] = 0
     cc = merged["cc"].astype("string")
     country_given = country_code(cols["country"].astype("string").fillna(""), gaz)
     cc = cc.where(cc.notna(), country_given.to_numpy())
@@ -138,8 +147,25 @@ def geocode(
     out["place_name"] = merged["place_name"].astype("string").to_numpy()
     out["cc"] = pd.Series(cc.to_numpy(), index=out.index, dtype="string")
     out["fail_reason"] = pd.Series(reason, index=out.index, dtype="string")
+    out["alternatives"] = alternatives
     assert len(out) == n
     return out
+
+
+def _rivals(hits: pd.DataFrame, best: pd.DataFrame) -> pd.Series:
+    """Per row: how many other places fit its address as well as the chosen one (same
+    name priority and region match, at least ``RIVAL_SHARE`` of its weight) but lie more
+    than ``RIVAL_KM`` away: "Cambridge" with no state, "Springfield, US"."""
+    chosen = best.reindex(hits["row"])
+    same = ((hits["prio"].to_numpy() == chosen["prio"].to_numpy())
+            & (hits["region_match"].to_numpy() == chosen["region_match"].to_numpy())
+            & (hits["weight"].to_numpy() >= RIVAL_SHARE * chosen["weight"].to_numpy())
+            & (hits["geonameid"].to_numpy() != chosen["geonameid"].to_numpy()))
+    far = (np.linalg.norm(unit_vectors(hits["lat"], hits["lon"])
+                          - unit_vectors(chosen["lat"], chosen["lon"]), axis=1)
+           > chord(RIVAL_KM))
+    rivals = hits.loc[same & far, ["row", "geonameid"]].drop_duplicates()
+    return rivals.groupby("row").size()
 
 
 class AddressCache:
@@ -295,6 +321,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     hits = hits.sort_values(["row", "prio", "region_match", "weight", "geonameid"],
                             ascending=[True, True, False, False, True], kind="stable")
     best = hits.drop_duplicates("row").set_index("row")
+    alternatives = _rivals(hits, best)
 
     found = res["row"].isin(best.index).to_numpy()
     res["lat"] = res["row"].map(best["lat"])
@@ -304,6 +331,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     res["cc"] = res["row"].map(best["cc"]).astype("string").fillna(res["cc_q"])
     has_country = res["cc_q"].notna().to_numpy()
     empty = ((res["address"] == "") & (res["city"] == "")).to_numpy()
+    res["alternatives"] = res["row"].map(alternatives).fillna(0).astype(np.int64)
     res["geocode_level"] = np.where(found, "city", np.where(has_country, "country", "failed"))
     res["fail_reason"] = np.where(
         found, "",
