@@ -189,7 +189,8 @@ def tally(
         docs = documents[kind].reset_index(drop=True)
         year = docs["year"].to_numpy(np.int64)
         rows = located[(located["kind"] == kind) & (located["role"] == LOCATED_ROLES[kind])]
-        doc = pd.Index(docs["doc_id"]).get_indexer(rows["doc_id"])
+        doc_index = pd.Index(docs["doc_id"])
+        doc = doc_index.get_indexer(rows["doc_id"])
         is_placed = rows["geocode_level"].isin(PLACED_LEVELS).to_numpy()
         n_all = np.bincount(doc, minlength=len(docs))
         n_placed = np.bincount(doc[is_placed], minlength=len(docs))
@@ -254,7 +255,7 @@ def tally(
         people = named[(named["kind"] == kind) & (named["role"] == NAMED_ROLES[kind])
                        & (named["name"] != "")]
         parts["credits"].append(_spread(placed, pd.DataFrame({
-            "doc": pd.Index(docs["doc_id"]).get_indexer(people["doc_id"]),
+            "doc": doc_index.get_indexer(people["doc_id"]),
             "code": people["name"]}), "name"))
         if kind == "article":
             org = kind_points["organisation"].astype("string").replace("", pd.NA)

@@ -220,7 +220,8 @@ def _reduce(counts: Iterator[PartCount], total: int,
         rejected.append(part.rejected)
         files.extend(part.files)
         keys.append(part.doc_keys)
-        sources.append([f["file"] for f in part.files if f["table"] in ("patents", "articles")])
+        sources.append([(f["table"], f["file"]) for f in part.files
+                        if f["table"] in ("patents", "articles")])
         for k, v in part.timings.items():
             timings[k] += v
         if len(batch) == COMBINE_EVERY or done == total:
@@ -241,7 +242,8 @@ def _reduce(counts: Iterator[PartCount], total: int,
                    timings={k: round(v, 3) for k, v in timings.items()})
 
 
-def _check_documents_unique(keys: list[np.ndarray], sources: list[list[str]]) -> None:
+def _check_documents_unique(keys: list[np.ndarray],
+                            sources: list[list[tuple[str, str]]]) -> None:
     """A document in two partitions would count twice: name it and both files."""
     if len(keys) < 2:
         return
@@ -253,10 +255,9 @@ def _check_documents_unique(keys: list[np.ndarray], sources: list[list[str]]) ->
         a, b = owner[order[i]], owner[order[i + 1]]
         if a == b:
             continue  # a hash collision inside one partition (ingest checked ids there)
-        for path_a in sources[a]:
-            table = "patents" if "/patents/" in path_a.replace(os.sep, "/") else "articles"
+        for table, path_a in sources[a]:
             ids_a = read_table(path_a, table)["doc_id"]
-            for path_b in sources[b]:
+            for _, path_b in (s for s in sources[b] if s[0] == table):
                 ids_b = read_table(path_b, table)["doc_id"]
                 shared = ids_a[ids_a.isin(ids_b)]
                 if len(shared):
