@@ -32,7 +32,7 @@ from stclusters.count import Tally, combine_tallies, tally
 from stclusters.fields import read_concordance
 from stclusters.gazetteer import Gazetteer, extend_gazetteer, load_gazetteer
 from stclusters.geocode import AddressCache, geocode
-from stclusters.ingest import LOCATED_ROLES, REJECTED_COLUMNS, Records, ingest, read_table
+from stclusters.ingest import LOCATED_ROLES, Records, ingest, read_table
 
 __all__ = ["ENGINES", "Counted", "Partition", "count_records", "find_partitions"]
 
@@ -232,12 +232,10 @@ def _reduce(counts: Iterator[PartCount], total: int,
     if running is None:
         raise StclustersError("no partitions to count")
     _check_documents_unique(keys, sources)
+    # ingest gives every partition a typed rejected table, empty or not
     frames = [r for r in rejected if len(r)]
     rej = (pd.concat(frames, ignore_index=True) if frames else rejected[0]).reset_index(
         drop=True)
-    if rej.empty:
-        rej = pd.DataFrame({c: pd.Series(dtype=np.int64 if c == "row" else "string")
-                            for c in REJECTED_COLUMNS})
     return Counted(tally=running, rejected=rej, files=files, partitions=total,
                    timings={k: round(v, 3) for k, v in timings.items()})
 

@@ -229,12 +229,8 @@ def synthesize(scale: str | float = "demo", *, seed: int = 2024, partition: int 
     """
     if not 0 <= partition < partitions:
         raise ValueError(f"partition must be in [0, {partitions}), got {partition}")
-    share = SCALES[scale] if isinstance(scale, str) else float(scale)
     rng = np.random.default_rng([seed, partition])
-    span_p = YEARS_PATENTS[1] - YEARS_PATENTS[0] + 1
-    span_a = YEARS_ARTICLES[1] - YEARS_ARTICLES[0] + 1
-    n_pat = max(1, round(GII_PATENTS_5Y * share * span_p / 5))
-    n_art = max(1, round(GII_ARTICLES_5Y * share * span_a / 5))
+    n_pat, n_art = _document_counts(scale)
     (pat_start, pat_n), (art_start, art_n) = (_slice(n, partition, partitions)
                                               for n in (n_pat, n_art))
     patents, pc = _kind(rng, "patent", pat_n, _city_table(1.3), 1.6, YEARS_PATENTS,
@@ -253,13 +249,13 @@ def _slice(n: int, part: int, parts: int) -> tuple[int, int]:
     return part * base + min(part, extra), base + (part < extra)
 
 
-def world_documents(scale: str | float) -> int:
-    """Documents (patents + articles) of the world at ``scale``."""
+def _document_counts(scale: str | float) -> tuple[int, int]:
+    """Patents and articles of the whole world at ``scale`` (all publication years)."""
     share = SCALES[scale] if isinstance(scale, str) else float(scale)
     span_p = YEARS_PATENTS[1] - YEARS_PATENTS[0] + 1
     span_a = YEARS_ARTICLES[1] - YEARS_ARTICLES[0] + 1
-    return (max(1, round(GII_PATENTS_5Y * share * span_p / 5))
-            + max(1, round(GII_ARTICLES_5Y * share * span_a / 5)))
+    return (max(1, round(GII_PATENTS_5Y * share * span_p / 5)),
+            max(1, round(GII_ARTICLES_5Y * share * span_a / 5)))
 
 
 def write_world(world: SyntheticWorld, folder: str | Path, *, fmt: str = "csv") -> dict[str, str]:
@@ -284,7 +280,7 @@ def write_partitioned_world(folder: str | Path, scale: str | float = "demo", *,
     (default: about ``DOCS_PER_PARTITION`` documents each). Returns the part files."""
     folder = Path(folder)
     if partitions is None:
-        partitions = max(1, -(-world_documents(scale) // DOCS_PER_PARTITION))
+        partitions = max(1, -(-sum(_document_counts(scale)) // DOCS_PER_PARTITION))
     writer = write_csv if fmt == "csv" else write_parquet
     written = []
     for p in range(partitions):
