@@ -18,6 +18,7 @@ from numba import njit, prange
 EMPTY = np.int64(-1)
 _GOLDEN = np.uint64(11400714819323198485)
 BITS = 21
+LAT, LON, COS, X, W = 0, 1, 2, 3, 6  # columns of the packed point rows
 
 
 @njit(cache=True, inline="always")
@@ -29,37 +30,42 @@ def _rdist(lat1, lon1, cos1, lat2, lon2, cos2):
 
 
 @njit(cache=True, parallel=True)
-def cell_keys(lat_deg, lon_deg, side):
-    """Radians (bit-identical to np.radians), unit vectors, cos(lat) (libm, as sklearn
-    sees it) and packed 3-D cell keys."""
+def cell_keys(lat_deg, lon_deg, w, side):
+    """Each point packed in one 64-byte row, and its packed 3-D cell key.
+
+    Row: latitude and longitude in radians (bit-identical to np.radians), cos(lat)
+    (libm, as sklearn sees it), the unit vector x, y, z, and the weight. One row per
+    point means one cache line per random read while points are put in cell order.
+    """
     n = lat_deg.shape[0]
-    lat = np.empty(n)
-    lon = np.empty(n)
-    xyz = np.empty((n, 3))
-    cosl = np.empty(n)
+    pts = np.empty((n, 8))
     keys = np.empty(n, dtype=np.int64)
     off = np.int64(1 << (BITS - 1))
     for i in prange(n):
-        lat[i] = lat_deg[i] * (math.pi / 180.0)
-        lon[i] = lon_deg[i] * (math.pi / 180.0)
-        c = math.cos(lat[i])
-        cosl[i] = c
-        x = c * math.cos(lon[i])
-        y = c * math.sin(lon[i])
-        z = math.sin(lat[i])
-        xyz[i, 0] = x
-        xyz[i, 1] = y
-        xyz[i, 2] = z
+        lat = lat_deg[i] * (math.pi / 180.0)
+        lon = lon_deg[i] * (math.pi / 180.0)
+        c = math.cos(lat)
+        x = c * math.cos(lon)
+        y = c * math.sin(lon)
+        z = math.sin(lat)
+        pts[i, LAT] = lat
+        pts[i, LON] = lon
+        pts[i, COS] = c
+        pts[i, X] = x
+        pts[i, X + 1] = y
+        pts[i, X + 2] = z
+        pts[i, W] = w[i]
+        pts[i, 7] = 0.0
         ix = np.int64(math.floor(x / side)) + off
         iy = np.int64(math.floor(y / side)) + off
         iz = np.int64(math.floor(z / side)) + off
         keys[i] = (ix << (2 * BITS)) | (iy << BITS) | iz
-    return lat, lon, xyz, cosl, keys
+    return pts, keys
 
 
 @njit(cache=True, parallel=True)
-def gather(order, lat, lon, cosl, xyz, w):
-    """Point arrays in cell order, in one parallel pass."""
+def gather(order, pts):
+    """Point arrays in final order, in one parallel pass."""
     n = order.shape[0]
     lat_s = np.empty(n)
     lon_s = np.empty(n)
@@ -68,13 +74,13 @@ def gather(order, lat, lon, cosl, xyz, w):
     w_s = np.empty(n)
     for p in prange(n):
         i = order[p]
-        lat_s[p] = lat[i]
-        lon_s[p] = lon[i]
-        cos_s[p] = cosl[i]
-        xyz_s[p, 0] = xyz[i, 0]
-        xyz_s[p, 1] = xyz[i, 1]
-        xyz_s[p, 2] = xyz[i, 2]
-        w_s[p] = w[i]
+        lat_s[p] = pts[i, LAT]
+        lon_s[p] = pts[i, LON]
+        cos_s[p] = pts[i, COS]
+        xyz_s[p, 0] = pts[i, X]
+        xyz_s[p, 1] = pts[i, X + 1]
+        xyz_s[p, 2] = pts[i, X + 2]
+        w_s[p] = pts[i, W]
     return lat_s, lon_s, cos_s, xyz_s, w_s
 
 
@@ -191,42 +197,110 @@ def counting_order(cell, n_cells):
     return order, start
 
 
+@njit(cache=True, inline="always")
+def _before(pts, i, j):
+    """Canonical point order: (lat, lon, weight)."""
+    if pts[i, LAT] != pts[j, LAT]:
+        return pts[i, LAT] < pts[j, LAT]
+    if pts[i, LON] != pts[j, LON]:
+        return pts[i, LON] < pts[j, LON]
+    return pts[i, W] < pts[j, W]
+
+
+@njit(cache=True)
+def _sort_by_coords(seg, a, b, pts):
+    """Sort seg[a:b] canonically: insertion sort when short, stable passes when long."""
+    if b - a <= 32:
+        for p in range(a + 1, b):
+            v = seg[p]
+            q = p - 1
+            while q >= a and _before(pts, v, seg[q]):
+                seg[q + 1] = seg[q]
+                q -= 1
+            seg[q + 1] = v
+        return
+    run = seg[a:b].copy()
+    for col in (W, LON, LAT):
+        vals = np.empty(b - a)
+        for p in range(b - a):
+            vals[p] = pts[run[p], col]
+        run = run[np.argsort(vals, kind="mergesort")]
+    seg[a:b] = run
+
+
+@njit(cache=True, inline="always")
+def _spread_bits(v):
+    """Spread the low 10 bits of v so two zero bits separate each (for 3-D Morton)."""
+    v = v & 0x3FF
+    v = (v | (v << 16)) & 0x30000FF
+    v = (v | (v << 8)) & 0x300F00F
+    v = (v | (v << 4)) & 0x30C30C3
+    v = (v | (v << 2)) & 0x9249249
+    return v
+
+
+@njit(cache=True)
+def _morton_codes(seg, pts):
+    """Z-curve codes of the points seg through their bounding box."""
+    m = seg.shape[0]
+    lo = np.full(3, np.inf)
+    hi = np.full(3, -np.inf)
+    for p in range(m):
+        for ax in range(3):
+            v = pts[seg[p], X + ax]
+            lo[ax] = min(lo[ax], v)
+            hi[ax] = max(hi[ax], v)
+    codes = np.empty(m, dtype=np.int64)
+    for p in range(m):
+        code = np.int64(0)
+        for ax in range(3):
+            span = hi[ax] - lo[ax]
+            q = np.int64(0)
+            if span > 0:
+                q = np.int64(min(1023.0, (pts[seg[p], X + ax] - lo[ax]) / span * 1024.0))
+            code |= _spread_bits(q) << (2 - ax)
+        codes[p] = code
+    return codes
+
+
 @njit(cache=True, parallel=True)
-def canonical_within_cells(order, start, lat, lon, w):
-    """Sort each cell's points by (lat, lon, weight) so results ignore input order."""
+def order_within_cells(order, start, pts, leaf):
+    """Order each cell's points so results ignore input order and trees are compact.
+
+    Cells of up to ``leaf`` points (one tree leaf) in canonical (lat, lon, weight) order;
+    larger cells along the Z-curve through their bounding box, ties canonical. Both
+    depend only on the set of points, never on how they came in.
+    """
     n_cells = start.shape[0] - 1
     for c in prange(n_cells):
         a = start[c]
         b = start[c + 1]
-        if b - a < 2:
+        m = b - a
+        if m < 2:
             continue
         seg = order[a:b].copy()
-        sub = np.argsort(lat[seg], kind="mergesort")
-        seg = seg[sub]
-        i = 0
-        m = b - a
-        while i < m:
-            j = i + 1
-            while j < m and lat[seg[j]] == lat[seg[i]]:
-                j += 1
-            if j - i > 1:
-                # rare: equal latitudes; insertion sort by (lon, weight)
-                for p in range(i + 1, j):
-                    v = seg[p]
-                    q = p - 1
-                    while q >= i and (lon[seg[q]] > lon[v] or (
-                            lon[seg[q]] == lon[v] and w[seg[q]] > w[v])):
-                        seg[q + 1] = seg[q]
-                        q -= 1
-                    seg[q + 1] = v
-            i = j
+        if m <= leaf:
+            _sort_by_coords(seg, 0, m, pts)
+        else:
+            codes = _morton_codes(seg, pts)
+            idx = np.argsort(codes)
+            seg = seg[idx]
+            codes = codes[idx]
+            i = 0
+            while i < m:
+                j = i + 1
+                while j < m and codes[j] == codes[i]:
+                    j += 1
+                if j - i > 1:
+                    _sort_by_coords(seg, i, j, pts)
+                i = j
         for p in range(m):
             order[a + p] = seg[p]
 
 
 @njit(cache=True)
-def column_table(cell_keys):
-    """Hash table from a grid column (ix, iy) to its run of cells in key order.
+def columns(cell_keys):
+    """The grid columns (ix, iy) in ascending order and where each one's cells start.
 
     Cells are sorted by key (ix, iy, iz), so the cells of one column are contiguous.
     """
@@ -239,59 +313,55 @@ def column_table(cell_keys):
             starts[m] = c
             m += 1
     starts[m] = n
-    size = _table_size(m)
-    mask = np.int64(size - 1)
-    table_keys = np.full(size, EMPTY, dtype=np.int64)
-    table_vals = np.full(size, EMPTY, dtype=np.int64)
-    for k in range(m):
-        key = col[starts[k]]
-        slot = _slot(key, mask)
-        while table_keys[slot] != EMPTY:
-            slot = (slot + 1) & mask
-        table_keys[slot] = key
-        table_vals[slot] = k
-    return table_keys, table_vals, starts[: m + 1].copy()
-
-
-@njit(cache=True, inline="always")
-def _lookup(table_keys, table_vals, key):
-    mask = np.int64(table_keys.shape[0] - 1)
-    slot = _slot(key, mask)
-    while True:
-        k = table_keys[slot]
-        if k == key:
-            return table_vals[slot]
-        if k == EMPTY:
-            return EMPTY
-        slot = (slot + 1) & mask
+    starts = starts[: m + 1].copy()
+    return col[starts[:m]], starts
 
 
 @njit(cache=True)
-def _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, rnd,
-                       out, p):
-    """Write the neighbours of cell c found in the columns around it; return new p.
+def _seek(c, cell_keys, cols, reach, ptr):
+    """Point ptr[dx + reach] at the first column >= (ix + dx, iy - reach) of cell c."""
+    col = cell_keys[c] >> BITS
+    for dx in range(-reach, reach + 1):
+        ptr[dx + reach] = np.searchsorted(cols, col + (np.int64(dx) << BITS) - reach)
 
-    rnd 0: touching cells (all |d| <= 1, self excluded); rnd 1: the others.
+
+@njit(cache=True)
+def _enumerate(c, cell_keys, cols, col_start, ptr, allowed, reach, out, scratch):
+    """Neighbours of cell c into out: self, touching cells, others, each nearest first.
+
+    Cells come in key order, so for each row dx the first neighbour column only moves
+    forward: ``ptr`` (one per dx) is advanced, not searched, and the rows' columns are
+    read in sequence. Cells that do not touch c wait at the end of ``scratch`` (int64,
+    4 (2 reach + 1)^3 long). Returns (count, end of the touching ones).
     """
+    far = scratch[3 * out.shape[0]:]
     low = np.int64((1 << BITS) - 1)
     key = cell_keys[c]
     iz = key & low
     col = key >> BITS
     width = 2 * reach + 1
+    n_cols = cols.shape[0]
+    out[0] = c
+    p = 1
+    f = 0
     for dx in range(-reach, reach + 1):
-        for dy in range(-reach, reach + 1):
-            k = _lookup(table_keys, table_vals, col + (np.int64(dx) << BITS) + dy)
-            if k == EMPTY:
-                continue
+        row = col + (np.int64(dx) << BITS)
+        k = ptr[dx + reach]
+        target = row - reach
+        while k < n_cols and cols[k] < target:
+            k += 1
+        ptr[dx + reach] = k
+        while k < n_cols and cols[k] <= row + reach:
+            dy = cols[k] - row
             a = col_start[k]
             b = col_start[k + 1]
+            k += 1
             # first cell of the column with iz >= iz - reach (binary search)
             lo = a
             hi = b
-            target = iz - reach
             while lo < hi:
                 mid = (lo + hi) // 2
-                if (cell_keys[mid] & low) < target:
+                if (cell_keys[mid] & low) < iz - reach:
                     lo = mid + 1
                 else:
                     hi = mid
@@ -303,63 +373,65 @@ def _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed,
                     continue
                 if not allowed[(dx + reach) * width * width + (dy + reach) * width + dz + reach]:
                     continue
-                touching = abs(dx) <= 1 and abs(dy) <= 1 and abs(dz) <= 1
-                if touching == (rnd == 0):
+                if abs(dx) <= 1 and abs(dy) <= 1 and abs(dz) <= 1:
                     out[p] = q
                     p += 1
-    return p
-
-
-@njit(cache=True)
-def _enumerate(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, out):
-    """Neighbours of cell c into out: self, touching cells, others, each nearest first.
-
-    Returns (count, end of the touching ones).
-    """
-    out[0] = c
-    p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, 0,
-                           out[1:], 0)
-    touching_end = 1 + p
-    p = _column_neighbours(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, 1,
-                           out[1:], p)
-    _nearest_first(out, cell_keys, c, 1, touching_end)
-    _nearest_first(out, cell_keys, c, touching_end, 1 + p)
-    return 1 + p, touching_end
+                else:
+                    far[f] = q
+                    f += 1
+    touching_end = p
+    for i in range(f):
+        out[p + i] = far[i]
+    _nearest_first(out, cell_keys, c, 1, touching_end, scratch)
+    _nearest_first(out, cell_keys, c, touching_end, p + f, scratch)
+    return p + f, touching_end
 
 
 @njit(cache=True, parallel=True)
-def neighbour_cells(cell_keys, table_keys, table_vals, col_start, allowed, reach):
+def neighbour_cells(cell_keys, cols, col_start, allowed, reach):
     """CSR lists of occupied neighbour cells: self first, then touching cells, then others.
 
     Also returns, per cell, where its touching neighbours end in the list. One pass fills
     a small slab per cell; only the rare cells with more neighbours are enumerated again.
+    Blocks of cells run in parallel, each with its own work space and column pointers.
     """
     n = cell_keys.shape[0]
     max_n = (2 * reach + 1) ** 3
     slab_k = 32
+    block = 1024
+    n_blocks = (n + block - 1) // block
     slab = np.empty(n * slab_k, dtype=np.int32)
     counts = np.zeros(n + 1, dtype=np.int64)
     touch = np.empty(n, dtype=np.int64)
-    for c in prange(n):
+    for blk in prange(n_blocks):
         buf = np.empty(max_n, dtype=np.int32)
-        k, t = _enumerate(c, cell_keys, table_keys, table_vals, col_start, allowed, reach, buf)
-        counts[c + 1] = k
-        touch[c] = t
-        for i in range(min(k, slab_k)):
-            slab[c * slab_k + i] = buf[i]
+        scratch = np.empty(4 * max_n, dtype=np.int64)
+        ptr = np.empty(2 * reach + 1, dtype=np.int64)
+        first = blk * block
+        _seek(first, cell_keys, cols, reach, ptr)
+        for c in range(first, min(n, first + block)):
+            k, t = _enumerate(c, cell_keys, cols, col_start, ptr, allowed, reach, buf, scratch)
+            counts[c + 1] = k
+            touch[c] = t
+            for i in range(min(k, slab_k)):
+                slab[c * slab_k + i] = buf[i]
     start = np.cumsum(counts)
     nbr = np.empty(start[n], dtype=np.int32)
     adjacent_end = np.empty(n, dtype=np.int64)
-    for c in prange(n):
-        s = start[c]
-        k = start[c + 1] - s
-        adjacent_end[c] = s + touch[c]
-        if k <= slab_k:
-            for i in range(k):
-                nbr[s + i] = slab[c * slab_k + i]
-        else:
-            _enumerate(c, cell_keys, table_keys, table_vals, col_start, allowed, reach,
-                       nbr[s:s + k])
+    for blk in prange(n_blocks):
+        scratch = np.empty(4 * max_n, dtype=np.int64)
+        ptr = np.empty(2 * reach + 1, dtype=np.int64)
+        for c in range(blk * block, min(n, (blk + 1) * block)):
+            s = start[c]
+            k = start[c + 1] - s
+            adjacent_end[c] = s + touch[c]
+            if k <= slab_k:
+                for i in range(k):
+                    nbr[s + i] = slab[c * slab_k + i]
+            else:
+                _seek(c, cell_keys, cols, reach, ptr)
+                _enumerate(c, cell_keys, cols, col_start, ptr, allowed, reach, nbr[s:s + k],
+                           scratch)
     return start, nbr, adjacent_end
 
 
@@ -373,23 +445,27 @@ def _offset_norm(a, b):
 
 
 @njit(cache=True)
-def _nearest_first(nbr, cell_keys, c, a, b):
-    """Stable counting sort of nbr[a:b] by squared cell offset from c (for early exits)."""
+def _nearest_first(nbr, cell_keys, c, a, b, scratch):
+    """Stable counting sort of nbr[a:b] by squared cell offset from c (for early exits).
+
+    ``scratch``: int64 work space of at least 2 (b - a) + the largest offset norm + 2.
+    """
     m = b - a
     if m < 2:
         return
     key = cell_keys[c]
-    norms = np.empty(m, dtype=np.int64)
+    norms = scratch[:m]
+    tmp = scratch[m:2 * m]
     top = 0
     for i in range(m):
         norms[i] = _offset_norm(cell_keys[nbr[a + i]], key)
         top = max(top, norms[i])
-    counts = np.zeros(top + 2, dtype=np.int64)
+    counts = scratch[2 * m:2 * m + top + 2]
+    counts[:] = 0
     for i in range(m):
         counts[norms[i] + 1] += 1
     for v in range(top + 1):
         counts[v + 1] += counts[v]
-    tmp = np.empty(m, dtype=nbr.dtype)
     for i in range(m):
         tmp[counts[norms[i]]] = nbr[a + i]
         counts[norms[i]] += 1
@@ -426,12 +502,12 @@ def tree_sizes(cell_start, leaf):
 
 
 @njit(cache=True, parallel=True)
-def build_trees(order, cell_start, node_start, xyz, w, leaf):
+def build_trees(cell_start, node_start, xyz, w, leaf):
     """A bounding-volume tree per cell: node boxes and weight sums.
 
-    A cell's points are put in Morton (Z-curve) order once, then ranges are halved down
-    to ``leaf`` points, so every node is a spatially compact run. Ties in the curve keep
-    the canonical order, so the tree is deterministic.
+    Points are already in cell order and, within a cell, along the Z-curve
+    (``order_within_cells``), so halving ranges down to ``leaf`` points makes every
+    node a spatially compact run, and the tree is deterministic.
     """
     n_cells = cell_start.shape[0] - 1
     n_nodes = node_start[n_cells]
@@ -448,8 +524,6 @@ def build_trees(order, cell_start, node_start, xyz, w, leaf):
         st_node[0] = node_start[c]
         st_a[0] = cell_start[c]
         st_b[0] = cell_start[c + 1]
-        if cell_start[c + 1] - cell_start[c] > leaf:
-            _morton_order(order, cell_start[c], cell_start[c + 1], xyz)
         top = 1
         while top > 0:
             top -= 1
@@ -476,8 +550,7 @@ def build_trees(order, cell_start, node_start, xyz, w, leaf):
                 for ax in range(3):
                     lo[node, ax] = np.inf
                     hi[node, ax] = -np.inf
-                for p in range(na[node], nb[node]):
-                    i = order[p]
+                for i in range(na[node], nb[node]):
                     total += w[i]
                     for ax in range(3):
                         v = xyz[i, ax]
@@ -496,41 +569,12 @@ def build_trees(order, cell_start, node_start, xyz, w, leaf):
 
 
 @njit(cache=True, inline="always")
-def _spread_bits(v):
-    """Spread the low 10 bits of v so two zero bits separate each (for 3-D Morton)."""
-    v = v & 0x3FF
-    v = (v | (v << 16)) & 0x30000FF
-    v = (v | (v << 8)) & 0x300F00F
-    v = (v | (v << 4)) & 0x30C30C3
-    v = (v | (v << 2)) & 0x9249249
-    return v
-
-
-@njit(cache=True)
-def _morton_order(order, a, b, xyz):
-    """Reorder order[a:b] along the Z-curve through its bounding box."""
-    m = b - a
-    lo = np.full(3, np.inf)
-    hi = np.full(3, -np.inf)
-    for p in range(a, b):
-        for ax in range(3):
-            v = xyz[order[p], ax]
-            lo[ax] = min(lo[ax], v)
-            hi[ax] = max(hi[ax], v)
-    codes = np.empty(m, dtype=np.int64)
-    for p in range(m):
-        code = np.int64(0)
-        for ax in range(3):
-            span = hi[ax] - lo[ax]
-            q = np.int64(0)
-            if span > 0:
-                q = np.int64(min(1023.0, (xyz[order[a + p], ax] - lo[ax]) / span * 1024.0))
-            code |= _spread_bits(q) << (2 - ax)
-        codes[p] = (code << 32) | p
-    idx = np.argsort(codes)
-    seg = order[a:b].copy()
-    for p in range(m):
-        order[a + p] = seg[idx[p]]
+def _chord2(xyz, i, j):
+    """Squared chord between points i and j: settles a pair outside the margin band."""
+    dx = xyz[i, 0] - xyz[j, 0]
+    dy = xyz[i, 1] - xyz[j, 1]
+    dz = xyz[i, 2] - xyz[j, 2]
+    return dx * dx + dy * dy + dz * dz
 
 
 @njit(cache=True, inline="always")
@@ -571,7 +615,9 @@ def _weight_within(i, root, need, lat, lon, cosl, xyz, w, lo, hi, wsum, na, nb, 
             s += wsum[node]
         elif right[node] == EMPTY:
             for j in range(na[node], nb[node]):
-                if _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j]) <= rmax:
+                d2 = _chord2(xyz, i, j)
+                if d2 <= inner2 or (d2 <= outer2 and _rdist(
+                        lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j]) <= rmax):
                     s += w[j]
         else:
             stack[top] = right[node]
@@ -704,7 +750,7 @@ def node_cores(core, node_start, na, nb, right):
 
 @njit(cache=True)
 def _nearest_core(i, root, best, best_j, lat, lon, cosl, xyz, core, has, lo, hi, na, nb, right,
-                  rmax, outer2, any_only):
+                  rmax, inner2, outer2, any_only):
     """Nearest core to point i in one cell's tree (by rdist, ties to smaller lat, lon)."""
     stack = np.empty(128, dtype=np.int64)
     stack[0] = root
@@ -723,6 +769,11 @@ def _nearest_core(i, root, best, best_j, lat, lon, cosl, xyz, core, has, lo, hi,
             for j in range(na[node], nb[node]):
                 if not core[j] or j == i:
                     continue
+                d2 = _chord2(xyz, i, j)
+                if d2 > outer2:
+                    continue
+                if any_only and d2 <= inner2:
+                    return 0.0, j
                 d = _rdist(lat[i], lon[i], cosl[i], lat[j], lon[j], cosl[j])
                 if d > rmax:
                     continue
@@ -764,7 +815,7 @@ def _union(parent, a, b):
 
 @njit(cache=True)
 def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, na, nb, right,
-               nbr_start, nbr, adjacent_end, rmax, outer2, whole_cell_ok):
+               nbr_start, nbr, adjacent_end, rmax, inner2, outer2, whole_cell_ok):
     """Union-find over core points: two cores within the radius share a cluster.
 
     With whole cells inside the radius, a cell's cores are one node; touching cells are
@@ -798,7 +849,7 @@ def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, n
                         if core[i]:
                             _, j = _nearest_core(i, node_start[nc], 0.0, EMPTY, lat, lon, cosl,
                                                  xyz, core, has, lo, hi, na, nb, right, rmax,
-                                                 outer2, True)
+                                                 inner2, outer2, True)
                             if j != EMPTY:
                                 _union(parent, rep[c], rep[nc])
                                 break
@@ -887,7 +938,7 @@ def _reachable_component(g, roots, lo, hi, right, node_comp, outer2):
 
 @njit(cache=True, parallel=True)
 def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start, lo, hi, na,
-                   nb, right, nbr_start, nbr, rmax, outer2, node_comp):
+                   nb, right, nbr_start, nbr, rmax, inner2, outer2, node_comp):
     """A non-core point joins the component of its nearest core within the radius.
 
     Ties in distance go to the core with the smaller (lat, lon), so the answer does
@@ -922,7 +973,7 @@ def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start,
                 for q in range(roots.shape[0]):
                     best, best_j = _nearest_core(i, roots[q], best, best_j, lat, lon, cosl,
                                                  xyz, core, has, lo, hi, na, nb, right, rmax,
-                                                 outer2, single >= 0)
+                                                 inner2, outer2, single >= 0)
                     if single >= 0 and best_j != EMPTY:
                         break
                 if best_j != EMPTY:

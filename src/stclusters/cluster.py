@@ -107,21 +107,21 @@ def dbscan(
     outer2 = outer * outer
 
     with numba.parallel_chunksize(_CHUNK):
-        lat_r, lon_r, xyz, cosl, keys = _kernels.cell_keys(lat, lon, side)
+        pts, keys = _kernels.cell_keys(lat, lon, weight, side)
         cell, cell_keys = _kernels.group_cells(keys)
         del keys
         order, cell_start = _kernels.counting_order(cell, cell_keys.shape[0])
         del cell
-        _kernels.canonical_within_cells(order, cell_start, lat_r, lon_r, weight)
+        _kernels.order_within_cells(order, cell_start, pts, _LEAF)
+        lat_s, lon_s, cos_s, xyz_s, w_s = _kernels.gather(order, pts)
+        del pts
         node_start = _kernels.tree_sizes(cell_start, _LEAF)
-        lo, hi, wsum, na, nb, right = _kernels.build_trees(order, cell_start, node_start, xyz,
-                                                           weight, _LEAF)
-        lat_s, lon_s, cos_s, xyz_s, w_s = _kernels.gather(order, lat_r, lon_r, cosl, xyz, weight)
-        del lat_r, lon_r, cosl, xyz
-        table_keys, table_vals, col_start = _kernels.column_table(cell_keys)
-        nbr_start, nbr, adjacent_end = _kernels.neighbour_cells(
-            cell_keys, table_keys, table_vals, col_start, allowed, reach)
-        del table_keys, table_vals, col_start
+        lo, hi, wsum, na, nb, right = _kernels.build_trees(cell_start, node_start, xyz_s, w_s,
+                                                           _LEAF)
+        cols, col_start = _kernels.columns(cell_keys)
+        nbr_start, nbr, adjacent_end = _kernels.neighbour_cells(cell_keys, cols, col_start,
+                                                                allowed, reach)
+        del cols, col_start
         core_s = _kernels.core_flags(
             lat_s, lon_s, cos_s, xyz_s, w_s, cell_start, node_start, lo, hi, wsum, na, nb,
             right, nbr_start, nbr, rmax, float(min_weight), inner2, outer2, whole_cell_ok,
@@ -130,12 +130,12 @@ def dbscan(
         has = _kernels.node_cores(core_s, node_start, na, nb, right)
         root = _kernels.link_cores(
             lat_s, lon_s, cos_s, xyz_s, core_s, has, cell_start, node_start, lo, hi, na, nb,
-            right, nbr_start, nbr, adjacent_end, rmax, outer2, whole_cell_ok,
+            right, nbr_start, nbr, adjacent_end, rmax, inner2, outer2, whole_cell_ok,
         )
         node_comp = _kernels.node_components(root, core_s, node_start, na, nb, right)
         root = _kernels.attach_borders(
             lat_s, lon_s, cos_s, xyz_s, core_s, has, root, cell_start, node_start, lo, hi, na,
-            nb, right, nbr_start, nbr, rmax, outer2, node_comp,
+            nb, right, nbr_start, nbr, rmax, inner2, outer2, node_comp,
         )
         labels_s = _kernels.number_components(root, w_s, lat_s, lon_s)
 
