@@ -1,11 +1,13 @@
 """Export readers at size: rows per second and peak memory per format.
 
-Generates one SYNTHETIC export per format with ``--rows`` records (default 5 M) in each
-format's documented layout, then reads it with our reader in a fresh process, and, as
-the floor a reader cannot beat, parses the same file with pyarrow (CSV/TSV/JSON, no
-conversion). Writes benchmarks/results/ingest.json.
+Generates one SYNTHETIC export per format and size (``--rows``, default 1 M and 5 M
+records) in each format's documented layout, then converts it into an input folder with
+``convert_export`` (streamed, partitions chosen from the input size) in a fresh process,
+and, as the floor a reader cannot beat, parses the same file whole with pyarrow
+(CSV/TSV/JSON, no conversion). Peak memory at the two sizes shows whether it grows with
+the file. Writes benchmarks/results/ingest.json.
 
-    python benchmarks/ingest.py [--rows 5000000] [--formats wos,openalex,scopus,patentsview]
+    python benchmarks/ingest.py [--rows 1000000,5000000] [--formats wos,openalex,...]
 """
 
 from __future__ import annotations
@@ -99,14 +101,17 @@ def generate(fmt: str, rows: int, folder: Path) -> list[Path]:
 
 
 _READ = """
-import resource, sys, time, json
-from stclusters.readers import read_export
-t = time.perf_counter()
-e = read_export(sys.argv[2:], sys.argv[1])
-print(json.dumps({"seconds": time.perf_counter() - t,
+import resource, sys, tempfile, time, json
+from stclusters.readers import convert_export
+with tempfile.TemporaryDirectory() as out:
+    t = time.perf_counter()
+    done = convert_export(sys.argv[2:], out, sys.argv[1])
+    seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds,
                   "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-                  "documents": len(e.patents) + len(e.articles),
-                  "contributors": len(e.contributors), "rejected": len(e.rejected)}))
+                  "partitions": done.partitions,
+                  "documents": done.rows.get("patents", 0) + done.rows.get("articles", 0),
+                  "contributors": done.rows["contributors"], "rejected": done.rows["rejected"]}))
 """
 _FLOOR = """
 import resource, sys, time, json
@@ -135,39 +140,42 @@ def _measure(code: str, fmt: str, files: list[Path]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--rows", default="1000000,5000000")
     parser.add_argument("--formats", default="wos,openalex,scopus,patentsview,patstat")
     parser.add_argument("--out", default=str(HERE / "results" / "ingest.json"))
     args = parser.parse_args()
     results = []
     for fmt in args.formats.split(","):
-        with tempfile.TemporaryDirectory() as tmp:
-            t = time.perf_counter()
-            files = generate(fmt, args.rows, Path(tmp))
-            size = sum(f.stat().st_size for f in files)
-            print(f"{fmt}: generated {args.rows:,} records, {size / 2**30:.2f} GB in "
-                  f"{time.perf_counter() - t:.0f} s", flush=True)
-            ours = _measure(_READ, fmt, files)
-            floor = _measure(_FLOOR, fmt, files)
-        row = {"format": fmt, "records": args.rows, "file_gb": round(size / 2**30, 3),
-               "stclusters_s": round(ours["seconds"], 2),
-               "stclusters_records_per_s": round(args.rows / ours["seconds"]),
-               "stclusters_peak_rss_gb": round(ours["peak_rss_gb"], 2),
-               "stclusters_documents": ours["documents"],
-               "stclusters_contributor_rows": ours["contributors"],
-               "pyarrow_parse_only_s": round(floor["seconds"], 2),
-               "pyarrow_parse_only_peak_rss_gb": round(floor["peak_rss_gb"], 2)}
-        print(json.dumps(row), flush=True)
-        results.append(row)
+        for rows in [int(float(r)) for r in args.rows.split(",")]:
+            with tempfile.TemporaryDirectory() as tmp:
+                t = time.perf_counter()
+                files = generate(fmt, rows, Path(tmp))
+                size = sum(f.stat().st_size for f in files)
+                print(f"{fmt}: generated {rows:,} records, {size / 2**30:.2f} GB in "
+                      f"{time.perf_counter() - t:.0f} s", flush=True)
+                ours = _measure(_READ, fmt, files)
+                floor = _measure(_FLOOR, fmt, files)
+            row = {"format": fmt, "records": rows, "file_gb": round(size / 2**30, 3),
+                   "stclusters_s": round(ours["seconds"], 2),
+                   "stclusters_records_per_s": round(rows / ours["seconds"]),
+                   "stclusters_peak_rss_gb": round(ours["peak_rss_gb"], 2),
+                   "stclusters_partitions": ours["partitions"],
+                   "stclusters_documents": ours["documents"],
+                   "stclusters_contributor_rows": ours["contributors"],
+                   "pyarrow_parse_only_s": round(floor["seconds"], 2),
+                   "pyarrow_parse_only_peak_rss_gb": round(floor["peak_rss_gb"], 2)}
+            print(json.dumps(row), flush=True)
+            results.append(row)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():     # keep the other formats' rows of an earlier run
-        done = {r["format"] for r in results}
+        done = {(r["format"], r["records"]) for r in results}
         earlier = json.loads(out.read_text()).get("results", [])
-        results = [r for r in earlier if r["format"] not in done] + results
+        results = [r for r in earlier if (r["format"], r["records"]) not in done] + results
     out.write_text(json.dumps({
-        "what": "export readers on SYNTHETIC files in each format's layout; pyarrow parse "
-                "only (no conversion) as the floor; each in a fresh process",
+        "what": "export conversion (convert_export: streamed into partitions) on SYNTHETIC "
+                "files in each format's layout; pyarrow parse only (whole file, no "
+                "conversion) as the floor; each in a fresh process",
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
         "peak_memory_note": "ru_maxrss of the reading process",
         "results": results}, indent=2) + "\n")

@@ -13,21 +13,13 @@ from typer.testing import CliRunner
 
 from stclusters import InputError, load_profile, run
 from stclusters.cli import app
-from stclusters.readers import (
-    guess_format,
-    read_export,
-    read_openalex,
-    read_patentsview,
-    read_patstat,
-    read_scopus,
-    read_wos,
-)
+from stclusters.readers import convert_export, guess_format, read_export
 
 FILES = ["wos_export_utf16.txt", "wos_export_utf8.txt"]
 
 
 def test_wos_reader(data_dir):
-    export = read_wos([data_dir / f for f in FILES])
+    export = read_export([data_dir / f for f in FILES], "wos")
     articles, contributors = export.articles, export.contributors
     rejected, files = export.rejected, export.files
     assert articles["doc_id"].tolist() == ["WOS:000500000000001", "WOS:000500000000002",
@@ -50,17 +42,17 @@ def test_not_a_wos_file(tmp_path):
     f = tmp_path / "x.txt"
     f.write_text("a\tb\n1\t2\n")
     with pytest.raises(InputError, match="no UT column"):
-        read_wos([f])
+        read_export([f], "wos")
 
 
 def test_ingest_then_run(data_dir, tmp_path):
     res = CliRunner().invoke(app, ["ingest", "--format", "wos",
                                    *[str(data_dir / f) for f in FILES], "--out",
-                                   str(tmp_path / "rec")])
+                                   str(tmp_path / "rec"), "--partitions", "3", "--quiet"])
     assert res.exit_code == 0, res.output
+    assert "run with --input" in " ".join(res.output.split())
     cfg = load_profile("gii2024").replace(
-        input={"articles": str(tmp_path / "rec" / "articles.parquet"),
-               "contributors": str(tmp_path / "rec" / "contributors.parquet")},
+        input={"folder": str(tmp_path / "rec")},
         edition={"article_years": (2018, 2022)}, cluster={"min_weight_articles": 0.5},
         regional={"region": None})
     result = run(cfg)
@@ -71,13 +63,52 @@ def test_ingest_then_run(data_dir, tmp_path):
     assert pd.read_csv(tmp_path / "rec" / "rejected.csv")["field"].tolist() == ["PY", "UT"]
 
 
+def _canonical(folder, kind: str) -> pd.DataFrame:
+    parts = sorted((folder / kind).glob("part-*.parquet"))
+    frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize(("fmt", "inputs"), [
+    ("wos", FILES), ("scopus", ["scopus_export.csv"]),
+    ("openalex", ["openalex_works.jsonl"]),
+    ("patentsview", ["patentsview"]), ("patstat", ["patstat"])])
+def test_conversion_is_the_same_in_any_number_of_partitions(data_dir, tmp_path, fmt, inputs):
+    """convert_export scatters by document id: every partition count gives the same
+    documents, contributors, rejected rows and per-file counts as reading in memory."""
+    files = [p for name in inputs for p in (
+        sorted((data_dir / name).iterdir()) if (data_dir / name).is_dir() else [data_dir / name])]
+    whole = read_export(files, fmt)
+    kind = "patents" if fmt in ("patentsview", "patstat") else "articles"
+    for n in (1, 2, 5):
+        done = convert_export(files, tmp_path / str(n), fmt, partitions=n)
+        assert done.partitions == n
+        assert not (tmp_path / str(n) / "_spill").exists()
+        docs = _canonical(tmp_path / str(n), kind)
+        expected = getattr(whole, kind)
+        assert len(docs) == len(expected) == done.rows[kind]
+        pd.testing.assert_frame_equal(
+            docs, expected.sort_values(list(expected.columns)).reset_index(drop=True),
+            check_dtype=False)
+        contributors = _canonical(tmp_path / str(n), "contributors")
+        assert len(contributors) == len(whole.contributors) == done.rows["contributors"]
+        assert sorted(map(tuple, contributors.astype(str).to_numpy())) == sorted(
+            map(tuple, whole.contributors.astype(str).to_numpy()))
+        pd.testing.assert_frame_equal(done.rejected, whole.rejected, check_dtype=False)
+        assert done.files == whole.files
+        _reconciled(whole)
+    # a second conversion into the same folder replaces the parts of the first
+    convert_export(files, tmp_path / "5", fmt, partitions=1)
+    assert [p.name for p in (tmp_path / "5" / kind).glob("part-*")] == ["part-00000.parquet"]
+
+
 def _reconciled(export) -> None:
     for f in export.files:
         assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"], f
 
 
 def test_openalex_reader(data_dir):
-    export = read_openalex([data_dir / "openalex_works.jsonl"],
+    export = read_export([data_dir / "openalex_works.jsonl"], "openalex",
                            institutions=data_dir / "openalex_institutions.jsonl")
     assert export.articles["doc_id"].tolist() == ["W2741809807", "W3000000002"]
     assert export.articles.loc[0, "subjects"] == (
@@ -107,22 +138,22 @@ def test_openalex_gzip_and_small_blocks_give_the_same_tables(data_dir, tmp_path,
 
     import stclusters.readers.openalex as oa
 
-    plain = read_openalex([data_dir / "openalex_works.jsonl"])
+    plain = read_export([data_dir / "openalex_works.jsonl"], "openalex")
     packed = tmp_path / "part_000.gz"
     packed.write_bytes(gzip.compress((data_dir / "openalex_works.jsonl").read_bytes()))
     monkeypatch.setattr(oa, "_BLOCK_BYTES", 300)        # many blocks, lines cut across them
-    small = read_openalex([packed])
+    small = read_export([packed], "openalex")
     pd.testing.assert_frame_equal(plain.articles, small.articles)
     pd.testing.assert_frame_equal(plain.contributors, small.contributors)
     assert sorted(plain.rejected["row"]) == sorted(small.rejected["row"])
     truncated = tmp_path / "cut.gz"
     truncated.write_bytes(packed.read_bytes()[:-30])
     with pytest.raises(InputError, match="truncated or corrupt"):
-        read_openalex([truncated])
+        read_export([truncated], "openalex")
 
 
 def test_scopus_reader(data_dir):
-    export = read_scopus([data_dir / "scopus_export.csv"])
+    export = read_export([data_dir / "scopus_export.csv"], "scopus")
     assert export.articles["doc_id"].tolist() == ["2-s2.0-85100000001", "2-s2.0-85100000002"]
     assert export.articles["document_type"].tolist() == ["Article", "Review"]
     c = export.contributors
@@ -139,7 +170,7 @@ def test_scopus_reader(data_dir):
 
 
 def test_patentsview_reader(data_dir):
-    export = read_patentsview(sorted((data_dir / "patentsview").iterdir()))
+    export = read_export(sorted((data_dir / "patentsview").iterdir()), "patentsview")
     assert export.patents["doc_id"].tolist() == ["11000001", "11000002", "D900003"]
     assert export.patents["ipc"].tolist() == ["H01M 4/131;H01M 10/0525", "H04W 72/04", ""]
     c = export.contributors
@@ -153,14 +184,14 @@ def test_patentsview_reader(data_dir):
         (4, "patent_id"), (5, "patent_date")]
     _reconciled(export)
     with pytest.raises(InputError, match="g_patent table is needed"):
-        read_patentsview([data_dir / "patentsview" / "g_ipc_at_issue.tsv"])
+        read_export([data_dir / "patentsview" / "g_ipc_at_issue.tsv"], "patentsview")
     with pytest.raises(InputError, match=r"not a table this reader knows \(PatentsView"):
-        read_patentsview([data_dir / "scopus_export.csv"])
+        read_export([data_dir / "scopus_export.csv"], "patentsview")
 
 
 def test_patstat_reader_keeps_pct_applications(data_dir):
     files = sorted((data_dir / "patstat").iterdir())
-    export = read_patstat(files)
+    export = read_export(files, "patstat")
     assert export.patents["doc_id"].tolist() == ["448000001", "448000002"]
     # 9999 (unknown publication year) falls back to the filing year
     assert export.patents["year"].tolist() == [2021, 2021]
@@ -175,7 +206,7 @@ def test_patstat_reader_keeps_pct_applications(data_dir):
         (4, "appln_id"), (5, "earliest_publn_year")]
     assert export.files[0]["not_pct"] == 1
     _reconciled(export)
-    every = read_patstat(files, pct_only=False)
+    every = read_export(files, "patstat", pct_only=False)
     assert "448000003" in set(every.patents["doc_id"])
 
 
@@ -215,10 +246,41 @@ def test_readers_never_crash_on_garbage(tmp_path_factory, data, fmt):
 def test_openalex_reader_accounts_for_every_line(tmp_path_factory, lines):
     path = tmp_path_factory.mktemp("fuzz") / "works.jsonl"
     path.write_text("\n".join(lines), encoding="utf-8")
-    export = read_openalex([path])
+    export = read_export([path], "openalex")
     _reconciled(export)
     non_blank = sum(1 for line in "\n".join(lines).split("\n") if line.strip())
     assert export.files[0]["rows_read"] == non_blank
+
+
+@settings(max_examples=25)
+@given(st.lists(st.tuples(st.integers(0, 12), st.sampled_from(["WO", "EP", "US", ""]),
+                          st.sampled_from(["2019", "2021", "9999", "x"])), max_size=30),
+       st.lists(st.tuples(st.integers(0, 8), st.integers(0, 12), st.booleans()), max_size=30),
+       st.integers(2, 6))
+def test_patstat_in_partitions_matches_in_memory(tmp_path_factory, applications, links, n):
+    """Random PATSTAT tables with repeated ids: any partition count gives the in-memory
+    result (first record of an application wins; people follow their application)."""
+    folder = tmp_path_factory.mktemp("patstat")
+    (folder / "tls201_appln.csv").write_text("appln_id,appln_auth,earliest_publn_year\n" + "".join(
+        f"{i},{auth},{year}\n" for i, auth, year in applications))
+    (folder / "tls206_person.csv").write_text("person_id,person_name,person_address\n" + "".join(
+        f'{p},"P{p}","{p} Main St, Town {p}"\n' for p in range(9)))
+    (folder / "tls207_pers_appln.csv").write_text("person_id,appln_id,applt_seq_nr,invt_seq_nr\n"
+                                                 + "".join(f"{p},{a},{int(not inv)},{int(inv)}\n"
+                                                           for p, a, inv in links))
+    files = sorted(folder.glob("*.csv"))
+    whole = read_export(files, "patstat")
+    done = convert_export(files, folder / "out", "patstat", partitions=n)
+    parts = sorted((folder / "out" / "patents").glob("part-*.parquet"))
+    patents = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    assert sorted(map(tuple, patents.astype(str).to_numpy())) == sorted(
+        map(tuple, whole.patents.astype(str).to_numpy()))
+    people = pd.concat([pd.read_parquet(folder / "out" / "contributors" / p.name)
+                        for p in parts], ignore_index=True)
+    assert sorted(map(tuple, people.astype(str).to_numpy())) == sorted(
+        map(tuple, whole.contributors.astype(str).to_numpy()))
+    assert done.files == whole.files
+    _reconciled(whole)
 
 
 def test_ingest_and_run_from_openalex(data_dir, tmp_path):

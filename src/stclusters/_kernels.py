@@ -1,11 +1,12 @@
 """Numba kernels for exact weighted great-circle DBSCAN on a 3-D grid.
 
 Only typed contiguous arrays go in; no validation happens here (``cluster.py`` does it).
-Every inclusion decision between two points is made by the haversine "reduced
-distance" written exactly as scikit-learn's ``HaversineDistance.rdist`` (same
-operations, same order, same libm), so our neighbourhoods are scikit-learn's. Grid
-shortcuts (a whole cell counted, or skipped, from its bounding box) are only taken with
-a safety margin far larger than floating-point error, so they never change a decision.
+A pair of points whose distance is within a relative 1e-6 of the radius is decided by
+the haversine "reduced distance" written exactly as scikit-learn's
+``HaversineDistance.rdist`` (same operations, same order, same libm), so our
+neighbourhoods are scikit-learn's. Everything farther from the radius than that margin,
+far larger than floating-point error, is settled geometrically: a pair by its squared
+chord, a whole cell or tree node by its bounding box; that never changes a decision.
 """
 
 from __future__ import annotations

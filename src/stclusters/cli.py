@@ -21,7 +21,7 @@ from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv
 from stclusters.pipeline import Result, run, with_export_rejections, write_result
-from stclusters.readers import FORMATS, guess_format, read_export, write_export
+from stclusters.readers import FORMATS, convert_export
 from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import (
@@ -138,13 +138,15 @@ def run_command(
                                        points, out, input_folder), zoom)
         converted = None
         if export:
-            fmt = fmt or guess_format(export[0])
             records = Path(cfg.out) / "records"
-            converted = read_export(export, fmt, institutions=institutions)
-            cfg = cfg.replace(input=write_export(converted, records, fmt))
+            converted = convert_export(
+                export, records, fmt, institutions=institutions,
+                advance=None if quiet else _counter("export → partitions"))
+            cfg = cfg.replace(input={"patents": None, "articles": None, "contributors": None,
+                                     "points": None, "folder": str(records)})
             if not quiet:
-                err_console.print(f"{fmt} export read into {records}/ (its rejected rows: "
-                                  f"{records / 'rejected.csv'})")
+                err_console.print(f"{converted.format} export read into {records}/ (its "
+                                  f"rejected rows: {records / 'rejected.csv'})")
         if previous and cfg.edition.previous_patent_years is None:
             cfg = cfg.with_previous()
         synthetic = _synthetic_inputs(cfg)
@@ -154,7 +156,7 @@ def run_command(
         result = run(cfg, strict=strict, quiet=quiet, synthetic=synthetic, engine=engine,
                      scheduler=scheduler)
         if converted is not None:
-            result = with_export_rejections(result, converted)
+            result = with_export_rejections(result, converted.rejected, converted.files)
         folder = write_result(result, cfg.out)
         if not no_report:
             render_report(folder, quiet=quiet)
@@ -314,23 +316,27 @@ def _config_from(config, profile, patents, articles, contributors, points, out,
 @app.command("ingest")
 def ingest_command(
     files: Annotated[list[Path], typer.Argument(help="Export files (several are merged).")],
-    out: Annotated[Path, typer.Option(help="Folder for the canonical tables.")],
+    out: Annotated[Path, typer.Option(help="Input folder to write (partitioned tables).")],
     fmt: FormatOpt = None,
     institutions: InstitutionsOpt = None,
+    partitions: Annotated[int | None, typer.Option(
+        help="Partitions to write (default: one per 256 MB of input).")] = None,
+    quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Convert database exports into the canonical tables that `run` reads."""
+    """Convert database exports into an input folder that `run --input` reads."""
     try:
-        fmt = fmt or guess_format(files[0])
-        export = read_export(files, fmt, institutions=institutions)
-        paths = write_export(export, out, fmt)
+        done = convert_export(files, out, fmt, institutions=institutions,
+                              partitions=partitions,
+                              advance=None if quiet else _counter("export → partitions"))
     except StclustersError as exc:
         _fail(exc, debug)
-    flags = " ".join(f"--{k} {v}" for k, v in paths.items())
-    out_console.print(f"{fmt}: {len(export.patents):,} patents, {len(export.articles):,} "
-                      f"articles, {len(export.contributors):,} contributor rows, "
-                      f"{len(export.rejected):,} rows rejected (rejected.csv); run with "
-                      f"{flags}")
+    rows = done.rows
+    out_console.print(f"{done.format}: {rows.get('patents', 0):,} patents, "
+                      f"{rows.get('articles', 0):,} articles, {rows['contributors']:,} "
+                      f"contributor rows in {done.partitions} partition(s), "
+                      f"{rows['rejected']:,} rows rejected (rejected.csv); run with "
+                      f"--input {out}")
 
 
 @app.command("synth")

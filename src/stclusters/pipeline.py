@@ -32,7 +32,6 @@ from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
 from stclusters.output import write_csv, write_json, write_parquet
 from stclusters.population import cluster_population, read_population_grid
-from stclusters.readers import Export
 from stclusters.tables import add_intensity, chapter_tables, findings, regional_table
 
 __all__ = ["Result", "find_st_clusters", "min_weights", "run", "with_export_rejections",
@@ -195,15 +194,15 @@ def run(
                   contributions=counts.contributions)
 
 
-def with_export_rejections(result: Result, export: Export) -> Result:
+def with_export_rejections(result: Result, rejected: pd.DataFrame, files: list[dict]
+                           ) -> Result:
     """A run on tables converted from a database export, with the export's own rejected
     records first in ``rejected`` and its files in ``info["export_files"]``: the run's
     rejected.csv then holds every record not used, from the export file to the count."""
-    rejected = pd.concat([export.rejected.astype({"row": np.int64}), result.rejected],
-                         ignore_index=True)
-    info = {**result.info, "export_files": export.files,
-            "rows_rejected": len(rejected)}
-    return dataclasses.replace(result, rejected=rejected, info=info)
+    everything = pd.concat([rejected.astype({"row": np.int64}), result.rejected],
+                           ignore_index=True)
+    info = {**result.info, "export_files": files, "rows_rejected": len(everything)}
+    return dataclasses.replace(result, rejected=everything, info=info)
 
 
 def min_weights(cfg: Config, world: dict[str, float], scale: float = 1.0) -> dict[str, float]:

@@ -1,27 +1,47 @@
 """Readers of database exports into the canonical tables (``docs/input.md``).
 
-One module per format; ``read_export`` picks the reader (guessing the format from the
-first file when not given) and returns an ``Export``: canonical patents, articles and
-contributors, the rows rejected with file, row and field, and per-file counts.
+One module per format, each with ``scan`` (stream the files into a ``Spill``: rows
+scattered by document id, rejected rows and per-file counts on the side) and
+``assemble`` (one bucket's documents and contributors, first record of each document).
+``read_export`` assembles one bucket in memory and returns an ``Export``;
+``convert_export`` assembles many buckets one at a time and writes each as a partition
+of an input folder, so memory does not grow with the size of the export.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
 
 from stclusters._errors import InputError
 from stclusters.output import write_csv, write_json, write_parquet
+from stclusters.readers import openalex, patentsview, patstat, scopus, wos
 from stclusters.readers._common import Export, open_text, reading
-from stclusters.readers.openalex import read_openalex
-from stclusters.readers.patentsview import read_patentsview
-from stclusters.readers.patstat import read_patstat
-from stclusters.readers.scopus import read_scopus
-from stclusters.readers.wos import read_wos
+from stclusters.readers._spill import Spill
 
-__all__ = ["FORMATS", "Export", "guess_format", "read_export", "read_openalex",
-           "read_patentsview", "read_patstat", "read_scopus", "read_wos", "write_export"]
+__all__ = [
+    "BYTES_PER_PARTITION",
+    "FORMATS",
+    "Converted",
+    "Export",
+    "convert_export",
+    "guess_format",
+    "read_export",
+]
 
 FORMATS = ("wos", "openalex", "scopus", "patentsview", "patstat")
+_MODULES: dict[str, ModuleType] = {"wos": wos, "openalex": openalex, "scopus": scopus,
+                                   "patentsview": patentsview, "patstat": patstat}
+BYTES_PER_PARTITION = 256 << 20
+"""Input bytes per partition when ``convert_export`` chooses their number (compressed
+files count five times their size): a bucket's tables then take about 1–2 GB in memory."""
+_TABLE_FOLDERS = ("patents", "articles", "contributors")
 
 
 def guess_format(path: str | Path) -> str:
@@ -46,9 +66,8 @@ def guess_format(path: str | Path) -> str:
                      f"({', '.join(FORMATS)})", path=str(path))
 
 
-def read_export(paths: list[str | Path], fmt: str | None = None, *,
-                institutions: str | Path | None = None) -> Export:
-    """Read export files of one format (``fmt`` None: guessed from the first file)."""
+def _reader(paths: list[str | Path], fmt: str | None, institutions: str | Path | None,
+            pct_only: bool) -> tuple[str, ModuleType, dict]:
     if not paths:
         raise InputError("no export files given")
     fmt = fmt or guess_format(paths[0])
@@ -57,25 +76,108 @@ def read_export(paths: list[str | Path], fmt: str | None = None, *,
     if institutions is not None and fmt != "openalex":
         raise InputError("an institutions file goes with the openalex format only",
                          path=str(institutions))
-    if fmt == "openalex":
-        return read_openalex(paths, institutions=institutions)
-    return {"wos": read_wos, "scopus": read_scopus, "patentsview": read_patentsview,
-            "patstat": read_patstat}[fmt](paths)
+    options = ({"institutions": institutions} if fmt == "openalex" else
+               {"pct_only": pct_only} if fmt == "patstat" else {})
+    return fmt, _MODULES[fmt], options
 
 
-def write_export(export: Export, out: str | Path, fmt: str) -> dict[str, str]:
-    """Write the canonical tables (Parquet), ``rejected.csv`` and ``ingest.json`` (per-file
-    counts); return the input paths for a run (``patents``/``articles``, ``contributors``)."""
+def _all_rejected(frames: list[pd.DataFrame], files: list[dict]) -> pd.DataFrame:
+    """Every rejected row, in the order of the files given, then of rows in each file."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return Export().rejected
+    rejected = pd.concat(frames, ignore_index=True).astype({"row": np.int64})
+    position = {f["file"]: i for i, f in enumerate(files)}
+    key = rejected["file"].map(position).fillna(len(files)).to_numpy() * (1 << 40) + \
+        rejected["row"].to_numpy()
+    return rejected.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+
+
+def read_export(paths: list[str | Path], fmt: str | None = None, *,
+                institutions: str | Path | None = None, pct_only: bool = True) -> Export:
+    """Read export files of one format into memory (``fmt`` None: guessed from the first
+    file). For exports larger than memory use ``convert_export``."""
+    fmt, module, options = _reader(paths, fmt, institutions, pct_only)
+    files: list[dict] = []
+    rejected: list[pd.DataFrame] = []
+    with Spill() as spill:
+        context = module.scan(paths, spill, files, rejected, **options)
+        documents, contributors, more = module.assemble(spill.bucket(0, module.TABLES), files,
+                                                        context)
+    return Export(**{module.DOCUMENTS: documents}, contributors=contributors,
+                  rejected=_all_rejected([*rejected, more], files), files=files)
+
+
+@dataclass
+class Converted:
+    """What ``convert_export`` wrote: the input folder, its row counts, the rejected rows
+    and the per-file counts (rows read = accepted + rejected)."""
+
+    folder: Path
+    format: str
+    partitions: int
+    rows: dict[str, int]
+    rejected: pd.DataFrame
+    files: list[dict] = field(default_factory=list)
+
+
+def _input_bytes(paths: list[str | Path]) -> int:
+    """Size of the input, compressed files (gzip, zip) counted five times."""
+    total = 0
+    for path in map(Path, paths):
+        if not path.exists():
+            raise InputError("file not found", path=str(path))
+        with path.open("rb") as probe:
+            magic = probe.read(4)
+        packed = magic[:2] == b"\x1f\x8b" or magic == b"PK\x03\x04"
+        total += path.stat().st_size * (5 if packed else 1)
+    return total
+
+
+def convert_export(paths: list[str | Path], out: str | Path, fmt: str | None = None, *,
+                   partitions: int | None = None, institutions: str | Path | None = None,
+                   pct_only: bool = True,
+                   advance: Callable[[int, int], None] | None = None) -> Converted:
+    """Convert export files into an input folder for ``run --input`` (``docs/input.md``):
+    ``patents/`` or ``articles/`` and ``contributors/`` part files, one per partition,
+    with ``rejected.csv`` and ``ingest.json`` beside them.
+
+    Rows are scattered by document id into ``partitions`` buckets (default: one per
+    ``BYTES_PER_PARTITION`` of input), spilled to ``out/_spill`` and assembled one bucket
+    at a time, so memory is one chunk plus one bucket. Part files of an earlier
+    conversion into ``out`` are replaced. ``advance(done, total)`` after each partition.
+    """
+    fmt, module, options = _reader(paths, fmt, institutions, pct_only)
+    if partitions is not None and partitions < 1:
+        raise InputError(f"partitions must be at least 1, got {partitions}")
+    n = partitions or max(1, math.ceil(_input_bytes(paths) / BYTES_PER_PARTITION))
     out = Path(out)
-    paths = {}
-    for name in ("patents", "articles"):
-        table = getattr(export, name)
-        if len(table):
-            paths[name] = str(write_parquet(table, out / f"{name}.parquet"))
-    paths["contributors"] = str(write_parquet(export.contributors, out / "contributors.parquet"))
-    write_csv(export.rejected, out / "rejected.csv")
-    write_json({"format": fmt, "files": export.files,
-                "rows": {"patents": len(export.patents), "articles": len(export.articles),
-                         "contributors": len(export.contributors),
-                         "rejected": len(export.rejected)}}, out / "ingest.json")
-    return paths
+    for folder in _TABLE_FOLDERS:
+        for old in (out / folder).glob("part-*.parquet"):
+            old.unlink()
+    files: list[dict] = []
+    rejected: list[pd.DataFrame] = []
+    rows = {module.DOCUMENTS: 0, "contributors": 0}
+    written = 0
+    with Spill(n, out / "_spill" if n > 1 else None) as spill:
+        context = module.scan(paths, spill, files, rejected, **options)
+        for b in range(n):
+            documents, contributors, more = module.assemble(spill.bucket(b, module.TABLES),
+                                                            files, context)
+            rejected.append(more)
+            if len(documents) or len(contributors) or (b == n - 1 and not written):
+                name = f"part-{b:05d}.parquet"
+                write_parquet(documents, out / module.DOCUMENTS / name)
+                write_parquet(contributors, out / "contributors" / name)
+                written += 1
+            rows[module.DOCUMENTS] += len(documents)
+            rows["contributors"] += len(contributors)
+            if advance is not None:
+                advance(b + 1, n)
+    everything = _all_rejected(rejected, files)
+    rows["rejected"] = len(everything)
+    write_csv(everything, out / "rejected.csv")
+    write_json({"format": fmt, "partitions": n, "files": files, "rows": rows},
+               out / "ingest.json")
+    return Converted(folder=out, format=fmt, partitions=n, rows=rows, rejected=everything,
+                     files=files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import zipfile
@@ -17,10 +18,14 @@ import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
+from stclusters.readers._spill import Spill
 
-__all__ = ["CONTRIBUTOR_COLUMNS", "Export", "first_records", "open_binary", "open_text",
-           "read_tables", "reading", "rejected_rows", "split_items"]
+__all__ = ["ARTICLE_COLUMNS", "CHUNK_ROWS", "CONTRIBUTOR_COLUMNS", "Export", "add_contributors",
+           "count_rejected",
+           "first_records", "open_binary", "open_text", "reading", "rejected_rows",
+           "scan_tables", "split_items"]
 
+ARTICLE_COLUMNS = ["doc_id", "year", "subjects", "document_type"]
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
                        "country", "lat", "lon"]
 
@@ -33,7 +38,7 @@ class Export:
     patents: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["doc_id", "year", "ipc"]))
     articles: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["doc_id", "year", "subjects", "document_type"]))
+        columns=ARTICLE_COLUMNS))
     contributors: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=CONTRIBUTOR_COLUMNS))
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
@@ -87,27 +92,37 @@ def open_text(path: Path) -> io.TextIOBase:
     return io.TextIOWrapper(buffered, encoding=encoding, errors="replace", newline="")
 
 
-def rejected_rows(path: Path, table: str, rows: np.ndarray, fld: str, reason: str,
+def rejected_rows(path: Path | np.ndarray, table: str, rows: np.ndarray, fld: str, reason: str,
                   values: pd.Series | np.ndarray | str) -> pd.DataFrame:
-    """Rejected rows in ``REJECTED_COLUMNS`` form."""
+    """Rejected rows in ``REJECTED_COLUMNS`` form (``path``: one file, or one per row)."""
     rows = np.asarray(rows, dtype=np.int64)
     values = values if isinstance(values, str) else np.asarray(values, dtype=object)
-    return pd.DataFrame({"file": str(path), "table": table, "row": rows, "field": fld,
+    where = path if isinstance(path, np.ndarray) else str(path)
+    return pd.DataFrame({"file": where, "table": table, "row": rows, "field": fld,
                          "reason": reason, "value": values}, columns=REJECTED_COLUMNS)
 
 
-def first_records(documents: list[pd.DataFrame], contributors: list[pd.DataFrame],
-                  files: list[dict], doc_columns: list[str]
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Keep the first record of each ``doc_id`` across all chunks and files, and the
-    contributor rows of that record only; count the others as ``duplicates`` of the file
-    they came from. Parts carry ``_seq`` (document order) and ``_file`` (index in
-    ``files``); done once at the end, so the cost does not grow with the number of chunks.
-    """
-    docs = pd.concat(documents, ignore_index=True) if documents else pd.DataFrame(
-        columns=[*doc_columns, "_seq", "_file"])
-    contrib = pd.concat(contributors, ignore_index=True) if contributors else pd.DataFrame(
-        columns=[*CONTRIBUTOR_COLUMNS, "_seq"])
+_TEXT = [c for c in CONTRIBUTOR_COLUMNS if c not in ("lat", "lon")]
+
+
+def add_contributors(spill: Spill, frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> None:
+    """Put contributor rows (with ``_seq``) into the spill in one layout for every chunk:
+    the text columns of the canonical table (empty where a reader has none), then the
+    reader's own ``extra`` text columns."""
+    text = [*_TEXT, *extra]
+    rows = frame.reindex(columns=[*text, "_seq"]).astype({c: object for c in text})
+    spill.add("contributors", rows.fillna({c: "" for c in text}), "doc_id")
+
+
+def first_records(tables: dict[str, pd.DataFrame], files: list[dict],
+                  doc_columns: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep the first record of each ``doc_id`` of one bucket (``documents`` with ``_seq``,
+    the document's order of arrival, and ``_file``, its index in ``files``), and the
+    ``contributors`` rows (by ``_seq``) of that record only; count the others as
+    ``duplicates`` of the file they came from. All records of a document share a bucket,
+    so this is the first record across every chunk and file."""
+    docs = tables.get("documents", pd.DataFrame(columns=[*doc_columns, "_seq", "_file"]))
+    contrib = tables.get("contributors", pd.DataFrame(columns=[*CONTRIBUTOR_COLUMNS, "_seq"]))
     repeat = docs["doc_id"].duplicated().to_numpy()
     for index, count in zip(*np.unique(docs["_file"].to_numpy()[repeat].astype(np.int64),
                                        return_counts=True), strict=True):
@@ -132,24 +147,53 @@ def reading(path: Path) -> Iterator[None]:
                          path=str(path)) from exc
 
 
-def read_tables(paths: list[str | Path], kinds: dict[str, set[str]], *, sep: str,
-                known: str) -> dict[str, tuple[Path, pd.DataFrame]]:
-    """Read a set of relational tables (PatentsView, PATSTAT), each recognised by its
-    columns (the first kind whose columns it has); files of one kind are concatenated.
-    ``known`` names the tables in the error for an unrecognised file."""
-    tables: dict[str, tuple[Path, pd.DataFrame]] = {}
+CHUNK_ROWS = 500_000
+"""Rows of a table read at a time: memory while scanning is one such chunk."""
+
+
+def scan_tables(paths: list[str | Path], kinds: dict[str, set[str]], *,
+                keys: dict[str, str], used: dict[str, list[str]], sep: str, source: str,
+                known: str, spill: Spill, files: list[dict],
+                chunk_rows: int = CHUNK_ROWS) -> None:
+    """Stream a set of relational tables (PatentsView, PATSTAT) into ``spill``, chunk by
+    chunk, each row under its kind by ``keys[kind]``. A table is the first kind whose
+    columns it has; only the ``used`` columns are kept (missing ones empty), with
+    ``_file`` (index in ``files``, which gains one entry per file) and ``_row`` (its
+    1-based row). ``known`` names the tables in the error for an unrecognised file."""
     for path in map(Path, paths):
         with reading(path), open_text(path) as handle:
-            frame = pd.read_csv(handle, sep=sep, dtype=str, keep_default_na=False)
-        frame.columns = [str(c).strip().lower() for c in frame.columns]
-        kind = next((k for k, cols in kinds.items() if cols <= set(frame.columns)), None)
-        if kind is None:
-            raise InputError(f"not a table this reader knows ({known}); columns: "
-                             f"{', '.join(list(frame.columns)[:8])}", path=str(path))
-        if kind in tables:
-            frame = pd.concat([tables[kind][1], frame], ignore_index=True)
-        tables[kind] = (path, frame)
-    return tables
+            first = handle.readline()
+            if not first.strip():
+                raise InputError("empty file", path=str(path))
+            header = []
+            for name in next(csv.reader([first], delimiter=sep)):
+                name = name.strip().lstrip("\ufeff").lower()
+                header.append(name if name not in header else f"{name}.{len(header)}")
+            kind = next((k for k, cols in kinds.items() if cols <= set(header)), None)
+            if kind is None:
+                raise InputError(f"not a table this reader knows ({known}); columns: "
+                                 f"{', '.join(header[:8])}", path=str(path))
+            index = len(files)
+            rows = 0
+            for chunk in pd.read_csv(handle, sep=sep, header=None, names=header, dtype=str,
+                                     keep_default_na=False, chunksize=chunk_rows,
+                                     index_col=False):
+                part = chunk.reindex(columns=used[kind], fill_value="").fillna("")
+                part[keys[kind]] = part[keys[kind]].str.strip()
+                part["_file"] = index
+                part["_row"] = np.arange(rows + 1, rows + len(chunk) + 1)
+                rows += len(chunk)
+                spill.add(kind, part, keys[kind])
+        files.append({"file": str(path), "table": f"{source}:{kind}", "rows_read": rows,
+                      "rows_accepted": rows, "rows_rejected": 0, "duplicates": 0})
+
+
+def count_rejected(files: list[dict], file_index: np.ndarray) -> None:
+    """Move rows from accepted to rejected in the per-file counts, one per entry of
+    ``file_index`` (indexes in ``files``)."""
+    for index, n in zip(*np.unique(file_index, return_counts=True), strict=True):
+        files[int(index)]["rows_rejected"] += int(n)
+        files[int(index)]["rows_accepted"] -= int(n)
 
 
 def split_items(values: pa.Array, doc: pa.Array, order: np.ndarray, role: str,

@@ -44,14 +44,19 @@ import pyarrow.json as pj
 from stclusters._errors import InputError
 from stclusters.ingest import REJECTED_COLUMNS
 from stclusters.readers._common import (
+    ARTICLE_COLUMNS,
     CONTRIBUTOR_COLUMNS,
-    Export,
+    add_contributors,
     first_records,
     open_binary,
     rejected_rows,
 )
+from stclusters.readers._spill import Spill
 
-__all__ = ["read_openalex"]
+__all__ = ["assemble", "scan"]
+
+DOCUMENTS = "articles"
+TABLES = ["documents", "contributors"]
 
 _BLOCK_BYTES = 32 << 20
 _ID_PREFIX = "https://openalex.org/"
@@ -80,11 +85,12 @@ _INSTITUTION_SCHEMA = pa.schema([
 ])
 
 
-def read_openalex(paths: list[str | Path], *, institutions: str | Path | None = None
-                  ) -> Export:
-    """Read OpenAlex works JSONL(.gz) files (and optionally the institutions file)."""
+def scan(paths: list[str | Path], spill: Spill, files: list[dict],
+         rejected: list[pd.DataFrame], *, institutions: str | Path | None = None
+         ) -> pd.DataFrame | None:
+    """Stream OpenAlex works JSONL(.gz) files into the spill (works and authorships by work
+    id); return the institutions file's places (when given) for every bucket to look up."""
     geo = _institutions(Path(institutions)) if institutions else None
-    articles, contributors, rejected, files = [], [], [], []
     seq = 0
     for path in map(Path, paths):
         counts = {"file": str(path), "table": "openalex", "rows_read": 0,
@@ -101,23 +107,24 @@ def read_openalex(paths: list[str | Path], *, institutions: str | Path | None = 
             auth_rows["_seq"] = auth_rows.pop("_w").map(
                 pd.Series(works["_seq"].to_numpy(), index=works.index))
             seq += len(works)
-            articles.append(works)
-            contributors.append(auth_rows)
+            spill.add("documents", works, "doc_id")
+            add_contributors(spill, auth_rows, extra=("institution",))
         files.append(counts)
-    articles, contrib = first_records(articles, contributors, files,
-                                      ["doc_id", "year", "subjects", "document_type"])
+    return geo
+
+
+def assemble(tables: dict[str, pd.DataFrame], files: list[dict], geo: pd.DataFrame | None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One bucket's first record of each work, its authorships placed by institution."""
+    articles, contrib = first_records(tables, files, ARTICLE_COLUMNS)
     if geo is not None and len(contrib):
         contrib = _place(contrib, geo)
     text = [c for c in CONTRIBUTOR_COLUMNS if c not in ("lat", "lon")]
-    contrib = contrib[CONTRIBUTOR_COLUMNS].astype({c: str for c in text} |
-                                                  {"lat": np.float64, "lon": np.float64})
-    return Export(
-        articles=articles.astype({"doc_id": str, "year": np.int64, "subjects": str,
-                                  "document_type": str}),
-        contributors=contrib.reset_index(drop=True),
-        rejected=(pd.concat([r for r in rejected if len(r)], ignore_index=True)
-                  if any(len(r) for r in rejected) else pd.DataFrame(columns=REJECTED_COLUMNS)),
-        files=files)
+    contrib = contrib.reindex(columns=CONTRIBUTOR_COLUMNS).astype(
+        {c: str for c in text} | {"lat": np.float64, "lon": np.float64})
+    articles = articles.astype({"doc_id": str, "year": np.int64, "subjects": str,
+                                "document_type": str})
+    return articles, contrib.reset_index(drop=True), pd.DataFrame(columns=REJECTED_COLUMNS)
 
 
 def _blocks(path: Path, schema: pa.Schema) -> Iterator[tuple[pa.Table, list]]:

@@ -26,26 +26,32 @@ import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.readers._common import (
+    ARTICLE_COLUMNS,
     CONTRIBUTOR_COLUMNS,
     Export,
+    add_contributors,
     first_records,
     open_text,
     reading,
     rejected_rows,
     split_items,
 )
+from stclusters.readers._spill import Spill
 
-__all__ = ["read_scopus"]
+__all__ = ["assemble", "scan"]
+
+DOCUMENTS = "articles"
+TABLES = ["documents", "contributors"]
 
 _ORG = (r"(?P<org>[^,]*(?:Univ|Institut|College|Hospital|Hôpital|Klinik|Clinic|Academ|Laborator|"
         r"Fundaç|Fundaci|Fondazione|Stiftung|Cent(?:er|re)|School|Polytechn|Foundation|"
         r"Council|Ministry|Agency|Company|Corp|Inc\b|Ltd|GmbH|S\.A\.|AG\b|Co\.)[^,]*)")
 
 
-def read_scopus(paths: list[str | Path], *, chunk_rows: int = 200_000) -> Export:
-    """Read Scopus CSV exports (several files are merged, de-duplicated on EID), in chunks
-    of ``chunk_rows`` rows."""
-    articles, contributors, rejected, files = [], [], [], []
+def scan(paths: list[str | Path], spill: Spill, files: list[dict],
+         rejected: list[pd.DataFrame], *, chunk_rows: int = 200_000) -> None:
+    """Stream Scopus CSV exports into the spill (articles and contributors by EID), in
+    chunks of ``chunk_rows`` rows; rejected rows into ``rejected``, counts into ``files``."""
     seq = 0
     for path in map(Path, paths):
         counts = {"file": str(path), "table": "scopus", "rows_read": 0, "rows_accepted": 0,
@@ -53,19 +59,21 @@ def read_scopus(paths: list[str | Path], *, chunk_rows: int = 200_000) -> Export
         for offset, frame in _chunks(path, chunk_rows):
             a, c, r, n = _chunk(frame, path, offset, seq)
             seq += len(frame)
-            articles.append(a.assign(_file=len(files)))
-            contributors += c
+            spill.add("documents", a.assign(_file=len(files)), "doc_id")
+            for part in c:
+                add_contributors(spill, part)
             rejected += r
             for key in n:
                 counts[key] += n[key]
         files.append(counts)
-    articles, contrib = first_records(articles, contributors, files,
-                                      ["doc_id", "year", "subjects", "document_type"])
+
+
+def assemble(tables: dict[str, pd.DataFrame], files: list[dict], context: None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One bucket's first record of each EID and its contributors."""
+    articles, contrib = first_records(tables, files, ARTICLE_COLUMNS)
     contrib = contrib.reindex(columns=CONTRIBUTOR_COLUMNS, fill_value="").fillna("")
-    return Export(articles=articles,
-                  contributors=contrib,
-                  rejected=pd.concat(rejected, ignore_index=True) if rejected
-                  else Export().rejected, files=files)
+    return articles, contrib, Export().rejected
 
 
 def _chunk(frame: pd.DataFrame, path: Path, offset: int, seq: int) -> tuple:

@@ -27,26 +27,32 @@ import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.readers._common import (
+    ARTICLE_COLUMNS,
     CONTRIBUTOR_COLUMNS,
     Export,
+    add_contributors,
     first_records,
     open_text,
     rejected_rows,
     split_items,
 )
+from stclusters.readers._spill import Spill
 
-__all__ = ["read_wos"]
+__all__ = ["assemble", "scan"]
+
+DOCUMENTS = "articles"
+TABLES = ["documents", "contributors"]
 
 _NAMES = r"\[[^\]]*\]"
 _CHUNK_LINES = 200_000
 _USED = ("UT", "PY", "WC", "DT", "C1", "C3")
 
 
-def read_wos(paths: list[str | Path]) -> Export:
-    """Read Web of Science tab-delimited exports into canonical ``articles`` and
-    ``contributors``, the rejected rows and per-file counts (read, accepted, rejected,
-    duplicates). Streams in chunks of lines; each chunk is split and parsed columnwise."""
-    articles, contributors, rejected, files = [], [], [], []
+def scan(paths: list[str | Path], spill: Spill, files: list[dict],
+         rejected: list[pd.DataFrame]) -> None:
+    """Stream Web of Science tab-delimited exports into the spill: articles and
+    contributors by UT, rejected rows into ``rejected``, per-file counts into ``files``.
+    Each chunk of lines is split and parsed columnwise."""
     seq = 0
     for path in map(Path, paths):
         counts = {"file": str(path), "table": "wos", "rows_read": 0, "rows_accepted": 0,
@@ -54,19 +60,21 @@ def read_wos(paths: list[str | Path]) -> Export:
         for offset, header, lines in _chunks(path):
             a, c, r = _chunk(lines, header, path, offset, seq)
             seq += len(lines)
-            articles.append(a.assign(_file=len(files)))
-            contributors.append(c)
+            spill.add("documents", a.assign(_file=len(files)), "doc_id")
+            add_contributors(spill, c)
             rejected.append(r)
             counts["rows_read"] += len(lines)
             counts["rows_accepted"] += len(a)
             counts["rows_rejected"] += len(r)
         files.append(counts)
-    articles_df, contrib = first_records(articles, contributors, files,
-                                         ["doc_id", "year", "subjects", "document_type"])
+
+
+def assemble(tables: dict[str, pd.DataFrame], files: list[dict], context: None = None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One bucket's first record of each UT and its contributors."""
+    articles, contrib = first_records(tables, files, ARTICLE_COLUMNS)
     contrib = contrib.reindex(columns=CONTRIBUTOR_COLUMNS, fill_value="").fillna("")
-    return Export(articles=articles_df.astype({"year": np.int64}), contributors=contrib,
-                  rejected=(pd.concat(rejected, ignore_index=True) if rejected
-                            else Export().rejected), files=files)
+    return articles.astype({"year": np.int64}), contrib, Export().rejected
 
 
 def _chunks(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:

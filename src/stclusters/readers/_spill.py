@@ -1,0 +1,107 @@
+"""Rows scattered by the hash of a key into buckets, so exports are joined one bucket at a time.
+
+A database export is a set of tables (or a stream of records) whose rows for one document
+may sit anywhere in the files: duplicates across files, inventors far from their patent.
+Scattering every row by the hash of its document key puts all rows of a document in the
+same bucket; each bucket is then joined and de-duplicated on its own, and becomes one
+partition of the input folder (``docs/input.md``). Memory is one chunk while scattering
+and one bucket while joining, whatever the size of the export (an external hash join).
+
+With one bucket nothing is hashed or written: the rows stay in memory, in arrival order.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["Spill"]
+
+
+class Spill:
+    """Tables of rows in ``n`` buckets by the hash of a key column; on disk when n > 1.
+
+    Rows keep their arrival order within a bucket, so "the first record" of a document
+    is the same whatever the number of buckets.
+    """
+
+    def __init__(self, n: int = 1, folder: str | Path | None = None) -> None:
+        if n < 1:
+            raise ValueError(f"a spill needs at least one bucket, got {n}")
+        if n > 1 and folder is None:
+            raise ValueError("a spill of several buckets needs a folder")
+        self.n = n
+        self.folder = Path(folder) if folder is not None else None
+        self._memory: dict[str, list[pd.DataFrame]] = {}
+        self._writers: dict[tuple[str, int], pq.ParquetWriter] = {}
+        self._schemas: dict[str, pa.Schema] = {}
+        self._sealed: set[str] = set()
+
+    def add(self, table: str, frame: pd.DataFrame, key: str) -> None:
+        """Scatter the rows of ``frame`` into the buckets of ``table`` by ``frame[key]``."""
+        if table in self._sealed:
+            raise RuntimeError(f"table {table!r} of the spill is already being read")
+        if not len(frame):
+            return
+        if self.n == 1:
+            self._memory.setdefault(table, []).append(frame)
+            return
+        values = frame[key].to_numpy(dtype=object)
+        bucket = (pd.util.hash_array(values) % np.uint64(self.n)).astype(np.int64)
+        arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False,
+                                     schema=self._schemas.get(table))
+        self._schemas.setdefault(table, arrow.schema)
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(self.n + 1))
+        for b in np.flatnonzero(np.diff(bounds)):
+            part = arrow.take(pa.array(order[bounds[b]:bounds[b + 1]]))
+            writer = self._writers.get((table, int(b)))
+            if writer is None:
+                path = self.folder / table / f"{int(b):05d}.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writer = pq.ParquetWriter(path, self._schemas[table])
+                self._writers[(table, int(b))] = writer
+            writer.write_table(part)
+
+    def bucket(self, b: int, tables: list[str]) -> dict[str, pd.DataFrame]:
+        """The rows of bucket ``b`` of each of ``tables`` (those with none there left out).
+
+        Reading a table ends writing to it; other tables can still be added to (a join
+        read from some tables may scatter its result into another).
+        """
+        if self.n == 1:
+            return {t: pd.concat(self._memory[t], ignore_index=True)
+                    for t in tables if t in self._memory}
+        out = {}
+        for table in tables:
+            self._seal(table)
+            path = self.folder / table / f"{b:05d}.parquet"
+            if path.exists():
+                out[table] = pq.read_table(path).to_pandas()
+        return out
+
+    def _seal(self, table: str) -> None:
+        if table in self._sealed:
+            return
+        for (t, b) in [k for k in self._writers if k[0] == table]:
+            self._writers.pop((t, b)).close()
+        self._sealed.add(table)
+
+    def close(self) -> None:
+        """Close every file and remove the spill folder."""
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        if self.folder is not None and self.folder.exists():
+            shutil.rmtree(self.folder)
+
+    def __enter__(self) -> Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
