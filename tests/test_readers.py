@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +16,7 @@ from typer.testing import CliRunner
 from stclusters import InputError, load_profile, run
 from stclusters.cli import app
 from stclusters.readers import convert_export, guess_format, read_export
+from stclusters.readers._spill import buckets_of
 
 FILES = ["wos_export_utf16.txt", "wos_export_utf8.txt"]
 
@@ -105,6 +108,19 @@ def test_conversion_is_the_same_in_any_number_of_partitions(data_dir, tmp_path, 
 def _reconciled(export) -> None:
     for f in export.files:
         assert f["rows_read"] == f["rows_accepted"] + f["rows_rejected"], f
+
+
+def test_partition_of_a_key_is_fnv1a_of_its_bytes():
+    """Pinned to published FNV-1a values, so a document lands in the same partition on
+    every machine (FNV-1a 64 of "a" is 0xaf63dc4c8601ec8c, of "" the offset basis)."""
+    keys = pa.array(["a", "", None, "a", "é"])
+    basis, a = 0xCBF29CE484222325, 0xAF63DC4C8601EC8C
+    for n in (1, 2, 7, 1000):
+        got = buckets_of(keys, n)
+        assert got.tolist()[:4] == [a % n, basis % n, basis % n, a % n]
+        assert got.dtype == np.int64 and ((got >= 0) & (got < n)).all()
+    sliced = pa.chunked_array([pa.array(["x", "a"])[1:], pa.array(["", "a"])])
+    assert buckets_of(sliced, 1000).tolist() == [a % 1000, basis % 1000, a % 1000]
 
 
 def test_openalex_reader(data_dir):

@@ -121,13 +121,13 @@ class _Rejector:
 
 
 def _int_year(frame: pd.DataFrame, reject: _Rejector) -> pd.DataFrame:
-    year = _float(frame["year"])
+    year = as_float(frame["year"])
     ok = np.isfinite(year) & (year == year.round()) & (year >= 1800) & (year <= 2200)
     frame = reject(frame, ~ok, "year", "year must be a whole number between 1800 and 2200")
-    return frame.assign(year=_float(frame["year"]).astype(np.int64))
+    return frame.assign(year=as_float(frame["year"]).astype(np.int64))
 
 
-def _float(values: pd.Series) -> pd.Series:
+def as_float(values: pd.Series) -> pd.Series:
     """Numbers as float64 with NaN for empty or unparsable text."""
     try:  # the common case, clean numbers or empty: one Arrow cast
         text = pa.array(values, from_pandas=True)
@@ -150,15 +150,15 @@ def _coordinates(frame: pd.DataFrame, reject: _Rejector, required: bool) -> pd.D
         frame = reject(frame, (one & given["lon"])[frame.index], "lat",
                        "lat and lon must be given together")
     for axis in ("lat", "lon"):
-        value = _float(frame[axis])
+        value = as_float(frame[axis])
         has = frame[axis] != ""
         frame = reject(frame, has & ~np.isfinite(value), axis, f"{axis} is not a number")
-    lat, lon = _float(frame["lat"]), _float(frame["lon"])
+    lat, lon = as_float(frame["lat"]), as_float(frame["lon"])
     swapped = (lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90)
     frame = reject(frame, swapped, "lat", "lat out of range [-90, 90] (lat and lon swapped?)")
-    frame = reject(frame, _float(frame["lat"]).abs() > 90, "lat", "lat out of range [-90, 90]")
-    frame = reject(frame, _float(frame["lon"]).abs() > 180, "lon", "lon out of range [-180, 180]")
-    return frame.assign(lat=_float(frame["lat"]), lon=_float(frame["lon"]))
+    frame = reject(frame, as_float(frame["lat"]).abs() > 90, "lat", "lat out of range [-90, 90]")
+    frame = reject(frame, as_float(frame["lon"]).abs() > 180, "lon", "lon out of range [-180, 180]")
+    return frame.assign(lat=as_float(frame["lat"]), lon=as_float(frame["lon"]))
 
 
 def _documents(frame: pd.DataFrame, reject: _Rejector) -> pd.DataFrame:
@@ -239,11 +239,11 @@ def ingest(
         kind = frame["kind"].str.lower()
         frame = rej(frame.assign(kind=kind), ~kind.isin(list(KINDS)), "kind",
                     "kind must be patent or article")
-        weight = _float(frame["weight"])
+        weight = as_float(frame["weight"])
         frame = rej(frame, ~(np.isfinite(weight) & (weight >= 0)), "weight",
                     "weight must be a finite number >= 0")
         frame = _int_year(frame, rej)
-        tables["points"] = frame.assign(weight=_float(frame["weight"]))
+        tables["points"] = frame.assign(weight=as_float(frame["weight"]))
     else:
         tables["points"] = pd.DataFrame({
             "row": pd.Series(dtype=np.int64), "lat": pd.Series(dtype=np.float64),

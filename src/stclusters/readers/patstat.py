@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
+from stclusters.ingest import as_float
 from stclusters.readers._common import (
     CONTRIBUTOR_COLUMNS,
     count_rejected,
@@ -108,14 +111,18 @@ def assemble(tables: dict[str, pd.DataFrame], files: list[dict], pct_only: bool
     if people is None:
         contributors = pd.DataFrame(columns=CONTRIBUTOR_COLUMNS)
     else:
-        people = people[people["doc_id"].isin(ids)].sort_values(
+        # pyarrow's is_in: pandas' isin on string columns boxes every value in Python
+        doc = pa.array(people["doc_id"])
+        kept = pc.is_in(doc, value_set=pa.array(ids).cast(doc.type)).to_numpy(
+            zero_copy_only=False)
+        people = people[kept].sort_values(
             ["_inventor", "_file", "_row"], ascending=[False, True, True], kind="stable")
         contributors = people.reindex(columns=CONTRIBUTOR_COLUMNS, fill_value="")
     return patents.reset_index(drop=True), contributors.reset_index(drop=True), rejected
 
 
 def _year(frame: pd.DataFrame, column: str) -> pd.Series:
-    value = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+    value = as_float(frame[column].str.strip())
     return value.where((value >= 1800) & (value <= 2200) & (value == value.round()))
 
 
@@ -136,15 +143,15 @@ def _people(tables: dict) -> pd.DataFrame:
     wanted = _USED["person"][1:]
     person = person.drop_duplicates("person_id").set_index("person_id")[wanted]
     at = person.reindex(link["person_id"].to_numpy()).fillna("")   # one lookup, all columns
-    text = {c: at[c].str.strip().to_numpy() for c in wanted}
+    text = {c: at[c].str.strip().reset_index(drop=True) for c in wanted}   # stay Arrow
     name = text["person_name"]
-    applicant_name = np.where(text["han_name"] != "", text["han_name"],
-                              np.where(text["psn_name"] != "", text["psn_name"], name))
-    base = {"doc_id": link["appln_id"].str.strip().to_numpy(), "address": text["person_address"],
-            "country": text["person_ctry_code"], "_file": link["_file"].to_numpy(),
-            "_row": link["_row"].to_numpy()}
-    inventor = pd.to_numeric(link["invt_seq_nr"], errors="coerce").fillna(0).to_numpy() > 0
-    applicant = pd.to_numeric(link["applt_seq_nr"], errors="coerce").fillna(0).to_numpy() > 0
+    applicant_name = text["han_name"].where(
+        text["han_name"] != "", text["psn_name"].where(text["psn_name"] != "", name))
+    base = {"doc_id": link["appln_id"].str.strip().reset_index(drop=True),
+            "address": text["person_address"], "country": text["person_ctry_code"],
+            "_file": link["_file"].to_numpy(), "_row": link["_row"].to_numpy()}
+    inventor = as_float(link["invt_seq_nr"].str.strip()).fillna(0).to_numpy() > 0
+    applicant = as_float(link["applt_seq_nr"].str.strip()).fillna(0).to_numpy() > 0
     return pd.concat(
         [pd.DataFrame({**base, "role": "inventor", "name": name, "_inventor": True})[inventor],
          pd.DataFrame({**base, "role": "applicant", "name": applicant_name,
