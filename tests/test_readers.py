@@ -237,11 +237,23 @@ def test_format_is_guessed(data_dir, name, fmt):
     assert guess_format(data_dir / name) == fmt
 
 
+@pytest.mark.parametrize("fmt", [None, "lens"])
+def test_lens_export_is_refused_with_the_reason(data_dir, tmp_path, fmt):
+    """A Lens CSV has names but no places: say so, naming the file, instead of a run
+    where every contributor is unplaced."""
+    lens = data_dir / "lens_patents.csv"
+    with pytest.raises(InputError, match="no address or country") as error:
+        read_export([lens], fmt)
+    assert str(lens) in str(error.value)
+    out = CliRunner().invoke(app, ["ingest", str(lens), "--out", str(tmp_path / "r")])
+    assert out.exit_code != 0 and "PATSTAT" in out.output and "Traceback" not in out.output
+
+
 def test_unknown_format_is_a_clear_error(data_dir):
     with pytest.raises(InputError, match="cannot tell the export format"):
         guess_format(data_dir / "tiny_grid.asc")
     with pytest.raises(InputError, match="unknown export format"):
-        read_export([data_dir / "scopus_export.csv"], "lens")
+        read_export([data_dir / "scopus_export.csv"], "refworks")
 
 
 @settings(max_examples=40)

@@ -44,6 +44,12 @@ files count five times their size): a bucket's tables then take about 1–2 GB i
 _TABLE_FOLDERS = ("patents", "articles", "contributors")
 
 
+LENS_REFUSED = (
+    "a Lens patent CSV export: it lists inventor and applicant names but no address or "
+    "country, so none of its patents could be placed on a map; export the same patents "
+    "from PATSTAT (tls206_person addresses) or PatentsView (inventor locations) instead")
+
+
 def guess_format(path: str | Path) -> str:
     """The export format of a file, from its first line (header or first record)."""
     path = Path(path)
@@ -52,6 +58,8 @@ def guess_format(path: str | Path) -> str:
     columns = {c.strip().strip('"').lower() for c in first.replace("\t", ",").split(",")}
     if first.lstrip().startswith("{"):
         return "openalex"
+    if {"lens id", "jurisdiction", "inventors"} <= columns:
+        raise InputError(LENS_REFUSED, path=str(path))
     if "\t" in first and {"ut", "py"} <= columns:
         return "wos"
     if "patent_id" in columns or {"location_id", "latitude", "longitude"} <= columns:
@@ -71,6 +79,8 @@ def _reader(paths: list[str | Path], fmt: str | None, institutions: str | Path |
     if not paths:
         raise InputError("no export files given")
     fmt = fmt or guess_format(paths[0])
+    if fmt == "lens":
+        raise InputError(LENS_REFUSED, path=str(paths[0]))
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
     if institutions is not None and fmt != "openalex":
