@@ -110,8 +110,11 @@ def add_contributors(spill: Spill, frame: pd.DataFrame, extra: tuple[str, ...] =
     the text columns of the canonical table (empty where a reader has none), then the
     reader's own ``extra`` text columns."""
     text = [*_TEXT, *extra]
-    rows = frame.reindex(columns=[*text, "_seq"]).astype({c: object for c in text})
-    spill.add("contributors", rows.fillna({c: "" for c in text}), "doc_id")
+    empty = pa.array([""], type=pa.string()).take(np.zeros(len(frame), dtype=np.int64))
+    rows = pa.table({c: pa.array(frame[c], from_pandas=True).cast(pa.string()).fill_null("")
+                     if c in frame else empty for c in text}
+                    | {"_seq": pa.array(frame["_seq"].to_numpy(dtype=np.int64))})
+    spill.add("contributors", rows, "doc_id")
 
 
 def first_records(tables: dict[str, pd.DataFrame], files: list[dict],
@@ -201,9 +204,10 @@ def split_items(values: pa.Array, doc: pa.Array, order: np.ndarray, role: str,
     """One contributor row per non-empty ``;``-separated item of each value (``doc_id``,
     ``role``, ``column``, ``_seq``), columnwise with Arrow compute."""
     lists = pc.split_pattern(values, ";")
-    parent = pc.list_parent_indices(lists).to_numpy()
-    items = pc.utf8_trim_whitespace(pc.list_flatten(lists)).to_numpy(zero_copy_only=False)
-    nonempty = items != ""
-    parent = parent[nonempty]
-    return pd.DataFrame({"doc_id": doc.take(pa.array(parent)).to_numpy(zero_copy_only=False),
-                         "role": role, column: items[nonempty], "_seq": order[parent]})
+    parent = pc.list_parent_indices(lists)
+    items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    nonempty = pc.not_equal(items, "")
+    parent = parent.filter(nonempty)
+    return pa.table({"doc_id": doc.take(parent), "role": pa.repeat(role, len(parent)),
+                     column: items.filter(nonempty),
+                     "_seq": order[parent.to_numpy()]}).to_pandas()

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from numba import njit
 
 __all__ = ["Spill", "buckets_of"]
+
+_LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 def buckets_of(keys: pa.ChunkedArray | pa.Array, n: int) -> np.ndarray:
@@ -66,21 +67,24 @@ class Spill:
         self.n = n
         self.folder = Path(folder) if folder is not None else None
         self._memory: dict[str, list[pd.DataFrame]] = {}
-        self._writers: dict[tuple[str, int], pq.ParquetWriter] = {}
+        self._writers: dict[tuple[str, int], pa.ipc.RecordBatchFileWriter] = {}
         self._schemas: dict[str, pa.Schema] = {}
         self._sealed: set[str] = set()
 
-    def add(self, table: str, frame: pd.DataFrame, key: str) -> None:
+    def add(self, table: str, frame: pd.DataFrame | pa.Table, key: str) -> None:
         """Scatter the rows of ``frame`` into the buckets of ``table`` by ``frame[key]``."""
         if table in self._sealed:
             raise RuntimeError(f"table {table!r} of the spill is already being read")
         if not len(frame):
             return
         if self.n == 1:
-            self._memory.setdefault(table, []).append(frame)
+            self._memory.setdefault(table, []).append(
+                frame.to_pandas() if isinstance(frame, pa.Table) else frame)
             return
-        arrow = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False,
-                                     schema=self._schemas.get(table))
+        arrow = (frame.cast(self._schemas[table]) if isinstance(frame, pa.Table)
+                 and table in self._schemas else frame if isinstance(frame, pa.Table)
+                 else pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False,
+                                           schema=self._schemas.get(table)))
         self._schemas.setdefault(table, arrow.schema)
         bucket = buckets_of(arrow.column(key), self.n)
         order = np.argsort(bucket, kind="stable")
@@ -89,11 +93,10 @@ class Spill:
             part = arrow.take(pa.array(order[bounds[b]:bounds[b + 1]]))
             writer = self._writers.get((table, int(b)))
             if writer is None:
-                path = self.folder / table / f"{int(b):05d}.parquet"
+                path = self.folder / table / f"{int(b):05d}.arrow"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                # read back once, soon: speed over size
-                writer = pq.ParquetWriter(path, self._schemas[table], compression="lz4",
-                                          use_dictionary=False)
+                # read back once, soon: Arrow IPC (no encoding), LZ4 frames for the disk
+                writer = pa.ipc.new_file(path, self._schemas[table], options=_LZ4)
                 self._writers[(table, int(b))] = writer
             writer.write_table(part)
 
@@ -109,9 +112,10 @@ class Spill:
         out = {}
         for table in tables:
             self._seal(table)
-            path = self.folder / table / f"{b:05d}.parquet"
+            path = self.folder / table / f"{b:05d}.arrow"
             if path.exists():
-                out[table] = pq.read_table(path).to_pandas()
+                with pa.ipc.open_file(path) as reader:
+                    out[table] = reader.read_all().to_pandas()
         return out
 
     def _seal(self, table: str) -> None:
