@@ -23,7 +23,6 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from stclusters._memory import peak_rss_mb
 
 sys.path.insert(0, str(Path(__file__).parent))
 from world import EPS_KM, benchmark_world, min_weight_for
@@ -85,7 +86,7 @@ def _one(method: str, n: int, folder: str) -> dict:
     np.save(Path(folder) / f"{method}_{n}_labels.npy", labels)
     np.save(Path(folder) / f"{method}_{n}_core.npy", core)
     return {"method": method, "n": n, "seconds": round(seconds, 3),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": peak_rss_mb(),
             "clusters": int(labels.max() + 1) if labels.size else 0,
             "noise_share": round(float((labels < 0).mean()), 4)}
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from stclusters._memory import peak_rss_mb
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "geocode.json"
@@ -98,7 +99,7 @@ def main() -> None:
         "unique_strings_per_second": round(unique / seconds, 1),
         "index_load_seconds_warm": warm,
         "index_load_seconds_cold": cold,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "by_country": {cc: {k: (round(float(v), 4) if k != "n" else int(v))
                             for k, v in row.items()}
                        for cc, row in by_cc.head(40).iterrows()},

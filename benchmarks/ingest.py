@@ -101,21 +101,28 @@ def generate(fmt: str, rows: int, folder: Path) -> list[Path]:
 
 
 _READ = """
-import resource, sys, tempfile, time, json
+import sys, tempfile, time, json
+from stclusters._memory import peak_rss_mb
 from stclusters.readers import convert_export
 with tempfile.TemporaryDirectory() as out:
     t = time.perf_counter()
     done = convert_export(sys.argv[2:], out, sys.argv[1])
     seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds,
-                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "peak_rss_gb": peak_rss_mb() / 1024,
                   "partitions": done.partitions,
                   "documents": done.rows.get("patents", 0) + done.rows.get("articles", 0),
                   "contributors": done.rows["contributors"], "rejected": done.rows["rejected"]}))
 """
 _FLOOR = """
-import resource, sys, time, json
+import importlib.util, pathlib, sys, time, json
 import pyarrow.csv as pv, pyarrow.json as pj
+# the memory helper alone: importing the stclusters package would add its own footprint
+where = pathlib.Path(importlib.util.find_spec("stclusters").origin).with_name("_memory.py")
+spec = importlib.util.spec_from_file_location("_memory", where)
+memory = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(memory)
+peak_rss_mb = memory.peak_rss_mb
 t = time.perf_counter()
 n = 0
 for path in sys.argv[2:]:
@@ -127,7 +134,7 @@ for path in sys.argv[2:]:
         n += pv.read_csv(path, parse_options=pv.ParseOptions(
             delimiter=sep, quote_char='"' if quote else False)).num_rows
 print(json.dumps({"seconds": time.perf_counter() - t,
-                  "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+                  "peak_rss_gb": peak_rss_mb() / 1024,
                   "rows": n}))
 """
 
@@ -177,7 +184,7 @@ def main() -> None:
                 "files in each format's layout; pyarrow parse only (whole file, no "
                 "conversion) as the floor; each in a fresh process",
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
-        "peak_memory_note": "ru_maxrss of the reading process",
+        "peak_memory_note": "VmHWM of the reading process (its own peak, not its parent's)",
         "results": results}, indent=2) + "\n")
     print(f"written {args.out}")
 

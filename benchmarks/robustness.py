@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from stclusters import load_profile
+from stclusters._memory import peak_rss_mb
 from stclusters.count import aggregate_locations
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights, name_and_rank
 from stclusters.robustness import robustness
@@ -107,7 +107,7 @@ def main() -> None:
         "make_contributions_s": round(t_make, 1), "baseline_s": round(t_base, 1),
         "robustness_s": round(t_runs, 1), "seconds_per_run": round(t_runs / n_runs, 2),
         "target": "200 bootstrap runs at GII scale in <= 600 s",
-        "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "peak_rss_gb": round(peak_rss_mb() / 1024, 2),
         "top_list_median_interval_width": float(
             (top["rank_p95"] - top["rank_p05"]).median()),
         "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},

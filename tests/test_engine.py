@@ -99,3 +99,21 @@ def test_layout_is_checked(tmp_path):
         find_partitions(tmp_path)
     (tmp_path / "articles" / "p2.parquet").unlink()
     assert [p.name for p in find_partitions(tmp_path)] == ["p1"]
+
+
+def test_peak_memory_is_the_process_own_not_its_parent():
+    """A worker or benchmark child started by a big parent reports its own peak:
+    ru_maxrss would carry the parent's high-water mark across fork and exec."""
+    import subprocess
+    import sys
+
+    from stclusters._memory import peak_rss_mb
+
+    ballast = bytearray(1024 * 2**20)
+    ballast[:: 4096] = b"\1" * len(ballast[:: 4096])  # touch every page
+    assert peak_rss_mb() >= 1024
+    code = "from stclusters._memory import peak_rss_mb; print(peak_rss_mb())"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                 text=True, check=True).stdout)
+    del ballast
+    assert 0 < child < 800  # the package import alone, about 0.2 GB

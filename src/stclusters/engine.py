@@ -16,7 +16,6 @@ sums, and every output after them, are the same bits whichever engine ran.
 from __future__ import annotations
 
 import os
-import resource
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from stclusters._errors import InputError, StclustersError
+from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
 from stclusters.count import Tally, combine_tallies, tally
 from stclusters.fields import read_concordance
@@ -287,7 +287,7 @@ def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,
                 yield result
 
         counted = _reduce(in_order(), len(parts), advance)
-        peaks = client.run(_peak_rss_mb)
+        peaks = client.run(peak_rss_mb)
         counted.worker_peak_rss_mb = sorted(peaks.values(), reverse=True)
         client.run(_drop_worker_cache)
         return counted
@@ -307,7 +307,3 @@ def _count_on_worker(part: Partition, settings: CountSettings) -> PartCount:
 
 def _drop_worker_cache() -> None:
     _WORKER_CACHE.clear()
-
-
-def _peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

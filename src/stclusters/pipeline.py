@@ -4,7 +4,6 @@ combine/name → measure → write. ``run`` is what the CLI and notebooks call."
 from __future__ import annotations
 
 import dataclasses
-import resource
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from stclusters import __version__
+from stclusters._memory import peak_rss_mb
 from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
 from stclusters.config import Config
@@ -96,7 +96,7 @@ class _Stages:
         start = time.perf_counter()
         yield advance
         self.times[name] = round(time.perf_counter() - start, 3)
-        self.peak_mb[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        self.peak_mb[name] = peak_rss_mb()
         if self.progress:
             done = self.progress.tasks[task].total
             self.progress.update(task, completed=done, description=f"[green]✓[/] {name}")
@@ -184,7 +184,7 @@ def run(
         "timings_s": st.times,
         "per_record_stages_s": counted.timings,
         "peak_rss_mb_after": st.peak_mb,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
     }
     if counted.worker_peak_rss_mb:
         info["worker_peak_rss_mb"] = counted.worker_peak_rss_mb
