@@ -92,3 +92,13 @@ def test_ambiguous_addresses_are_flagged():
     assert out["alternatives"][3] == 0 and out["alternatives"][4] == 0  # coordinates given
     again = geocode(frame, cache=AddressCache())
     pd.testing.assert_frame_equal(out, again)
+
+
+def test_a_bare_tokyo_ward_name_is_tokyo():
+    """ "Minato, Japan" as ROR and Scopus write it: the ward, not a same-named town
+    (GeoNames has a larger "Minato" in Wakayama); outside Japan the name is left alone."""
+    out = geocode(pd.DataFrame({"address": ["H.U. Group Holdings, Minato, Japan",
+                                            "Iwatsu Electric Co., Suginami, Japan",
+                                            "Sony Group, Minato-ku, Tokyo 108-0075, Japan"]}))
+    assert out["place_name"].tolist() == ["Tokyo"] * 3
+    assert (out["lat"].sub(35.69).abs() < 0.2).all() and (out["lon"].sub(139.69).abs() < 0.2).all()

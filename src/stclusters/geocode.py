@@ -293,10 +293,12 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     cand = pd.concat([from_city.assign(key=normalize(from_city["token"].astype("string"))),
                       parts[["row", "token", "prio", "key"]]], ignore_index=True)
     cand = cand[cand["key"].notna() & (cand["key"] != "")]
-    # a Tokyo special ward written as a ward ("Chuo Ku", "Minato-ku") is in Tokyo
-    ward = cand["key"].str.extract(r"^(\w+) ku$", expand=False)
-    tokyo = ward.isin(_TOKYO_WARDS) & (res.set_index("row").loc[cand["row"], "cc_q"]
-                                       .fillna("JP").to_numpy() == "JP")
+    # a Tokyo special ward is in Tokyo: written as a ward ("Chuo Ku", "Minato-ku"), or bare
+    # ("Minato") in an address known to be in Japan (GeoNames has larger namesakes)
+    ward = cand["key"].str.extract(r"^(\w+)( ku)?$")
+    cc_q = res.set_index("row")["cc_q"].reindex(cand["row"]).set_axis(cand.index)
+    tokyo = ward[0].isin(_TOKYO_WARDS) & (
+        cc_q.eq("JP").fillna(False) | (cc_q.isna() & ward[1].notna()))
     cand.loc[tokyo, "key"] = "tokyo"
     # administrative suffixes and prefixes: "Chuo Ku", "Chofu-shi", "Yeongdeok-gun", "X City"
     bare = cand["key"].str.replace(_ADMIN_AFFIX, "", regex=True).str.strip()
