@@ -80,15 +80,16 @@ def test_user_gazetteer_extends_and_overrides(data_dir, tmp_path):
 
 
 def test_ambiguous_addresses_are_flagged():
-    """A name that fits far-apart places equally well is placed (most populous) and
-    flagged with its number of rivals; a region, or a unique name, removes the doubt."""
-    frame = pd.DataFrame({"city": ["Cambridge", "Cambridge", "Springfield", "Paris", ""],
+    """A name that fits far-apart places equally well is placed (best-known) and flagged
+    with its number of rivals; a region, or a name one place far outweighs, removes the doubt."""
+    frame = pd.DataFrame({"city": ["Springfield", "Springfield", "Cambridge", "Paris", ""],
                           "region": ["", "MA", "", "", ""],
                           "country": ["US", "US", "US", "FR", "US"],
                           "lat": ["", "", "", "", "40.0"], "lon": ["", "", "", "", "-70.0"]})
     out = geocode(frame)
-    assert out["alternatives"].tolist()[:2] == [1, 0]
-    assert out["alternatives"][2] >= 3  # Springfield: IL, MA, MO, OR, OH, …
+    assert out["alternatives"][0] >= 3  # Springfield: IL, MA, MO, OR, OH, …
+    assert out["alternatives"][1] == 0 and round(out["lat"][1]) == 42  # Springfield, MA
+    assert out["alternatives"][2] == 0  # Cambridge, MA: ~9x the people, ~4x the names of MD's
     assert out["alternatives"][3] == 0 and out["alternatives"][4] == 0  # coordinates given
     again = geocode(frame, cache=AddressCache())
     pd.testing.assert_frame_equal(out, again)
@@ -102,3 +103,13 @@ def test_a_bare_tokyo_ward_name_is_tokyo():
                                             "Sony Group, Minato-ku, Tokyo 108-0075, Japan"]}))
     assert out["place_name"].tolist() == ["Tokyo"] * 3
     assert (out["lat"].sub(35.69).abs() < 0.2).all() and (out["lon"].sub(139.69).abs() < 0.2).all()
+
+
+def test_the_better_known_namesake_wins_when_nothing_else_tells():
+    """Pasadena, TX has a few more inhabitants in GeoNames than Pasadena, CA, and Princeton,
+    NJ fewer than other Princetons; GeoNames knows many more names for the famous ones."""
+    out = geocode(pd.DataFrame({"address": ["Caltech Alumni Association, Pasadena, USA",
+                                            "Robert Wood Johnson Foundation, Princeton, US",
+                                            "Rice University, Pasadena, TX, USA"]}))
+    assert out["lat"].round(0).tolist() == [34.0, 40.0, 30.0]
+    assert out["lon"].round(0).tolist() == [-118.0, -75.0, -95.0]

@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
@@ -82,6 +82,12 @@ class Gazetteer:
     """key (normalized name or code), cc, capital (city-states only, else empty)."""
     country_names: dict[str, str]
     """cc -> English country name."""
+
+    @cached_property
+    def name_counts(self) -> np.ndarray:
+        """Distinct names per place number. GeoNames lists more names (languages, former
+        names) for better-known places, so it tells a Pasadena, CA from a Pasadena, TX."""
+        return np.bincount(self.names["place"].to_numpy(), minlength=len(self.places))
 
 
 def cache_dir() -> Path:

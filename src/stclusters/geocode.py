@@ -3,7 +3,9 @@
 Coordinates given in the input are kept. Otherwise the city (or, when no city field is
 given, each comma-separated part of the free-text address, right to left) is looked up
 among GeoNames names and alternate names in the row's country; a region (US state,
-province or GeoNames admin1 code) breaks ties, then the most populous place wins.
+province or GeoNames admin1 code) breaks ties, then the weightiest place wins: its
+population, ten times for its own name over an alternate one, and times the square root of
+how many names GeoNames knows for it (Pasadena, CA over the slightly larger Pasadena, TX).
 Rows that reach only a country are not placed: a country is no location to cluster.
 Each distinct address is resolved once.
 """
@@ -274,15 +276,16 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     parts["key"] = normalize(parts["token"])
     is_country = parts["key"].isin(gaz.countries["key"]) | parts["key"].isin(
         [k.lower() for k in _US_STATES.values()])
+    # a part naming a US state or Canadian province is the region of the address
+    # (read before a state code such as "TX" is set aside as no place below)
+    state = parts["key"].map(_US_STATES).fillna(parts["key"].str.upper().where(
+        parts["key"].str.upper().isin(set(_US_STATES.values()) | set(CA_PROVINCES.values()))))
+    region_of = state.dropna().groupby(parts.loc[state.notna(), "row"]).first()
     # a country part is no place, except for a city-state, where it means its capital
     capital = parts["key"].map(gaz.countries.set_index("key")["capital"]).fillna("")
     parts.loc[is_country, "prio"] += 1000
     parts.loc[is_country, "token"] = capital[is_country]
     parts.loc[is_country, "key"] = normalize(capital[is_country].astype("string"))
-    # a part naming a US state or Canadian province is the region of the address
-    state = parts["key"].map(_US_STATES).fillna(parts["key"].str.upper().where(
-        parts["key"].str.upper().isin(set(_US_STATES.values()) | set(CA_PROVINCES.values()))))
-    region_of = state.dropna().groupby(parts.loc[state.notna(), "row"]).first()
     # else a US state named anywhere in the text breaks ties ("Louisiana State University")
     named = res["address"].str.lower().str.extract(_STATE_WORDS, expand=False).where(
         res["cc_q"] == "US")
@@ -318,8 +321,12 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     province = hits["admin1"].map(CA_PROVINCES).fillna(hits["admin1"])
     hits["region_match"] = ((region_key != "") & (
         (state == hits["admin1"].str.upper()) | (state == province))).astype(np.int8)
-    # the place's own name outweighs an alternate name of a place up to 10x larger
-    hits["weight"] = hits["population"].astype(np.float64) * np.where(hits["primary"], 10.0, 1.0)
+    # the place's own name outweighs an alternate name of a place up to 10x larger; among
+    # namesakes, population times the square root of how many names GeoNames knows for each
+    # (a proxy for how well known it is)
+    hits["weight"] = (hits["population"].astype(np.float64)
+                      * np.where(hits["primary"], 10.0, 1.0)
+                      * np.sqrt(1.0 + gaz.name_counts[hits["place"].to_numpy()]))
     hits = hits.sort_values(["row", "prio", "region_match", "weight", "geonameid"],
                             ascending=[True, True, False, False, True], kind="stable")
     best = hits.drop_duplicates("row").set_index("row")
