@@ -113,3 +113,16 @@ def test_the_better_known_namesake_wins_when_nothing_else_tells():
                                             "Rice University, Pasadena, TX, USA"]}))
     assert out["lat"].round(0).tolist() == [34.0, 40.0, 30.0]
     assert out["lon"].round(0).tolist() == [-118.0, -75.0, -95.0]
+
+
+def test_a_country_named_twice_may_be_its_namesake_city():
+    """ "Djibouti, Djibouti": the part before the country is tried as a place (after every
+    other part), so a city named like its country is found; a country with no such city
+    stays unplaced, and a US state code is never mistaken for a country ("Bra", Italy)."""
+    out = geocode(pd.DataFrame({"address": ["University of Djibouti, Djibouti, Djibouti",
+                                            "Kuwait University, Kuwait, Kuwait",
+                                            "Laboratoire X, France, France",
+                                            "Azienda Sanitaria Locale CN2, Bra, Italy"]}))
+    assert out["place_name"].tolist()[:2] == ["Djibouti", "Kuwait City"]
+    assert out["geocode_level"].tolist() == ["city", "city", "country", "city"]
+    assert out["cc"].tolist() == ["DJ", "KW", "FR", "IT"]

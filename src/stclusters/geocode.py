@@ -281,11 +281,15 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     state = parts["key"].map(_US_STATES).fillna(parts["key"].str.upper().where(
         parts["key"].str.upper().isin(set(_US_STATES.values()) | set(CA_PROVINCES.values()))))
     region_of = state.dropna().groupby(parts.loc[state.notna(), "row"]).first()
-    # a country part is no place, except for a city-state, where it means its capital
+    # a country part is no place, except for a city-state, where it means its capital, and
+    # a country named again before the last part, which may be a city named like it
+    # ("Djibouti, Djibouti"); both are tried only when nothing else matches
     capital = parts["key"].map(gaz.countries.set_index("key")["capital"]).fillna("")
+    again = is_country & (parts["prio"] > 0) & (capital == "")
     parts.loc[is_country, "prio"] += 1000
-    parts.loc[is_country, "token"] = capital[is_country]
-    parts.loc[is_country, "key"] = normalize(capital[is_country].astype("string"))
+    swap = is_country & ~again
+    parts.loc[swap, "token"] = capital[swap]
+    parts.loc[swap, "key"] = normalize(capital[swap].astype("string"))
     # else a US state named anywhere in the text breaks ties ("Louisiana State University")
     named = res["address"].str.lower().str.extract(_STATE_WORDS, expand=False).where(
         res["cc_q"] == "US")
