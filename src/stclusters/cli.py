@@ -16,7 +16,7 @@ from rich.table import Table
 from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile, zoom_problems
-from stclusters.gazetteer import extend_gazetteer, load_gazetteer
+from stclusters.gazetteer import user_gazetteer
 from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv
@@ -182,19 +182,24 @@ def geocode_command(
     city_column: Annotated[str | None, typer.Option(help="Column with the city.")] = None,
     gazetteer: Annotated[Path | None, typer.Option(
         help="Extra places in GeoNames dump format (same geonameid overrides).")] = None,
+    postcodes: Annotated[Path | None, typer.Option(
+        help="Postcodes in GeoNames postal-code format (e.g. allCountries.zip).")] = None,
+    postcode_column: Annotated[str | None, typer.Option(
+        help="Column with the postcode.")] = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Geocode addresses offline; every input row is kept, in order, with its result."""
     try:
         frame = read_text_table(input_csv)
-        columns = {"address": text_column, "country": country_column, "city": city_column}
+        columns = {"address": text_column, "country": country_column, "city": city_column,
+                   "postcode": postcode_column}
         for role, name in columns.items():
             if name is not None and name not in frame.columns:
                 raise InputError(f"column {name!r} not found (for {role}); found: "
                                  f"{', '.join(frame.columns)}", path=str(input_csv), field=name)
         query = pd.DataFrame({role: frame[name] for role, name in columns.items() if name})
-        places = extend_gazetteer(load_gazetteer(), gazetteer) if gazetteer else None
+        places = user_gazetteer(gazetteer, postcodes)
         result = geocode(query, gazetteer=places, progress=None if quiet
                          else _counter("geocoding unique addresses"))
         added = result[GEOCODE_COLUMNS].rename(columns=lambda c: c if c.startswith("geocode")

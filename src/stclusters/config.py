@@ -134,6 +134,9 @@ class InputSettings:
     gazetteer: str | None = None
     """Extra places in GeoNames dump format (e.g. cities500.txt or your own research
     parks), added to the bundled GeoNames gazetteer for geocoding; same ids override."""
+    postcodes: str | None = None
+    """Postcodes with coordinates in GeoNames postal-code format (e.g. allCountries.zip
+    from download.geonames.org/export/zip): an address's postcode places it."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
 from stclusters.count import Tally, combine_tallies, tally
 from stclusters.fields import read_concordance
-from stclusters.gazetteer import Gazetteer, extend_gazetteer, load_gazetteer
+from stclusters.gazetteer import Gazetteer, user_gazetteer
 from stclusters.geocode import AddressCache, geocode
 from stclusters.ingest import LOCATED_ROLES, Records, ingest, read_table
 
@@ -61,6 +61,7 @@ class CountSettings:
     split_among: str = "placed"
     concordance: str | None = None
     gazetteer: str | None = None
+    postcodes: str | None = None
     strict: bool = False
     keep_contributions: bool = False
 
@@ -150,7 +151,8 @@ def count_records(
         raise StclustersError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     settings = CountSettings(split_among=cfg.edition.split_among,
                              concordance=cfg.measure.ipc_concordance,
-                             gazetteer=cfg.input.gazetteer, strict=strict,
+                             gazetteer=cfg.input.gazetteer, postcodes=cfg.input.postcodes,
+                             strict=strict,
                              keep_contributions=keep_contributions)
     parts: list[Partition | Records] = [records] if records is not None else partitions_of(cfg)
     if engine == "local" or records is not None:
@@ -176,8 +178,8 @@ def count_partition(part: Partition | Records, settings: CountSettings,
     # only inventors and authors carry weight; applicants and organisations are named
     # (leaders), never placed
     people = contributors["role"].isin(list(LOCATED_ROLES.values()))
-    located = geocode(contributors[people], gazetteer=_gazetteer(settings.gazetteer),
-                      cache=cache)
+    located = geocode(contributors[people],
+                      gazetteer=_gazetteer(settings.gazetteer, settings.postcodes), cache=cache)
     t_geocode = time.perf_counter()
     source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
     counted = tally({"patent": records.patents, "article": records.articles}, located,
@@ -199,8 +201,8 @@ def _doc_keys(kind: str, doc_id: pd.Series) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _gazetteer(path: str | None) -> Gazetteer | None:
-    return extend_gazetteer(load_gazetteer(), path) if path else None
+def _gazetteer(places: str | None, postcodes: str | None) -> Gazetteer | None:
+    return user_gazetteer(places, postcodes)
 
 
 @lru_cache(maxsize=4)
@@ -297,11 +299,11 @@ def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,
             cluster.close()
 
 
-_WORKER_CACHE: dict[str | None, AddressCache] = {}
+_WORKER_CACHE: dict[tuple[str | None, str | None], AddressCache] = {}
 
 
 def _count_on_worker(part: Partition, settings: CountSettings) -> PartCount:
-    cache = _WORKER_CACHE.setdefault(settings.gazetteer, AddressCache())
+    cache = _WORKER_CACHE.setdefault((settings.gazetteer, settings.postcodes), AddressCache())
     return count_partition(part, settings, cache)
 
 

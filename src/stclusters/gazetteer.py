@@ -6,6 +6,7 @@ inhabitants, their alternate names, and the country list. Loaded once per proces
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -16,13 +17,17 @@ from functools import cache, cached_property
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
+if TYPE_CHECKING:
+    from stclusters.postcodes import Postcodes
+
 __all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "extend_gazetteer",
-           "load_gazetteer", "normalize", "region_codes"]
+           "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -82,6 +87,8 @@ class Gazetteer:
     """key (normalized name or code), cc, capital (city-states only, else empty)."""
     country_names: dict[str, str]
     """cc -> English country name."""
+    postcodes: Postcodes | None = None
+    """Postcodes with positions, when the user gave a file (``postcodes.add_postcodes``)."""
 
     @cached_property
     def name_counts(self) -> np.ndarray:
@@ -244,8 +251,20 @@ def extend_gazetteer(gaz: Gazetteer, path: str | Path) -> Gazetteer:
              .sort_values(["key", "place", "primary"], ascending=[True, True, False],
                           kind="stable")
              .drop_duplicates(["key", "place"]).reset_index(drop=True))
-    return Gazetteer(places=places, names=names, countries=gaz.countries,
-                     country_names=gaz.country_names)
+    return dataclasses.replace(gaz, places=places, names=names)
+
+
+def user_gazetteer(places: str | Path | None = None,
+                   postcodes: str | Path | None = None) -> Gazetteer | None:
+    """The bundled gazetteer with the user's extra places and postcodes (None when
+    neither file is given, meaning the bundled one)."""
+    if not places and not postcodes:
+        return None
+    gaz = extend_gazetteer(load_gazetteer(), places) if places else load_gazetteer()
+    if postcodes:
+        from stclusters.postcodes import add_postcodes
+        gaz = add_postcodes(gaz, postcodes)
+    return gaz
 
 
 def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Series:

@@ -20,11 +20,12 @@ import pandas as pd
 
 from stclusters._geo import chord, unit_vectors
 from stclusters.gazetteer import CA_PROVINCES, Gazetteer, country_code, load_gazetteer, normalize
+from stclusters.postcodes import find_postcodes
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 
 LEVELS = ("input", "city", "country", "failed")
-PLACED_LEVELS = ("input", "city")
+PLACED_LEVELS = ("input", "postcode", "city")
 """Levels that are locations to cluster (a country is not)."""
 GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason",
                    "alternatives"]
@@ -74,10 +75,11 @@ def geocode(
     Parameters
     ----------
     frame
-        Any of the columns ``address``, ``city``, ``region``, ``country``, ``lat``,
-        ``lon`` (missing ones are treated as empty).
+        Any of the columns ``address``, ``city``, ``region``, ``postcode``, ``country``,
+        ``lat``, ``lon`` (missing ones are treated as empty).
     gazetteer
-        Places to match against (default: the bundled GeoNames gazetteer).
+        Places to match against (default: the bundled GeoNames gazetteer), with the
+        postcodes of ``postcodes.add_postcodes`` when given.
     progress
         Called as ``progress(done, total)`` after each batch of distinct addresses.
     batch
@@ -89,8 +91,8 @@ def geocode(
     Returns
     -------
     A copy of ``frame`` (same rows, same order) with ``lat``, ``lon`` (NaN when not
-    placed), ``geocode_level`` in {input, city, country, failed}, ``place_id``
-    (GeoNames id, -1 when none), ``place_name``, ``cc`` (ISO alpha-2 or NA),
+    placed), ``geocode_level`` in {input, postcode, city, country, failed}, ``place_id``
+    (GeoNames id, -1 when none or a postcode), ``place_name``, ``cc`` (ISO alpha-2 or NA),
     ``fail_reason`` (empty when placed) and ``alternatives`` (other places, far from the
     chosen one, that fit the address about as well: > 0 means ambiguous).
     """
@@ -98,7 +100,7 @@ def geocode(
     out = frame.copy()
     n = len(out)
     cols = {c: (out[c] if c in out else pd.Series(pd.NA, index=out.index, dtype="string"))
-            for c in ("address", "city", "region", "country")}
+            for c in ("address", "city", "region", "postcode", "country")}
     lat_in = pd.to_numeric(out["lat"], errors="coerce") if "lat" in out else pd.Series(np.nan,
                                                                                        index=out.index)
     lon_in = pd.to_numeric(out["lon"], errors="coerce") if "lon" in out else pd.Series(np.nan,
@@ -170,6 +172,17 @@ def _rivals(hits: pd.DataFrame, best: pd.DataFrame) -> pd.Series:
     return rivals.groupby("row").size()
 
 
+def _postcode_texts(res: pd.DataFrame, addr_parts: pd.Series) -> pd.DataFrame:
+    """Where a row's postcode may be written: its postcode field first, then the city
+    field and the last two parts of its address ("Tokyo 1130033, Japan", "CA 94305 USA");
+    earlier parts are left out, where a street number would pass for a code."""
+    tail = addr_parts.map(lambda p: " ".join(p[-2:]) if isinstance(p, list) else "")
+    frames = [pd.DataFrame({"row": res["row"], "source": source, "cc": res["cc_q"],
+                            "text": text.astype("string").fillna("").to_numpy()})
+              for source, text in ((0, res["postcode"]), (1, res["city"]), (1, tail))]
+    return pd.concat(frames, ignore_index=True)
+
+
 class AddressCache:
     """Distinct addresses already resolved (against one gazetteer), so that a run over
     many partitions resolves each address once."""
@@ -183,10 +196,10 @@ class AddressCache:
 
     def resolve(self, uniq: pd.DataFrame,
                 resolver: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
-        """Resolved rows for ``uniq`` (distinct address, city, region, country), in order;
-        ``resolver`` is called on the addresses not seen before."""
+        """Resolved rows for ``uniq`` (distinct address, city, region, postcode, country),
+        in order; ``resolver`` is called on the addresses not seen before."""
         key = (uniq["address"] + "\x1f" + uniq["city"] + "\x1f" + uniq["region"] + "\x1f"
-               + uniq["country"]).astype("string")
+               + uniq["postcode"] + "\x1f" + uniq["country"]).astype("string")
         pos = self._keys.get_indexer(key)
         new = pos < 0
         if new.any() or self._resolved is None:
@@ -238,7 +251,7 @@ def _name_hits(cand: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
 
 
 def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
-    """Resolve each distinct (address, city, region, country) once."""
+    """Resolve each distinct (address, city, region, postcode, country) once."""
     res = uniq.copy()
     res["row"] = np.arange(len(res))
     cc = country_code(res["country"], gaz)
@@ -336,16 +349,27 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     best = hits.drop_duplicates("row").set_index("row")
     alternatives = _rivals(hits, best)
 
-    found = res["row"].isin(best.index).to_numpy()
+    found = res["row"].isin(best.index).to_numpy().copy()
     res["lat"] = res["row"].map(best["lat"])
     res["lon"] = res["row"].map(best["lon"])
     res["place_id"] = res["row"].map(best["geonameid"])
     res["place_name"] = res["row"].map(best["name"]).astype("string")
     res["cc"] = res["row"].map(best["cc"]).astype("string").fillna(res["cc_q"])
-    has_country = res["cc_q"].notna().to_numpy()
-    empty = ((res["address"] == "") & (res["city"] == "")).to_numpy()
     res["alternatives"] = res["row"].map(alternatives).fillna(0).astype(np.int64)
-    res["geocode_level"] = np.where(found, "city", np.where(has_country, "country", "failed"))
+    level = np.where(found, "city", "").astype(object)
+    if gaz.postcodes is not None:  # a postcode of the row's country is the finer place
+        coded = find_postcodes(_postcode_texts(res, addr_parts), gaz.postcodes)
+        at = coded["row"].to_numpy()
+        for column, values in (("lat", coded["lat"]), ("lon", coded["lon"]),
+                               ("place_id", -1), ("place_name", coded["name"]),
+                               ("alternatives", 0)):
+            res.loc[at, column] = values if np.isscalar(values) else values.to_numpy()
+        res.loc[at, "cc"] = res.loc[at, "cc_q"]
+        level[at] = "postcode"
+        found[at] = True
+    has_country = res["cc_q"].notna().to_numpy()
+    empty = ((res["address"] == "") & (res["city"] == "") & (res["postcode"] == "")).to_numpy()
+    res["geocode_level"] = np.where(found, level, np.where(has_country, "country", "failed"))
     res["fail_reason"] = np.where(
         found, "",
         np.where(~empty, "no_match",

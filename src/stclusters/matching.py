@@ -19,7 +19,7 @@ KEYS = ["kind", "lat", "lon"]
 
 def score_ranks(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
     """Rank a run's S&T clusters by score; locations get ``run_rank`` (-1 noise)."""
-    contrib = located["weight"] / located["kind"].map(world)
+    contrib = located["weight"] / located["kind"].map(world).astype(np.float64)
     st = located["st_cluster"].to_numpy()
     n = int(st.max() + 1) if (st >= 0).any() else 0
     score = np.bincount(st[st >= 0], weights=contrib.to_numpy()[st >= 0], minlength=n)

@@ -298,7 +298,8 @@ def _previous_edition(cfg: Config, counted: Tally, located: pd.DataFrame,
                                        min_weight=min_weights(cfg, world_prev),
                                        merge_km=merge_distance(cfg))
     safe_world = {k: (v if v > 0 else np.inf) for k, v in world_prev.items()}
-    current = located.assign(share=located["weight"] / located["kind"].map(world))
+    share = located["weight"] / located["kind"].map(world).astype(np.float64)
+    current = located.assign(share=share)
     return compare_editions(clusters, current[["kind", "lat", "lon", "cluster", "share"]],
                             score_ranks(prev_located, safe_world), previous,
                             top_n=cfg.rank.top_n)

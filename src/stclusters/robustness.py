@@ -57,7 +57,8 @@ def robustness(
                               "keep_contributions=True")
     world0 = baseline.info["world_totals"]
     base_locs = baseline.locations.assign(
-        share=lambda f: f["weight"] / f["kind"].map(world0))[[*KEYS, "cluster", "share"]]
+        share=lambda f: f["weight"] / f["kind"].map(world0).astype(np.float64)
+    )[[*KEYS, "cluster", "share"]]
     plans = [("setting", e, s, None) for e in eps_km for s in min_weight_scale]
     plans += [("bootstrap", config.cluster.eps_km, 1.0, b) for b in range(bootstrap)]
     # counting and aggregation are linear in the documents' multiplicities: one sparse

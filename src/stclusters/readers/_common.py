@@ -47,7 +47,8 @@ class Export:
 
 
 def open_binary(path: Path) -> io.BufferedIOBase:
-    """A streaming byte reader of a plain, .gz or one-member .zip file."""
+    """A streaming byte reader of a plain, .gz or one-member .zip file (a readme.txt
+    beside the member is ignored)."""
     if not path.exists():
         raise InputError("file not found", path=str(path))
     with path.open("rb") as probe:
@@ -59,7 +60,9 @@ def open_binary(path: Path) -> io.BufferedIOBase:
             archive = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
             raise InputError(f"cannot be read (corrupt zip?): {exc}", path=str(path)) from exc
-        members = [m for m in archive.namelist() if not m.endswith("/")]
+        # (a GeoNames archive also holds its readme.txt)
+        members = [m for m in archive.namelist() if not m.endswith("/")
+                   and m.rsplit("/", 1)[-1].lower() != "readme.txt"]
         if len(members) != 1:
             raise InputError(f"a zip export must hold one file, found {len(members)}",
                              path=str(path))
