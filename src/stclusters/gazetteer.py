@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from unidecode import unidecode
 
 if TYPE_CHECKING:
@@ -68,10 +70,19 @@ CITY_STATE_KM2 = 3000.0
 
 
 def normalize(text: pd.Series) -> pd.Series:
-    """Lower-case ASCII with single spaces: the key every name lookup uses."""
-    uniq = pd.Series(text.dropna().unique())
-    folded = uniq.map(lambda s: _NON_ALNUM.sub(" ", unidecode(str(s)).lower()).strip())
-    mapping = pd.Series(folded.to_numpy(), index=uniq.to_numpy())
+    """Lower-case ASCII with single spaces: the key every name lookup uses. Only the
+    distinct values that are not ASCII already go through unidecode, one by one; the rest
+    is done on the whole column in Arrow."""
+    uniq = pd.unique(text.dropna().astype(str).to_numpy(dtype=object))
+    values = pa.array(uniq, type=pa.string())
+    ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+    if not ascii_.all():
+        folded = uniq.copy()
+        folded[~ascii_] = [unidecode(s) for s in uniq[~ascii_]]
+        values = pa.array(folded, type=pa.string())
+    keys = pc.utf8_trim_whitespace(pc.replace_substring_regex(
+        pc.ascii_lower(values), _NON_ALNUM.pattern, " "))
+    mapping = pd.Series(keys.to_numpy(zero_copy_only=False), index=uniq)
     return text.map(mapping)
 
 
