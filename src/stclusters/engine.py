@@ -30,7 +30,7 @@ from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
 from stclusters.count import Tally, combine_tallies, tally
 from stclusters.fields import read_concordance
-from stclusters.gazetteer import Gazetteer, user_gazetteer
+from stclusters.gazetteer import user_gazetteer
 from stclusters.geocode import AddressCache, geocode
 from stclusters.ingest import LOCATED_ROLES, Records, ingest, read_table
 
@@ -200,9 +200,8 @@ def _doc_keys(kind: str, doc_id: pd.Series) -> np.ndarray:
     return pd.util.hash_array((kind + "\x1f" + doc_id.astype(str)).to_numpy(dtype=object))
 
 
-@lru_cache(maxsize=4)
-def _gazetteer(places: str | None, postcodes: str | None) -> Gazetteer | None:
-    return user_gazetteer(places, postcodes)
+_gazetteer = lru_cache(maxsize=4)(user_gazetteer)
+"""The user's gazetteer, built once per process (a worker keeps it across partitions)."""
 
 
 @lru_cache(maxsize=4)

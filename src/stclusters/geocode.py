@@ -24,7 +24,7 @@ from stclusters.postcodes import find_postcodes
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 
-LEVELS = ("input", "city", "country", "failed")
+LEVELS = ("input", "postcode", "city", "country", "failed")
 PLACED_LEVELS = ("input", "postcode", "city")
 """Levels that are locations to cluster (a country is not)."""
 GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason",
@@ -176,7 +176,7 @@ def _postcode_texts(res: pd.DataFrame, addr_parts: pd.Series) -> pd.DataFrame:
     """Where a row's postcode may be written: its postcode field first, then the city
     field and the last two parts of its address ("Tokyo 1130033, Japan", "CA 94305 USA");
     earlier parts are left out, where a street number would pass for a code."""
-    tail = addr_parts.map(lambda p: " ".join(p[-2:]) if isinstance(p, list) else "")
+    tail = addr_parts.str[-2:].str.join(" ")
     frames = [pd.DataFrame({"row": res["row"], "source": source, "cc": res["cc_q"],
                             "text": text.astype("string").fillna("").to_numpy()})
               for source, text in ((0, res["postcode"]), (1, res["city"]), (1, tail))]
@@ -360,10 +360,9 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     if gaz.postcodes is not None:  # a postcode of the row's country is the finer place
         coded = find_postcodes(_postcode_texts(res, addr_parts), gaz.postcodes)
         at = coded["row"].to_numpy()
-        for column, values in (("lat", coded["lat"]), ("lon", coded["lon"]),
-                               ("place_id", -1), ("place_name", coded["name"]),
-                               ("alternatives", 0)):
-            res.loc[at, column] = values if np.isscalar(values) else values.to_numpy()
+        res.loc[at, ["lat", "lon"]] = coded[["lat", "lon"]].to_numpy()
+        res.loc[at, "place_name"] = coded["name"].to_numpy()
+        res.loc[at, ["place_id", "alternatives"]] = [-1, 0]
         res.loc[at, "cc"] = res.loc[at, "cc_q"]
         level[at] = "postcode"
         found[at] = True
