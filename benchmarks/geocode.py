@@ -32,6 +32,10 @@ DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "geocode_dev.csv"
 EARTH_RADIUS_KM = 6371.0088
 
 
+RUNS = 5
+"""Timed passes over the whole file; the fastest is reported, all are kept."""
+
+
 def _km(lat1, lon1, lat2, lon2):
     la1, lo1, la2, lo2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2))
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
@@ -74,9 +78,12 @@ def main() -> None:
     load_gazetteer()
     frame = pd.DataFrame({"address": truth["affiliation"].astype(str)})
     geocode(frame.head(50))  # warm caches of the lookup code
-    t = time.perf_counter()
-    out = geocode(frame)
-    seconds = time.perf_counter() - t
+    runs = []
+    for _ in range(RUNS):  # best of RUNS: this shared VM's load varies between runs
+        t = time.perf_counter()
+        out = geocode(frame)
+        runs.append(round(time.perf_counter() - t, 3))
+    seconds = min(runs)
     unique = frame["address"].nunique()
 
     dist = _km(truth["lat"], truth["lng"], out["lat"], out["lon"])
@@ -97,6 +104,7 @@ def main() -> None:
         "unique_strings": int(unique),
         "seconds": round(seconds, 3),
         "unique_strings_per_second": round(unique / seconds, 1),
+        "all_seconds": runs,
         "index_load_seconds_warm": warm,
         "index_load_seconds_cold": cold,
         "peak_rss_mb": peak_rss_mb(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from stclusters.cli import app
@@ -126,3 +128,29 @@ def test_a_country_named_twice_may_be_its_namesake_city():
     assert out["place_name"].tolist()[:2] == ["Djibouti", "Kuwait City"]
     assert out["geocode_level"].tolist() == ["city", "city", "country", "city"]
     assert out["cc"].tolist() == ["DJ", "KW", "FR", "IT"]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.text(st.characters(codec="utf-8"), max_size=12), max_size=30))
+def test_name_keys_are_unidecode_lowered_and_cleaned(texts):
+    """The fast key (Arrow for ASCII, unidecode per distinct character otherwise) is the
+    plain definition: unidecode, lower-case, runs of other characters to one space."""
+    import re
+
+    from unidecode import unidecode
+
+    from stclusters.gazetteer import normalize
+
+    expected = [re.sub(r"[^0-9a-z]+", " ", unidecode(t).lower()).strip() for t in texts]
+    assert normalize(pd.Series(texts, dtype="str")).tolist() == expected
+
+
+def test_words_with_a_digit_are_dropped_in_any_script():
+    """Postcodes and street numbers are no place names, with full-width or Arabic-Indic
+    digits too (Python's \\d), while the words around them are kept."""
+    from stclusters.geocode import _drop_numbers
+
+    out = _drop_numbers(pd.Series(["Tokyo 1130033", "Bunkyo１１３ Tokyo", "Cairo ٣٤",
+                                   "München", "CA 94305 USA", ""], dtype="string"))
+    assert [s.split() for s in out] == [["Tokyo"], ["Tokyo"], ["Cairo"], ["München"],
+                                        ["CA", "USA"], []]

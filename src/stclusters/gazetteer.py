@@ -69,21 +69,34 @@ CITY_STATE_KM2 = 3000.0
 """Countries up to this area (GeoNames areakm2) are city-states for geocoding."""
 
 
+_ASCII_OF: dict[int, str] = {}
+"""unidecode's spelling of each non-ASCII character met so far (it maps character by
+character, so a string's spelling is its characters' spellings joined)."""
+
+
+def _to_ascii(strings: np.ndarray) -> list[str]:
+    """unidecode of each string, one unidecode call per distinct character ever seen."""
+    for char in set("".join(strings)):
+        if ord(char) > 127 and ord(char) not in _ASCII_OF:
+            _ASCII_OF[ord(char)] = unidecode(char)
+    return [s.translate(_ASCII_OF) for s in strings]
+
+
 def normalize(text: pd.Series) -> pd.Series:
     """Lower-case ASCII with single spaces: the key every name lookup uses. Only the
-    distinct values that are not ASCII already go through unidecode, one by one; the rest
+    distinct values that are not ASCII already are transliterated (unidecode); the rest
     is done on the whole column in Arrow."""
-    uniq = pd.unique(text.dropna().astype(str).to_numpy(dtype=object))
+    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    uniq = np.asarray(uniq, dtype=object).astype(str).astype(object)
+    ascii_ = np.fromiter((s.isascii() for s in uniq), dtype=bool, count=len(uniq))
+    if not ascii_.all():  # (also before Arrow sees a lone surrogate, which it refuses)
+        uniq = uniq.copy()
+        uniq[~ascii_] = _to_ascii(uniq[~ascii_])
     values = pa.array(uniq, type=pa.string())
-    ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
-    if not ascii_.all():
-        folded = uniq.copy()
-        folded[~ascii_] = [unidecode(s) for s in uniq[~ascii_]]
-        values = pa.array(folded, type=pa.string())
     keys = pc.utf8_trim_whitespace(pc.replace_substring_regex(
         pc.ascii_lower(values), _NON_ALNUM.pattern, " "))
-    mapping = pd.Series(keys.to_numpy(zero_copy_only=False), index=uniq)
-    return text.map(mapping)
+    out = keys.take(pa.array(codes, mask=codes < 0)) if len(codes) else keys
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
 from stclusters.gazetteer import CA_PROVINCES, Gazetteer, country_code, load_gazetteer, normalize
@@ -172,6 +174,21 @@ def _rivals(hits: pd.DataFrame, best: pd.DataFrame) -> pd.Series:
     return rivals.groupby("row").size()
 
 
+def _drop_numbers(text: pd.Series) -> pd.Series:
+    """Words with a digit blanked out (postcodes, street numbers). Arrow picks the few
+    values that can hold one (an ASCII digit, or any non-ASCII character: Python's ``\\d``
+    also knows full-width and other digits); Python's regex rewrites only those."""
+    out = text.astype("string")
+    values = pa.array(out.to_numpy(dtype=object, na_value=None), type=pa.string())
+    maybe = pc.or_(pc.match_substring_regex(values, r"[0-9]"),
+                   pc.invert(pc.string_is_ascii(values))).fill_null(False)
+    maybe = maybe.to_numpy(zero_copy_only=False)
+    if maybe.any():
+        out = out.copy()
+        out[maybe] = out[maybe].str.replace(_DIGITS, " ", regex=True)
+    return out
+
+
 def _postcode_texts(res: pd.DataFrame, addr_parts: pd.Series) -> pd.DataFrame:
     """Where a row's postcode may be written: its postcode field first, then the city
     field and the last two parts of its address ("Tokyo 1130033, Japan", "CA 94305 USA");
@@ -258,21 +275,24 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # a free-text address ends with its country when no country field is given
     addr_parts = res["address"].str.split(",")
     last = addr_parts.map(lambda p: p[-1] if isinstance(p, list) and p else "")
-    last = last.astype("string").str.replace(_DIGITS, " ", regex=True)
+    last = _drop_numbers(last)
     last_cc = country_code(last, gaz)
     cc = cc.fillna(last_cc)
     # "Congo, The Democratic Republic of the": a country name inverted around a comma
-    before = addr_parts.map(lambda p: p[-2] if isinstance(p, list) and len(p) > 1 else "")
-    inverted = (last.fillna("") + " " + before.astype("string")).str.replace(
+    # (only where the last part is no country: the rest of this block is for few rows)
+    open_ = last_cc.isna().to_numpy()
+    before = addr_parts[open_].str[-2].astype("string").fillna("").where(
+        addr_parts[open_].str.len() > 1, "")
+    inverted = (last[open_].fillna("") + " " + before.astype("string")).str.replace(
         r"^\s*the\s+", "", regex=True, case=False)
-    inverted_cc = country_code(inverted, gaz)
+    inverted_cc = country_code(inverted, gaz).reindex(res.index)
     cc = cc.fillna(inverted_cc)
     inverted_rows = last_cc.isna() & inverted_cc.notna()
-    words = last.str.split()
+    open_ = cc.isna().to_numpy()
+    words = last[open_].str.split()
     for k in (3, 2, 1):  # "CA 94305 USA": the country is the trailing word(s)
-        tail = words.map(lambda w, k=k: " ".join(w[-k:]) if isinstance(w, list) and len(w) > k
-                         else "")
-        cc = cc.fillna(country_code(tail.astype("string"), gaz))
+        tail = words.str[-k:].str.join(" ").astype("string").where(words.str.len() > k, "")
+        cc = cc.fillna(country_code(tail.astype("string"), gaz).reindex(res.index))
     res["cc_q"] = cc
 
     # candidate names: the city field, else the address parts right to left; the last
@@ -285,7 +305,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # the two parts of an inverted country name are no places
     drop = parts["row"].isin(res.loc[inverted_rows, "row"]) & (parts["prio"] <= 1)
     parts = parts[~drop]
-    parts["token"] = parts["token"].astype("string").str.replace(_DIGITS, " ", regex=True)
+    parts["token"] = _drop_numbers(parts["token"])
     parts["key"] = normalize(parts["token"])
     is_country = parts["key"].isin(gaz.countries["key"]) | parts["key"].isin(
         [k.lower() for k in _US_STATES.values()])
@@ -304,10 +324,10 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     parts.loc[swap, "token"] = capital[swap]
     parts.loc[swap, "key"] = normalize(capital[swap].astype("string"))
     # else a US state named anywhere in the text breaks ties ("Louisiana State University")
-    named = res["address"].str.lower().str.extract(_STATE_WORDS, expand=False).where(
-        res["cc_q"] == "US")
+    in_us = (res["cc_q"] == "US").fillna(False).to_numpy()
+    named = res["address"][in_us].str.lower().str.extract(_STATE_WORDS, expand=False)
     region_of = region_of.combine_first(
-        named.map(_US_STATES).dropna().set_axis(res.loc[named.notna(), "row"]))
+        named.map(_US_STATES).dropna().set_axis(res.loc[in_us, "row"][named.notna()]))
     res["region_q"] = res["region"].where(res["region"] != "",
                                           res["row"].map(region_of)).fillna("")
     cand = pd.concat([from_city.assign(key=normalize(from_city["token"].astype("string"))),
@@ -315,20 +335,23 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     cand = cand[cand["key"].notna() & (cand["key"] != "")]
     # a Tokyo special ward is in Tokyo: written as a ward ("Chuo Ku", "Minato-ku"), or bare
     # ("Minato") in an address known to be in Japan (GeoNames has larger namesakes)
-    ward = cand["key"].str.extract(r"^(\w+)( ku)?$")
+    ku = cand["key"].str.endswith(" ku").fillna(False)
+    stem = cand["key"].where(~ku, cand["key"].str.slice(stop=-3))
     cc_q = res.set_index("row")["cc_q"].reindex(cand["row"]).set_axis(cand.index)
-    tokyo = ward[0].isin(_TOKYO_WARDS) & (
-        cc_q.eq("JP").fillna(False) | (cc_q.isna() & ward[1].notna()))
+    tokyo = stem.isin(_TOKYO_WARDS) & (cc_q.eq("JP").fillna(False) | (cc_q.isna() & ku))
     cand.loc[tokyo, "key"] = "tokyo"
     # administrative suffixes and prefixes: "Chuo Ku", "Chofu-shi", "Yeongdeok-gun", "X City"
-    bare = cand["key"].str.replace(_ADMIN_AFFIX, "", regex=True).str.strip()
+    # (keys are plain ASCII words, so Arrow's RE2 reads the pattern as Python would)
+    bare = pd.Series(pc.utf8_trim_whitespace(pc.replace_substring_regex(
+        pa.array(cand["key"].to_numpy(dtype=object), type=pa.string()), _ADMIN_AFFIX.pattern,
+        "")).to_numpy(zero_copy_only=False), index=cand.index, dtype=cand["key"].dtype)
     variants = cand[(bare != cand["key"]) & (bare.str.len() > 1)].assign(key=bare)
     cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
 
     hits = _name_hits(cand, gaz)
-    places = gaz.places
-    for col in ("name", "lat", "lon", "cc", "admin1", "population", "geonameid"):
-        hits[col] = places[col].to_numpy()[hits["place"].to_numpy()]
+    about = gaz.places[["name", "lat", "lon", "cc", "admin1", "population", "geonameid"]]
+    hits = pd.concat([hits, about.iloc[hits["place"].to_numpy()].reset_index(drop=True)],
+                     axis=1)
     per_row = res.set_index("row")
     hits["cc_q"] = per_row["cc_q"].reindex(hits["row"]).to_numpy()
     hits["region_q"] = per_row["region_q"].reindex(hits["row"]).to_numpy()
