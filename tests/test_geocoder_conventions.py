@@ -154,3 +154,22 @@ def test_words_with_a_digit_are_dropped_in_any_script():
                                    "München", "CA 94305 USA", ""], dtype="string"))
     assert [s.split() for s in out] == [["Tokyo"], ["Tokyo"], ["Cairo"], ["München"],
                                         ["CA", "USA"], []]
+
+
+def test_iso_country_names_in_either_order():
+    """ISO 3166 names as ROR and some exports write them ("Palestine, State of"), the
+    other way round, and official names: the country is known, so a same-named place in
+    another country is never taken (Bethlehem is not Belém, Brazil)."""
+    names = {"Palestine, State of": "PS", "Iran, Islamic Republic of": "IR",
+             "Moldova, Republic of": "MD", "Korea, Democratic People's Republic of": "KP",
+             "Bolivia, Plurinational State of": "BO", "Taiwan, Province of China": "TW",
+             "Syrian Arab Republic": "SY", "Lao People's Democratic Republic": "LA",
+             "Republic of Korea": "KR", "Brunei Darussalam": "BN"}
+    out = geocode(pd.DataFrame({"address": [f"Lab, Nowhere, {n}" for n in names]}))
+    assert out["cc"].tolist() == list(names.values())
+    assert (out["geocode_level"] == "country").all()
+    placed = geocode(pd.DataFrame({"address": [
+        "Bethlehem University, Bethlehem, Palestine, State of",
+        "Dukes Memorial Hospital, Peru, US"]}))     # a country's name as a US town
+    assert placed["cc"].tolist() == ["PS", "US"]
+    assert placed["geocode_level"].tolist() == ["city", "city"]

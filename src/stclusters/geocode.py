@@ -315,10 +315,12 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         parts["key"].str.upper().isin(set(_US_STATES.values()) | set(CA_PROVINCES.values()))))
     region_of = state.dropna().groupby(parts.loc[state.notna(), "row"]).first()
     # a country part is no place, except for a city-state, where it means its capital, and
-    # a country named again before the last part, which may be a city named like it
-    # ("Djibouti, Djibouti"); both are tried only when nothing else matches
+    # a country name before the last part of an address whose country is known, which may
+    # be a place there named like it ("Djibouti, Djibouti", "Peru, US"); both are tried
+    # only when nothing else matches
     capital = parts["key"].map(gaz.countries.set_index("key")["capital"]).fillna("")
-    again = is_country & (parts["prio"] > 0) & (capital == "")
+    known = res["cc_q"].notna().to_numpy()[parts["row"].to_numpy()]
+    again = is_country & (parts["prio"] > 0) & (capital == "") & known
     parts.loc[is_country, "prio"] += 1000
     swap = is_country & ~again
     parts.loc[swap, "token"] = capital[swap]
