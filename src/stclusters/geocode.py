@@ -274,7 +274,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     cc = country_code(res["country"], gaz)
     # a free-text address ends with its country when no country field is given
     addr_parts = res["address"].str.split(",")
-    last = addr_parts.map(lambda p: p[-1] if isinstance(p, list) and p else "")
+    last = addr_parts.str[-1].astype("string").fillna("")
     last = _drop_numbers(last)
     last_cc = country_code(last, gaz)
     cc = cc.fillna(last_cc)

@@ -17,9 +17,15 @@ SPLIT_SHARE = 0.25
 KEYS = ["kind", "lat", "lon"]
 
 
+def world_share(located: pd.DataFrame, world: dict[str, float]) -> pd.Series:
+    """Each location's weight as a share of its kind's world total (float even when the
+    table is empty)."""
+    return located["weight"] / located["kind"].map(world).astype(np.float64)
+
+
 def score_ranks(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
     """Rank a run's S&T clusters by score; locations get ``run_rank`` (-1 noise)."""
-    contrib = located["weight"] / located["kind"].map(world).astype(np.float64)
+    contrib = world_share(located, world)
     st = located["st_cluster"].to_numpy()
     n = int(st.max() + 1) if (st >= 0).any() else 0
     score = np.bincount(st[st >= 0], weights=contrib.to_numpy()[st >= 0], minlength=n)

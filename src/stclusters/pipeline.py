@@ -27,7 +27,7 @@ from stclusters.gazetteer import load_gazetteer, region_codes
 from stclusters.income import income_groups
 from stclusters.ingest import Records
 from stclusters.leaders import cluster_leaders, in_clusters
-from stclusters.matching import score_ranks
+from stclusters.matching import score_ranks, world_share
 from stclusters.measure import rank_clusters
 from stclusters.naming import cluster_economies, cluster_names, snap_to_places
 from stclusters.output import write_csv, write_json, write_parquet
@@ -298,8 +298,7 @@ def _previous_edition(cfg: Config, counted: Tally, located: pd.DataFrame,
                                        min_weight=min_weights(cfg, world_prev),
                                        merge_km=merge_distance(cfg))
     safe_world = {k: (v if v > 0 else np.inf) for k, v in world_prev.items()}
-    share = located["weight"] / located["kind"].map(world).astype(np.float64)
-    current = located.assign(share=share)
+    current = located.assign(share=world_share(located, world))
     return compare_editions(clusters, current[["kind", "lat", "lon", "cluster", "share"]],
                             score_ranks(prev_located, safe_world), previous,
                             top_n=cfg.rank.top_n)

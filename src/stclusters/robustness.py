@@ -23,7 +23,7 @@ from scipy import sparse
 from stclusters._errors import StclustersError
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
-from stclusters.matching import KEYS, match_runs, score_ranks
+from stclusters.matching import KEYS, match_runs, score_ranks, world_share
 from stclusters.output import write_csv, write_figure
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
 
@@ -57,8 +57,7 @@ def robustness(
                               "keep_contributions=True")
     world0 = baseline.info["world_totals"]
     base_locs = baseline.locations.assign(
-        share=lambda f: f["weight"] / f["kind"].map(world0).astype(np.float64)
-    )[[*KEYS, "cluster", "share"]]
+        share=world_share(baseline.locations, world0))[[*KEYS, "cluster", "share"]]
     plans = [("setting", e, s, None) for e in eps_km for s in min_weight_scale]
     plans += [("bootstrap", config.cluster.eps_km, 1.0, b) for b in range(bootstrap)]
     # counting and aggregation are linear in the documents' multiplicities: one sparse
