@@ -60,6 +60,20 @@ def _counts(docs, contrib, split="placed", keep=True):
                  keep_contributions=keep).window(WINDOWS)
 
 
+def test_a_region_only_address_is_counted_unplaced_with_its_reason():
+    """An inventor placed only at a province (level admin, with the province's position)
+    carries no location weight: the patent's weight goes to its placed inventor, and the
+    other is listed with reason region_only."""
+    contrib = geocode(pd.DataFrame({
+        "doc_id": ["p1", "p1"], "kind": "patent", "role": "inventor", "row": [0, 1],
+        "address": ["Peking Univ, Beijing, China", "State Key Lab, Liaoning, China"]}))
+    assert contrib["geocode_level"].tolist() == ["city", "admin"]
+    counts = _counts(pd.DataFrame({"doc_id": ["p1"], "year": [2020]}), contrib)
+    assert counts.locations["weight"].tolist() == [1.0]
+    assert abs(counts.locations["lat"][0] - 39.9) < 0.2
+    assert counts.unplaced["reason"].tolist() == ["region_only"]
+
+
 @given(st.integers(1, 30), st.lists(st.integers(1, 6), min_size=1, max_size=5),
        st.floats(0, 1), st.integers(0, 1000), st.sampled_from(["placed", "all"]))
 def test_each_document_counts_one(n_docs, team, placed_share, seed, split):

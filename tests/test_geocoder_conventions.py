@@ -173,3 +173,127 @@ def test_iso_country_names_in_either_order():
         "Dukes Memorial Hospital, Peru, US"]}))     # a country's name as a US town
     assert placed["cc"].tolist() == ["PS", "US"]
     assert placed["geocode_level"].tolist() == ["city", "city"]
+
+
+def _admin1(out: pd.DataFrame) -> list[tuple[str, str]]:
+    """(country, GeoNames admin1 code) of each placed row's place."""
+    from stclusters.gazetteer import load_gazetteer
+
+    places = load_gazetteer().places.set_index("geonameid")
+    return list(zip(places["cc"].reindex(out["place_id"]),
+                    places["admin1"].reindex(out["place_id"]), strict=True))
+
+
+def test_a_region_in_the_address_chooses_among_namesakes():
+    """Scopus, PatentsView and WoS write the state, province or prefecture before the
+    country: the place is the namesake in that region, and the region's own name is no
+    place when another part is ("Stanford, California" is not California, MD; "Aurangabad,
+    Bihar" is not Bihar Sharif); a US state code ends WoS's last part ("CA 94305 USA")."""
+    cases = {
+        "Stanford University, Stanford, California, United States": ("US", "CA"),
+        "Stanford Univ, Stanford, CA 94305 USA": ("US", "CA"),
+        "Richmond, Virginia, USA": ("US", "VA"),
+        "Aurora, Colorado, USA": ("US", "CO"),
+        "Kingston, Ontario, Canada": ("CA", "08"),
+        "Tsukuba, Ibaraki, Japan": ("JP", "14"),
+        "Ota, Gunma, Japan": ("JP", "10"),          # not Ōta ward, Tokyo
+        "Suzhou, Anhui, China": ("CN", "01"),        # not Suzhou, Jiangsu
+        "Suzhou, Jiangsu, China": ("CN", "04"),
+        "Taizhou, Zhejiang, China": ("CN", "02"),    # not Taizhou, Jiangsu
+        "Fuzhou, Jiangxi, China": ("CN", "03"),      # not Fuzhou, Fujian
+        "Guadalajara, Jalisco, Mexico": ("MX", "14"),
+        "Aurangabad, Bihar, India": ("IN", "34"),    # not Aurangabad, Maharashtra
+        "Perth, Scotland, UK": ("GB", "SCT"),
+        "Dolgoprudnyy, Moscow, Russia": ("RU", "47"),  # Moscow Oblast, named like the city
+    }
+    out = geocode(pd.DataFrame({"address": list(cases)}))
+    assert (out["geocode_level"] == "city").all()
+    assert _admin1(out) == list(cases.values())
+    assert (out["alternatives"] == 0).all()
+
+
+def test_a_region_field_chooses_among_namesakes():
+    """The region column, by name or code, in any country (PatentsView's state, a
+    province): the same rule as a region written in the address."""
+    out = geocode(pd.DataFrame({"city": ["Suzhou", "London", "Springfield"],
+                                "region": ["Anhui", "ON", "Massachusetts"],
+                                "country": ["CN", "Canada", "US"]}))
+    assert _admin1(out) == [("CN", "01"), ("CA", "08"), ("US", "MA")]
+
+
+def test_a_place_outside_the_named_region_is_not_taken():
+    """ "Springfield, Alaska": no Springfield is in Alaska, so none is taken; the row is
+    placed at the region's level (a state is no location to cluster). The region's own
+    name is still the place when no other part is one ("Oceana, Washington, USA" and
+    "Washington, USA": the capital, which GeoNames files under DC)."""
+    from stclusters.geocode import PLACED_LEVELS
+
+    out = geocode(pd.DataFrame({"address": ["Lab, Springfield, Alaska, USA",
+                                            "Oceana, Washington, USA", "Washington, USA"]}))
+    assert out["geocode_level"].tolist() == ["admin", "city", "city"]
+    assert out["fail_reason"].tolist() == ["region_only", "", ""]
+    assert out["place_name"][0] == "Alaska" and "admin" not in PLACED_LEVELS
+    assert 55 < out["lat"][0] < 65 and -155 < out["lon"][0] < -140
+    assert out["lat"][1:].round(0).tolist() == [39.0, 39.0]
+
+
+def test_a_region_alone_is_the_admin_level():
+    """A province, a county or a regency named without a known place ("Liaoning, China",
+    Kenya's "Bomet County", Indonesia's "Kabupaten Badung") is reported at the division's
+    population-weighted position, at level ``admin``, and not used as a location."""
+    out = geocode(pd.DataFrame({"address": ["State Key Lab, Liaoning, CN",
+                                            "Bomet University College, Bomet County, KE",
+                                            "Politeknik Negeri Bali, Kabupaten Badung, ID",
+                                            "Nowhere Lab, Qqzzyx, China"]}))
+    assert out["geocode_level"].tolist() == ["admin", "admin", "admin", "country"]
+    assert out["fail_reason"].tolist() == ["region_only"] * 3 + ["no_match"]
+    assert out["cc"].tolist() == ["CN", "KE", "ID", "CN"]
+    assert 38 < out["lat"][0] < 43.5 and 118 < out["lon"][0] < 126  # inside Liaoning
+    assert abs(out["lat"][2] + 8.6) < 0.3 and abs(out["lon"][2] - 115.2) < 0.3
+    assert (out["place_id"][:3] > 0).all() and out["place_id"][3] == -1
+
+
+def test_another_countrys_code_in_an_address_is_a_place_name():
+    """ISO alpha-3 codes look like short place names: "Muş, Turkey" is not Mauritius
+    (MUS), "Ås, NO" not American Samoa (AS); in an address of that country the code is
+    still the country ("Stanford, CA, USA")."""
+    out = geocode(pd.DataFrame({"address": ["Muş Alparslan University, Muş, Turkey",
+                                            "Norwegian University of Life Sciences, Ås, NO"]}))
+    assert out["place_name"].tolist() == ["Muş", "Ås"]
+    assert out["cc"].tolist() == ["TR", "NO"]
+
+
+_REGIONAL = None
+
+
+def _regional_places() -> pd.DataFrame:
+    """Places of 50,000 people or more (no digits in the name) with their region's name."""
+    global _REGIONAL
+    if _REGIONAL is None:
+        from stclusters.gazetteer import load_gazetteer
+
+        gaz = load_gazetteer()
+        regions = gaz.regions[gaz.regions["level"] == 1].sort_values(
+            "population", ascending=False, kind="stable").drop_duplicates(["cc", "admin1"])
+        places = gaz.places[(gaz.places["population"] >= 50_000)
+                            & ~gaz.places["name"].str.contains(r"\d")
+                            # "Victoria" is also one of Hong Kong's own names
+                            & (gaz.places["cc"] != "HK")]
+        _REGIONAL = places.merge(regions[["cc", "admin1", "name"]], on=["cc", "admin1"],
+                                 suffixes=("", "_region"))
+        _REGIONAL["country"] = _REGIONAL["cc"].map(gaz.country_names)
+    return _REGIONAL
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=40))
+def test_a_place_written_with_its_region_is_found_in_that_region(picks):
+    """Property: any town of 50,000 or more written "Town, Region, Country" (its own
+    name, its region's, its country's) is placed in that region, however many namesakes
+    it has elsewhere in the country or abroad."""
+    places = _regional_places()
+    chosen = places.iloc[[p % len(places) for p in picks]]
+    out = geocode(pd.DataFrame({"address": (chosen["name"] + ", " + chosen["name_region"]
+                                            + ", " + chosen["country"]).to_list()}))
+    assert (out["geocode_level"] == "city").all()
+    assert _admin1(out) == list(zip(chosen["cc"], chosen["admin1"], strict=True))

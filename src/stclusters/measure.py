@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stclusters._geo import mean_position, unit_vectors
+from stclusters._geo import mean_positions
 
 __all__ = ["CLUSTER_COLUMNS", "rank_clusters"]
 
@@ -65,19 +65,17 @@ def rank_clusters(
         if world.get(kind, 0) > 0:
             mask = kinds == kind
             contrib[mask] = member["weight"].to_numpy()[mask] / world[kind]
-    xyz = unit_vectors(member["lat"].to_numpy(), member["lon"].to_numpy())
     st = member["st_cluster"].to_numpy(np.int64)
+    lat, lon = mean_positions(st, member["lat"].to_numpy(), member["lon"].to_numpy(), contrib,
+                              n_st)
     order = np.argsort(st, kind="stable")
     bounds = np.flatnonzero(np.diff(st[order])) + 1
-    lat = np.zeros(n_st)
-    lon = np.zeros(n_st)
     n_loc = np.zeros(n_st, dtype=np.int64)
     n_pc = np.zeros(n_st, dtype=np.int64)
     n_ac = np.zeros(n_st, dtype=np.int64)
     labels = member["label"].to_numpy(np.int64)
     for idx in np.split(order, bounds) if order.size else []:
         c = st[idx[0]]
-        lat[c], lon[c] = mean_position(xyz[idx], contrib[idx])
         coords = member.iloc[idx][["lat", "lon"]]
         n_loc[c] = len(coords.drop_duplicates())
         n_pc[c] = len(np.unique(labels[idx][kinds[idx] == "patent"]))

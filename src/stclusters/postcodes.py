@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from stclusters._errors import InputError
-from stclusters._geo import unit_vectors
+from stclusters._geo import mean_positions
 from stclusters.gazetteer import Gazetteer
 
 __all__ = ["POSTCODE_COLUMNS", "Postcodes", "add_postcodes", "find_postcodes", "postcode_key"]
@@ -85,21 +85,14 @@ def add_postcodes(gaz: Gazetteer, path: str | Path) -> Gazetteer:
         table = pd.concat([pd.DataFrame({"code": old.index[keep], "lat": old.lat[keep],
                                          "lon": old.lon[keep], "name": old.name[keep]}),
                            table], ignore_index=True)
-    xyz = unit_vectors(table["lat"].to_numpy(), table["lon"].to_numpy())
-    grouped = table.assign(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2]).groupby(
-        "code", sort=True).agg(lat=("lat", "first"), lon=("lon", "first"), n=("lat", "size"),
-                               x=("x", "mean"), y=("y", "mean"), z=("z", "mean"),
-                               name=("name", "first"))
     # a code of one place keeps its coordinates exactly; a code of several, their mean
     # direction (right across the antimeridian too)
-    many = grouped["n"].to_numpy() > 1
-    x, y, z = (grouped[c].to_numpy() for c in "xyz")
-    lat_out = grouped["lat"].to_numpy(dtype=np.float64).copy()
-    lon_out = grouped["lon"].to_numpy(dtype=np.float64).copy()
-    lat_out[many] = np.degrees(np.arctan2(z[many], np.hypot(x[many], y[many])))
-    lon_out[many] = np.degrees(np.arctan2(y[many], x[many]))
-    postcodes = Postcodes(index=pd.Index(grouped.index.to_numpy(dtype=object)),
-                          lat=lat_out, lon=lon_out, name=grouped["name"].to_numpy(dtype=object))
+    group, codes = pd.factorize(table["code"], sort=True)
+    lat_out, lon_out = mean_positions(group, table["lat"].to_numpy(), table["lon"].to_numpy(),
+                                      np.ones(len(table)), len(codes))
+    first = np.unique(group, return_index=True)[1]
+    postcodes = Postcodes(index=pd.Index(np.asarray(codes, dtype=object)), lat=lat_out,
+                          lon=lon_out, name=table["name"].to_numpy(dtype=object)[first])
     return dataclasses.replace(gaz, postcodes=postcodes)
 
 
