@@ -212,6 +212,25 @@ def test_a_region_in_the_address_chooses_among_namesakes():
     assert (out["alternatives"] == 0).all()
 
 
+def test_geocode_command_reads_a_region_column(tmp_path):
+    """PatentsView-style structured fields: city, state, country columns."""
+    table = tmp_path / "inventors.csv"
+    pd.DataFrame({"city": ["Suzhou", "Springfield", "Nowhere"],
+                  "state": ["Anhui", "IL", "Liaoning"],
+                  "country": ["CN", "US", "CN"]}).to_csv(table, index=False)
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(app, ["geocode", str(table), "--city-column", "city",
+                                   "--region-column", "state", "--country-column", "country",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "66.7% placed, 33.3% only to a region" in res.output
+    result = pd.read_csv(out, keep_default_na=False)
+    assert result["geocode_level"].tolist() == ["city", "city", "admin"]
+    assert result["geocode_lat"].round(0).tolist()[:2] == [34.0, 40.0]
+    nothing = CliRunner().invoke(app, ["geocode", str(table), "--out", str(out)])
+    assert nothing.exit_code == 1 and "no address to read" in nothing.output
+
+
 def test_a_region_field_chooses_among_namesakes():
     """The region column, by name or code, in any country (PatentsView's state, a
     province): the same rule as a region written in the address."""

@@ -177,9 +177,12 @@ def _synthetic_inputs(cfg: Config) -> bool:
 def geocode_command(
     input_csv: Annotated[Path, typer.Argument(help="CSV with an address column.")],
     out: Annotated[Path, typer.Option(help="Output CSV (input rows, in order, plus results).")],
-    text_column: Annotated[str, typer.Option(help="Free-text address column.")] = "address",
+    text_column: Annotated[str | None, typer.Option(
+        help="Free-text address column (default: 'address', when there is one).")] = None,
     country_column: Annotated[str | None, typer.Option(help="Column with the country.")] = None,
     city_column: Annotated[str | None, typer.Option(help="Column with the city.")] = None,
+    region_column: Annotated[str | None, typer.Option(
+        help="Column with the state, province or prefecture (name or code).")] = None,
     gazetteer: Annotated[Path | None, typer.Option(
         help="Extra places in GeoNames dump format (same geonameid overrides).")] = None,
     postcodes: Annotated[Path | None, typer.Option(
@@ -192,8 +195,14 @@ def geocode_command(
     """Geocode addresses offline; every input row is kept, in order, with its result."""
     try:
         frame = read_text_table(input_csv)
+        if text_column is None:
+            text_column = "address" if "address" in frame.columns else None
+        if text_column is None and city_column is None and postcode_column is None:
+            raise InputError("no address to read: give --text-column (free text), "
+                             "--city-column or --postcode-column; found: "
+                             f"{', '.join(frame.columns)}", path=str(input_csv))
         columns = {"address": text_column, "country": country_column, "city": city_column,
-                   "postcode": postcode_column}
+                   "region": region_column, "postcode": postcode_column}
         for role, name in columns.items():
             if name is not None and name not in frame.columns:
                 raise InputError(f"column {name!r} not found (for {role}); found: "
@@ -209,7 +218,10 @@ def geocode_command(
         _fail(exc, debug)
     if not quiet:
         placed = result["geocode_level"].isin(PLACED_LEVELS).mean()
-        out_console.print(f"{len(result):,} rows, {placed:.1%} placed; written {out}")
+        regions = (result["geocode_level"] == "admin").mean()
+        out_console.print(f"{len(result):,} rows, {placed:.1%} placed"
+                          + (f", {regions:.1%} only to a region" if regions else "")
+                          + f"; written {out}")
 
 
 def _counter(label: str):
