@@ -242,18 +242,24 @@ def test_a_region_field_chooses_among_namesakes():
 
 def test_a_place_outside_the_named_region_is_not_taken():
     """ "Springfield, Alaska": no Springfield is in Alaska, so none is taken; the row is
-    placed at the region's level (a state is no location to cluster). The region's own
-    name is still the place when no other part is one ("Oceana, Washington, USA" and
+    placed at the region's level (a state is no location to cluster). The region's name is
+    still a place of that name beside the region's largest ("Oceana, Washington, USA" and
     "Washington, USA": the capital, which GeoNames files under DC)."""
     from stclusters.geocode import PLACED_LEVELS
 
     out = geocode(pd.DataFrame({"address": ["Lab, Springfield, Alaska, USA",
-                                            "Oceana, Washington, USA", "Washington, USA"]}))
-    assert out["geocode_level"].tolist() == ["admin", "city", "city"]
-    assert out["fail_reason"].tolist() == ["region_only", "", ""]
+                                            "Oceana, Washington, USA", "Washington, USA",
+                                            "Lab, Springfield, California, US",
+                                            "Colorado Geological Survey, Golden, USA"]}))
+    assert out["geocode_level"].tolist() == ["admin", "city", "city", "admin", "city"]
+    assert out["fail_reason"].tolist() == ["region_only", "", "", "region_only", ""]
     assert out["place_name"][0] == "Alaska" and "admin" not in PLACED_LEVELS
     assert 55 < out["lat"][0] < 65 and -155 < out["lon"][0] < -140
-    assert out["lat"][1:].round(0).tolist() == [39.0, 39.0]
+    assert out["lat"][1:3].round(0).tolist() == [39.0, 39.0]
+    # not California, MD (a town of 11,000 beside Los Angeles); "Golden" is no region
+    # although California is "the Golden State"
+    assert out["place_name"][3] == "California" and 32 < out["lat"][3] < 42
+    assert round(out["lon"][4]) == -105
 
 
 def test_a_region_alone_is_the_admin_level():

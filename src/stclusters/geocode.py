@@ -44,6 +44,9 @@ _ADMIN_AFFIX = re.compile(
     r"(\s(ku|shi|gun|si|gu|cho|machi|mura|qu|xian|shi qu|city|town|township|village|district|"
     r"municipality|prefecture|province)$)|(^(city of|greater|municipality of)\s)")
 # The 23 special wards of Tokyo (Tokyo Metropolitan Government), as normalized keys.
+REGION_PLACE_SHARE = 0.1
+"""A place named like the address's region stands for it only with at least this share of
+the population of the region's largest place."""
 _TOKYO_ADMIN1 = "40"
 """GeoNames admin1 code of Tokyo (admin1CodesASCII.txt: JP.40 Tokyo)."""
 _TOKYO_WARDS = {
@@ -426,11 +429,16 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
                       * np.where(hits["primary"], 10.0, 1.0)
                       * np.sqrt(1.0 + gaz.name_counts[hits["place"].to_numpy()]))
     # a place outside the region its address names is not it ("X, Hubei, China" with X
-    # only in Henan), unless the region's name is that place's own ("Oceana, Washington,
-    # USA" is in Washington, DC; but "Alaska" is only a former name of Fort Ashby, WV)
+    # only in Henan), unless the region's name is that place's own and it weighs beside the
+    # region's largest place (Washington, DC beside Seattle for "Oceana, Washington, USA";
+    # not California, MD, beside Los Angeles; "Alaska" is a former name of Fort Ashby, WV)
     region_part = res["region_part"].to_numpy()[row_of]
+    from_region = hits["part"].to_numpy() == region_part
+    share = hits["population"].to_numpy(np.float64) / np.maximum(
+        _region_population(gaz).reindex(hits["cc_q"].astype("string").fillna("") + " "
+                                        + code).fillna(0).to_numpy(), 1.0)
     hits = hits[(region_part < 0) | (hits["region_match"].to_numpy() == 1)
-                | ((hits["part"].to_numpy() == region_part) & hits["primary"].to_numpy())]
+                | (from_region & hits["primary"].to_numpy() & (share >= REGION_PLACE_SHARE))]
     # a place in the address's region first ("Stanford, California": not California, MD),
     # then the rightmost part, then the weightiest place
     hits = hits.sort_values(["row", "region_match", "prio", "weight", "geonameid"],
@@ -487,6 +495,21 @@ def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
         hit = tail.isin(gaz.countries["key"]) & out.isna()
         out[hit] = words[hit].str[:-k].str.join(" ")
     return out.fillna(keys)
+
+
+_REGION_POPULATION: dict[int, tuple] = {}
+
+
+def _region_population(gaz: Gazetteer) -> pd.Series:
+    """Population of the largest place of each first-level division, keyed "cc ADMIN1"."""
+    entry = _REGION_POPULATION.get(id(gaz.places))
+    if entry is None or entry[0] is not gaz.places:
+        places = gaz.places
+        key = places["cc"].astype("string") + " " + places["admin1"].astype("string").fillna(
+            "").str.upper()
+        entry = (places, places["population"].astype(np.float64).groupby(key.to_numpy()).max())
+        _REGION_POPULATION[id(gaz.places)] = entry
+    return entry[1]
 
 
 _COUNTRY_INDEX: dict[int, tuple] = {}

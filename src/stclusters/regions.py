@@ -6,6 +6,7 @@ states and Canadian provinces by their postal codes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters.gazetteer import CA_PROVINCES, REGION_AFFIX, Gazetteer, normalize, region_forms
+from stclusters.gazetteer import CA_PROVINCES, Gazetteer, normalize
 
 __all__ = ["STATE_WORDS", "US_STATES", "division_of", "divisions_named", "region_code"]
 
@@ -39,6 +40,19 @@ _NORTH_AMERICA = pa.array(sorted(set(US_STATES)
                                  | {c.lower() for c in _US_CODES | set(_CA_ADMIN1)}))
 STATE_WORDS = r"\b(" + "|".join(sorted(US_STATES, key=len, reverse=True)) + r")\b"
 """A US state's name as a word anywhere in a text ("Louisiana State University")."""
+
+
+# Words that name the kind of a division, left off a name written in an address when it
+# is not found as it is ("Ogun State", "Anhui Province", "Gyeonggi-do", "Kyoto Fu").
+_REGION_AFFIX = re.compile(
+    r"\s(state|province|prefecture|region|county|sheng|shi|zizhiqu|autonomous region|do|"
+    r"ken|to|fu|oblast|governorate|department|regency)$")
+
+
+def _region_forms(keys: pa.Array) -> pa.Array:
+    """Normalized division names with their kind word left off ("ogun state" -> "ogun").
+    (Keys are plain ASCII words, so Arrow's RE2 reads the pattern as Python would.)"""
+    return pc.utf8_trim_whitespace(pc.replace_substring_regex(keys, _REGION_AFFIX.pattern, ""))
 
 
 _REGION_INDEX: dict[int, tuple] = {}
@@ -107,9 +121,9 @@ def divisions_named(keys: pd.Series, cc: np.ndarray, gaz: Gazetteer,
     found = index.find(keys, country)
     if level == 1:  # the few keys ending with a kind word, again without it
         missing = np.flatnonzero(found < 0)
-        affixed = missing[pc.match_substring_regex(keys.take(missing), REGION_AFFIX.pattern)
+        affixed = missing[pc.match_substring_regex(keys.take(missing), _REGION_AFFIX.pattern)
                           .to_numpy(zero_copy_only=False)]
-        found[affixed] = index.find(region_forms(keys.take(affixed)), country.take(affixed))
+        found[affixed] = index.find(_region_forms(keys.take(affixed)), country.take(affixed))
     hit = np.maximum(found, 0)
     return (np.where(found >= 0, index.rows[hit], -1),
             np.where(found >= 0, index.second[hit], -1))
