@@ -231,6 +231,20 @@ def test_geocode_command_reads_a_region_column(tmp_path):
     assert nothing.exit_code == 1 and "no address to read" in nothing.output
 
 
+def test_a_region_named_in_the_organisation_breaks_ties():
+    """Without a region part, a state or province of the row's country named anywhere in
+    the text ("Gunma Prefectural Cancer Center", "Ningxia Normal University") chooses among
+    namesakes: Ōta in Gunma, not Tokyo's Ōta ward; Guyuan in Ningxia, not in Hebei. Two
+    different regions named leave the choice to weight."""
+    out = geocode(pd.DataFrame({"address": [
+        "Gunma Prefectural Cancer Center, Ōta, Japan",
+        "Ningxia Normal University, Guyuan, CN",
+        "Southeastern Louisiana University, Hammond, USA",
+        "Ohio and Texas Joint Lab, Hammond, USA"]}))
+    assert _admin1(out)[:3] == [("JP", "10"), ("CN", "21"), ("US", "LA")]
+    assert _admin1(out)[3] == _admin1(geocode(pd.DataFrame({"address": ["Hammond, USA"]})))[0]
+
+
 def test_a_region_field_chooses_among_namesakes():
     """The region column, by name or code, in any country (PatentsView's state, a
     province): the same rule as a region written in the address."""

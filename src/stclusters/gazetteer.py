@@ -89,20 +89,36 @@ def _to_ascii(strings: np.ndarray) -> list[str]:
 
 
 def normalize(text: pd.Series) -> pd.Series:
-    """Lower-case ASCII with single spaces: the key every name lookup uses. Only the
-    distinct values that are not ASCII already are transliterated (unidecode); the rest
-    is done on the whole column in Arrow."""
-    codes, uniq = pd.factorize(text, use_na_sentinel=True)
-    uniq = np.asarray(uniq, dtype=object).astype(str).astype(object)
-    ascii_ = np.fromiter((s.isascii() for s in uniq), dtype=bool, count=len(uniq))
-    if not ascii_.all():  # (also before Arrow sees a lone surrogate, which it refuses)
-        uniq = uniq.copy()
-        uniq[~ascii_] = _to_ascii(uniq[~ascii_])
-    values = pa.array(uniq, type=pa.string())
+    """Lower-case ASCII with single spaces: the key every name lookup uses. Each distinct
+    value is keyed once (Arrow dictionary); only those that are not ASCII already are
+    transliterated (unidecode), the rest is done in Arrow."""
+    values = _arrow_text(text)
+    encoded = pc.dictionary_encode(values)
+    uniq = encoded.dictionary
+    ascii_ = pc.string_is_ascii(uniq).to_numpy(zero_copy_only=False)
+    if not ascii_.all():
+        spelled = uniq.to_numpy(zero_copy_only=False).astype(object)
+        spelled[~ascii_] = _to_ascii(spelled[~ascii_])
+        uniq = pa.array(spelled, type=pa.string())
     keys = pc.utf8_trim_whitespace(pc.replace_substring_regex(
-        pc.ascii_lower(values), _NON_ALNUM.pattern, " "))
-    out = keys.take(pa.array(codes, mask=codes < 0)) if len(codes) else keys
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, dtype="str")
+        pc.ascii_lower(uniq), _NON_ALNUM.pattern, " "))
+    return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices).cast(pa.string())),
+                     index=text.index).astype("str")
+
+
+def _arrow_text(text: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (no copy when it is Arrow-backed). Values
+    Arrow refuses (a lone surrogate, from a file decoded with surrogateescape) are first
+    re-encoded with replacement characters."""
+    try:
+        values = pa.array(text.astype("string"))
+    except (pa.ArrowException, UnicodeError, TypeError):
+        values = pa.array(text.astype(object).map(
+            lambda s: s if not isinstance(s, str) else
+            s.encode("utf-8", "replace").decode("utf-8")).astype("string"))
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.cast(pa.string())
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from stclusters._geo import chord, unit_vectors
 from stclusters.gazetteer import Gazetteer, country_code, load_gazetteer, normalize
 from stclusters.postcodes import find_postcodes
-from stclusters.regions import STATE_WORDS, US_STATES, division_of, region_code
+from stclusters.regions import US_STATES, division_of, named_in_text, region_code
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 
@@ -366,12 +366,13 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     in_region_part = (parts["part"].to_numpy()
                       == parts["row"].map(region_part["part"]).fillna(-1).to_numpy())
     parts.loc[in_region_part, "prio"] += 500
-    # else a US state named anywhere in the text breaks ties ("Louisiana State University");
-    # a region field, when given, is the region
-    in_us = (res["cc_q"] == "US").fillna(False).to_numpy()
-    named = res["address"][in_us].str.lower().str.extract(STATE_WORDS, expand=False)
-    region_of = region_part["code"].combine_first(
-        named.map(US_STATES).dropna().set_axis(res.loc[in_us, "row"][named.notna()]))
+    # else a state or province named anywhere in the text breaks ties ("Southeastern
+    # Louisiana University, Hammond", "Gunma Prefectural Cancer Center, Ōta"); a region
+    # field, when given, is the region
+    open_ = (~parts["row"].isin(region_part.index).to_numpy() & known & ~is_country
+             & (parts["part"] > 0).to_numpy())
+    region_of = region_part["code"].combine_first(named_in_text(
+        parts["row"].to_numpy()[open_], parts["key"][open_], res["cc_q"], gaz))
     res["region_q"] = res["row"].map(region_of).astype("string").fillna("").str.upper()
     res["region_q2"] = (res["row"].map(region_part["code2"]).astype("string").fillna("")
                         .str.upper())

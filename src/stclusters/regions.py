@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from stclusters.gazetteer import CA_PROVINCES, Gazetteer, normalize
 
-__all__ = ["STATE_WORDS", "US_STATES", "division_of", "divisions_named", "region_code"]
+__all__ = ["US_STATES", "division_of", "divisions_named", "named_in_text", "region_code"]
 
 US_STATES = {
     "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
@@ -38,8 +38,6 @@ _US_CODES = frozenset(US_STATES.values())
 _CA_ADMIN1 = {code: admin1 for admin1, code in CA_PROVINCES.items()}
 _NORTH_AMERICA = pa.array(sorted(set(US_STATES)
                                  | {c.lower() for c in _US_CODES | set(_CA_ADMIN1)}))
-STATE_WORDS = r"\b(" + "|".join(sorted(US_STATES, key=len, reverse=True)) + r")\b"
-"""A US state's name as a word anywhere in a text ("Louisiana State University")."""
 
 
 # Words that name the kind of a division, left off a name written in an address when it
@@ -72,6 +70,8 @@ class _RegionIndex:
     second: np.ndarray
     names: pa.Array
     names_index: pd.Index
+    words: pa.Array
+    """The words the names are made of."""
 
     def find(self, names: pa.Array, country: pa.Array) -> np.ndarray:
         """Position in ``keyed`` of each (country, name), -1 when none."""
@@ -105,21 +105,23 @@ def _region_index(gaz: Gazetteer, level: int) -> _RegionIndex:
         entry = (gaz.regions, _RegionIndex(
             keyed=pa.array(keyed[first], type=pa.string()), keyed_index=pd.Index(keyed[first]),
             rows=rows[first], second=second, names=pa.array(names, type=pa.string()),
-            names_index=pd.Index(names)))
+            names_index=pd.Index(names),
+            words=pa.array(sorted({w for name in names for w in name.split()}),
+                           type=pa.string())))
         _REGION_INDEX[id(gaz.regions) * 4 + level] = entry
     return entry[1]
 
 
-def divisions_named(keys: pd.Series, cc: np.ndarray, gaz: Gazetteer,
-                   level: int) -> tuple[np.ndarray, np.ndarray]:
+def divisions_named(keys: pd.Series | pa.Array, cc: np.ndarray | pa.Array, gaz: Gazetteer,
+                    level: int, *, bare: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``gaz.regions`` for each key in its row's country: the division of that
     name and a second one of the same name (-1 when none); a state or province is also
-    found without its kind word ("Ogun State", "Gyeonggi-do")."""
+    found without its kind word ("Ogun State", "Gyeonggi-do") unless ``bare`` is off."""
     index = _region_index(gaz, level)
-    keys = _arrow_strings(keys)
-    country = _arrow_strings(pd.Series(cc, dtype="string"))
+    keys = keys if isinstance(keys, pa.Array) else _arrow_strings(keys)
+    country = cc if isinstance(cc, pa.Array) else _arrow_strings(pd.Series(cc, dtype="string"))
     found = index.find(keys, country)
-    if level == 1:  # the few keys ending with a kind word, again without it
+    if level == 1 and bare:  # the few keys ending with a kind word, again without it
         missing = np.flatnonzero(found < 0)
         affixed = missing[pc.match_substring_regex(keys.take(missing), _REGION_AFFIX.pattern)
                           .to_numpy(zero_copy_only=False)]
@@ -129,10 +131,49 @@ def divisions_named(keys: pd.Series, cc: np.ndarray, gaz: Gazetteer,
             np.where(found >= 0, index.second[hit], -1))
 
 
+def named_in_text(rows: np.ndarray, keys: pd.Series, cc: pd.Series,
+                  gaz: Gazetteer) -> pd.Series:
+    """GeoNames admin1 code of the one first-level division of its row's country that a
+    row's text names in words anywhere ("Ningxia Normal University", "Gunma Prefectural
+    Cancer Center", "Southeastern Louisiana University"), by row; ``rows`` and ``keys``
+    (normalized parts) are aligned, ``cc`` is each row's country by row number. Rows that
+    name none, or several different ones, are left out."""
+    lists = pc.split_pattern(_arrow_strings(keys), " ")
+    words = pc.list_flatten(lists)
+    part = pc.list_parent_indices(lists).to_numpy()
+    # only runs of words that occur in some division's name can name one
+    ok = pc.is_in(words, value_set=_region_index(gaz, 1).words).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(ok)
+    grams, owners = [words.take(at)], [part[at]]
+    for n in (2, 3):  # runs of two and three such words within one part
+        starts = np.arange(max(len(part) - n + 1, 0))
+        run = ok[starts].copy()
+        for j in range(1, n):
+            run &= ok[starts + j] & (part[starts + j] == part[starts])
+        starts = starts[run]
+        gram = words.take(starts)
+        for j in range(1, n):
+            gram = pc.binary_join_element_wise(gram, words.take(starts + j), " ")
+        grams.append(gram)
+        owners.append(part[starts])
+    owner = np.concatenate(owners)
+    country = _arrow_strings(cc).take(rows[owner])
+    found = divisions_named(pa.concat_arrays(grams).cast(pa.string()), country, gaz, 1,
+                            bare=False)[0]
+    named = pd.DataFrame({"row": rows[owner][found >= 0],
+                          "code": gaz.regions["admin1"].iloc[found[found >= 0]].to_numpy()})
+    named = named.drop_duplicates()
+    named = named[~named["row"].duplicated(keep=False)]
+    return pd.Series(named["code"].to_numpy(), index=named["row"].to_numpy(), dtype="string")
+
+
 def _arrow_strings(values: pd.Series) -> pa.Array:
-    """A string column as an Arrow string array, nulls as "" (no copy for Arrow-backed
+    """A string column as one Arrow string array, nulls as "" (no copy for Arrow-backed
     columns but the cast)."""
-    return pa.array(values.astype("string")).cast(pa.string()).fill_null("")
+    out = pa.array(values.astype("string"))
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    return out.cast(pa.string()).fill_null("")
 
 
 def region_code(keys: pd.Series, cc: np.ndarray, gaz: Gazetteer, *,
