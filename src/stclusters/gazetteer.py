@@ -15,12 +15,13 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,9 @@ from stclusters._geo import mean_positions
 if TYPE_CHECKING:
     from stclusters.postcodes import Postcodes
 
-__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "extend_gazetteer",
+T = TypeVar("T")
+
+__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "derived", "extend_gazetteer",
            "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
@@ -148,6 +151,22 @@ class Gazetteer:
         """Distinct names per place number. GeoNames lists more names (languages, former
         names) for better-known places, so it tells a Pasadena, CA from a Pasadena, TX."""
         return np.bincount(self.names["place"].to_numpy(), minlength=len(self.places))
+
+
+_DERIVED: dict[tuple[int, str], tuple[pd.DataFrame, object]] = {}
+
+
+def derived(table: pd.DataFrame, name: str, build: Callable[[pd.DataFrame], T]) -> T:
+    """``build(table)``, made once per table: the lookups geocoding derives from a
+    gazetteer's tables, shared by the gazetteers that share a table (one with postcodes
+    added keeps its places and names). The entry keeps the table alive, so its id stays
+    unique."""
+    key = (id(table), name)
+    entry = _DERIVED.get(key)
+    if entry is None or entry[0] is not table:
+        entry = (table, build(table))
+        _DERIVED[key] = entry
+    return entry[1]  # type: ignore[return-value]
 
 
 def cache_dir() -> Path:

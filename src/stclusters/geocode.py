@@ -4,8 +4,9 @@ Coordinates given in the input are kept. Otherwise the city (or, when no city fi
 given, each comma-separated part of the free-text address, right to left) is looked up
 among GeoNames names and alternate names in the row's country. The region (the region
 field, or a part naming a state, province or prefecture of the row's country: "Tsukuba,
-Ibaraki, Japan", "CA 94305 USA") comes first: a place in it is taken before any other,
-and a place outside it only when the region's own name is that place ("Washington, USA").
+Ibaraki, Japan", "CA 94305 USA"; else one named anywhere in the text) comes first: a
+place in it is taken before any other, and one outside a region written as its own part
+only when the region's name is that place's and it is of some weight ("Washington, USA").
 Then the rightmost part, then the weightiest place: its population, ten times for its own
 name over an alternate one, and times the square root of how many names GeoNames knows
 for it (Pasadena, CA over the slightly larger Pasadena, TX). Rows that reach only a region
@@ -24,9 +25,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
-from stclusters.gazetteer import Gazetteer, country_code, load_gazetteer, normalize
+from stclusters.gazetteer import Gazetteer, country_code, derived, load_gazetteer, normalize
 from stclusters.postcodes import find_postcodes
-from stclusters.regions import US_STATES, division_of, named_in_text, region_code
+from stclusters.regions import (
+    US_STATES,
+    division_of,
+    largest_place_population,
+    named_in_text,
+    region_code,
+)
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 
@@ -43,12 +50,12 @@ _DIGITS = re.compile(r"\b\S*\d\S*\b")
 _ADMIN_AFFIX = re.compile(
     r"(\s(ku|shi|gun|si|gu|cho|machi|mura|qu|xian|shi qu|city|town|township|village|district|"
     r"municipality|prefecture|province)$)|(^(city of|greater|municipality of)\s)")
-# The 23 special wards of Tokyo (Tokyo Metropolitan Government), as normalized keys.
 REGION_PLACE_SHARE = 0.1
 """A place named like the address's region stands for it only with at least this share of
 the population of the region's largest place."""
 _TOKYO_ADMIN1 = "40"
 """GeoNames admin1 code of Tokyo (admin1CodesASCII.txt: JP.40 Tokyo)."""
+# The 23 special wards of Tokyo (Tokyo Metropolitan Government), as normalized keys.
 _TOKYO_WARDS = {
     "chiyoda", "chuo", "minato", "shinjuku", "bunkyo", "taito", "sumida", "koto",
     "shinagawa", "meguro", "ota", "setagaya", "shibuya", "nakano", "suginami", "toshima",
@@ -240,17 +247,9 @@ class AddressCache:
         return self._resolved.iloc[pos].reset_index(drop=True)
 
 
-_NAME_INDEX: dict[int, tuple] = {}
-
-
 def _name_index(gaz: Gazetteer) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
-    """Hash index over the distinct name keys, with CSR runs of their places (built once
-    per gazetteer; the entry keeps the names table alive, so its id stays unique)."""
-    entry = _NAME_INDEX.get(id(gaz.names))
-    if entry is None or entry[0] is not gaz.names:
-        entry = (gaz.names, _build_name_index(gaz.names))
-        _NAME_INDEX[id(gaz.names)] = entry
-    return entry[1]
+    """Hash index over the distinct name keys, with CSR runs of their places."""
+    return derived(gaz.names, "name index", _build_name_index)
 
 
 def _build_name_index(names: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.ndarray,
@@ -333,59 +332,18 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # ("Bra, Italy", "Muş, Turkey": BRA and MUS are ISO codes of Brazil and Mauritius)
     is_country = (((country_at >= 0) & (own_country | ~known))
                   | parts["key"].isin(_US_CODES_LOWER).to_numpy())
-    # the region of the address: the last part (before the country) that names a US state
-    # or Canadian province (also by its code, "TX", "ON", even "CA 94305 USA"), or a state,
-    # province or prefecture of the row's country ("Tsukuba, Ibaraki, Japan"); read before
-    # a state code is set aside as no place below
-    # (only a last part of several words that is no country may end with one)
-    last = (parts["prio"] == 0) & parts["key"].str.contains(" ", regex=False) & ~is_country
-    region_key = parts["key"].copy()
-    region_key[last] = _without_country(parts["key"][last], gaz)
-    part_region, part_region2 = region_code(region_key, part_cc, gaz, names_only=True)
-    parts["part"] = parts["prio"]
-    # "Mexico" in an address in Mexico is no region, but "England" in one in the UK is
-    at = pd.notna(part_region) & ~(own_country & ~parts["key"].isin(_UK_NATIONS).to_numpy())
-    region_part = (pd.DataFrame({"row": parts["row"].to_numpy()[at],
-                                 "part": parts["prio"].to_numpy()[at],
-                                 "code": part_region[at], "code2": part_region2[at]})
-                   .sort_values(["row", "part"], kind="stable").drop_duplicates("row")
-                   .set_index("row"))
+    _read_region(res, parts, own_country, is_country, gaz)
     # a country part is no place, except for a city-state, where it means its capital, and
     # a country name before the last part of an address whose country is known, which may
     # be a place there named like it ("Djibouti, Djibouti", "Peru, US"); both are tried
     # only when nothing else matches
     capital = pd.Series(np.where(country_at >= 0, gaz.countries["capital"].to_numpy(
         dtype=object)[country_at], ""), index=parts.index, dtype="string")
-    again = is_country & (parts["prio"] > 0) & (capital == "") & known
+    again = is_country & (parts["part"] > 0) & (capital == "") & known
     parts.loc[is_country, "prio"] += 1000
     swap = is_country & ~again
     parts.loc[swap, "token"] = capital[swap]
     parts.loc[swap, "key"] = normalize(capital[swap].astype("string"))
-    # the region's own part is a place only when no other part is one ("Bihar" is also
-    # Bihar Sharif, but "Aurangabad, Bihar, India" is Aurangabad; "Washington, USA")
-    in_region_part = (parts["part"].to_numpy()
-                      == parts["row"].map(region_part["part"]).fillna(-1).to_numpy())
-    parts.loc[in_region_part, "prio"] += 500
-    # else a state or province named anywhere in the text breaks ties ("Southeastern
-    # Louisiana University, Hammond", "Gunma Prefectural Cancer Center, Ōta"); a region
-    # field, when given, is the region
-    open_ = (~parts["row"].isin(region_part.index).to_numpy() & known & ~is_country
-             & (parts["part"] > 0).to_numpy())
-    region_of = region_part["code"].combine_first(named_in_text(
-        parts["row"].to_numpy()[open_], parts["key"][open_], res["cc_q"], gaz))
-    res["region_q"] = res["row"].map(region_of).astype("string").fillna("").str.upper()
-    res["region_q2"] = (res["row"].map(region_part["code2"]).astype("string").fillna("")
-                        .str.upper())
-    given = res["region"] != ""
-    if given.any():
-        code, code2 = region_code(normalize(res["region"][given]),
-                                   res["cc_q"][given].to_numpy(), gaz)
-        for column, value in (("region_q", code), ("region_q2", code2)):
-            res.loc[given, column] = pd.Series(value, dtype="string").fillna("").str.upper(
-            ).to_numpy(dtype=object)
-    # only a region read from its own part of the address rules out a place elsewhere
-    res["region_part"] = res["row"].map(region_part["part"]).where(
-        (res["region"] == "") & res["cc_q"].notna()).fillna(-1).astype(np.int64)
     cand = pd.concat([from_city.assign(key=normalize(from_city["token"].astype("string")),
                                        part=-1),
                       parts[["row", "token", "prio", "key", "part"]]], ignore_index=True)
@@ -436,7 +394,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     region_part = res["region_part"].to_numpy()[row_of]
     from_region = hits["part"].to_numpy() == region_part
     share = hits["population"].to_numpy(np.float64) / np.maximum(
-        _region_population(gaz).reindex(hits["cc_q"].astype("string").fillna("") + " "
+        largest_place_population(gaz).reindex(hits["cc_q"].astype("string").fillna("") + " "
                                         + code).fillna(0).to_numpy(), 1.0)
     hits = hits[(region_part < 0) | (hits["region_match"].to_numpy() == 1)
                 | (from_region & hits["primary"].to_numpy() & (share >= REGION_PLACE_SHARE))]
@@ -486,6 +444,57 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     return res.drop(columns=["row", "cc_q", "region_q", "region_q2", "region_part"])
 
 
+def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray,
+                 is_country: np.ndarray, gaz: Gazetteer) -> None:
+    """The region of each address, as columns of ``res``: region_q (GeoNames admin1 code,
+    "" when none), region_q2 (a second division of the same name), region_part (the part
+    that named it, -1 when it came from elsewhere); ``parts`` gets its ``part`` number, and
+    the region's own part is moved after the others."""
+    part_cc = res["cc_q"].to_numpy()[parts["row"].to_numpy()]
+    known = res["cc_q"].notna().to_numpy()[parts["row"].to_numpy()]
+    # the last part (before the country) that names a US state or Canadian province (also
+    # by its code, "TX", "ON", even "CA 94305 USA"), or a state, province or prefecture of
+    # the row's country ("Tsukuba, Ibaraki, Japan"); only a last part of several words that
+    # is no country may end with a country's name
+    last = (parts["prio"] == 0) & parts["key"].str.contains(" ", regex=False) & ~is_country
+    region_key = parts["key"].copy()
+    region_key[last] = _without_country(parts["key"][last], gaz)
+    part_region, part_region2 = region_code(region_key, part_cc, gaz, names_only=True)
+    parts["part"] = parts["prio"]
+    # "Mexico" in an address in Mexico is no region, but "England" in one in the UK is
+    at = pd.notna(part_region) & ~(own_country & ~parts["key"].isin(_UK_NATIONS).to_numpy())
+    region_part = (pd.DataFrame({"row": parts["row"].to_numpy()[at],
+                                 "part": parts["prio"].to_numpy()[at],
+                                 "code": part_region[at], "code2": part_region2[at]})
+                   .sort_values(["row", "part"], kind="stable").drop_duplicates("row")
+                   .set_index("row"))
+    # the region's own part is a place only when no other part is one ("Bihar" is also
+    # Bihar Sharif, but "Aurangabad, Bihar, India" is Aurangabad; "Washington, USA")
+    in_region_part = (parts["part"].to_numpy()
+                      == parts["row"].map(region_part["part"]).fillna(-1).to_numpy())
+    parts.loc[in_region_part, "prio"] += 500
+    # else a state or province named anywhere in the text breaks ties ("Southeastern
+    # Louisiana University, Hammond", "Gunma Prefectural Cancer Center, Ōta"); a region
+    # field, when given, is the region
+    open_ = (~parts["row"].isin(region_part.index).to_numpy() & known & ~is_country
+             & (parts["part"] > 0).to_numpy())
+    region_of = region_part["code"].combine_first(named_in_text(
+        parts["row"].to_numpy()[open_], parts["key"][open_], res["cc_q"], gaz))
+    res["region_q"] = res["row"].map(region_of).astype("string").fillna("").str.upper()
+    res["region_q2"] = (res["row"].map(region_part["code2"]).astype("string").fillna("")
+                        .str.upper())
+    given = res["region"] != ""
+    if given.any():
+        code, code2 = region_code(normalize(res["region"][given]),
+                                   res["cc_q"][given].to_numpy(), gaz)
+        for column, value in (("region_q", code), ("region_q2", code2)):
+            res.loc[given, column] = pd.Series(value, dtype="string").fillna("").str.upper(
+            ).to_numpy(dtype=object)
+    # only a region read from its own part of the address rules out a place elsewhere
+    res["region_part"] = res["row"].map(region_part["part"]).where(
+        (res["region"] == "") & res["cc_q"].notna()).fillna(-1).astype(np.int64)
+
+
 def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
     """An address's last part with a trailing country name left off ("ca usa" -> "ca",
     as Web of Science writes "CA 94305 USA"; digits are blanked before)."""
@@ -498,28 +507,7 @@ def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
     return out.fillna(keys)
 
 
-_REGION_POPULATION: dict[int, tuple] = {}
-
-
-def _region_population(gaz: Gazetteer) -> pd.Series:
-    """Population of the largest place of each first-level division, keyed "cc ADMIN1"."""
-    entry = _REGION_POPULATION.get(id(gaz.places))
-    if entry is None or entry[0] is not gaz.places:
-        places = gaz.places
-        key = places["cc"].astype("string") + " " + places["admin1"].astype("string").fillna(
-            "").str.upper()
-        entry = (places, places["population"].astype(np.float64).groupby(key.to_numpy()).max())
-        _REGION_POPULATION[id(gaz.places)] = entry
-    return entry[1]
-
-
-_COUNTRY_INDEX: dict[int, tuple] = {}
-
-
 def _country_index(gaz: Gazetteer) -> pd.Index:
-    """Hash index over the country name keys (built once per gazetteer)."""
-    entry = _COUNTRY_INDEX.get(id(gaz.countries))
-    if entry is None or entry[0] is not gaz.countries:
-        entry = (gaz.countries, pd.Index(gaz.countries["key"].to_numpy(dtype=object)))
-        _COUNTRY_INDEX[id(gaz.countries)] = entry
-    return entry[1]
+    """Hash index over the country name keys."""
+    return derived(gaz.countries, "country index",
+                   lambda countries: pd.Index(countries["key"].to_numpy(dtype=object)))

@@ -14,9 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters.gazetteer import CA_PROVINCES, Gazetteer, normalize
+from stclusters.gazetteer import CA_PROVINCES, Gazetteer, derived, normalize
 
-__all__ = ["US_STATES", "division_of", "divisions_named", "named_in_text", "region_code"]
+__all__ = ["US_STATES", "division_of", "divisions_named", "largest_place_population",
+           "named_in_text", "region_code"]
 
 US_STATES = {
     "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
@@ -53,9 +54,6 @@ def _region_forms(keys: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.replace_substring_regex(keys, _REGION_AFFIX.pattern, ""))
 
 
-_REGION_INDEX: dict[int, tuple] = {}
-
-
 @dataclass(frozen=True)
 class _RegionIndex:
     """The divisions of one level keyed by "cc key", with their rows in ``gaz.regions``
@@ -90,26 +88,35 @@ class _RegionIndex:
 
 
 def _region_index(gaz: Gazetteer, level: int) -> _RegionIndex:
-    """The divisions of ``gaz`` at ``level`` (built once per gazetteer)."""
-    entry = _REGION_INDEX.get(id(gaz.regions) * 4 + level)
-    if entry is None or entry[0] is not gaz.regions:
-        regions = gaz.regions[gaz.regions["level"] == level]
-        keyed = (regions["cc"] + " " + regions["key"]).to_numpy()
-        # (rows are sorted by key, country, level, population: namesakes are adjacent)
-        first = ~pd.Index(keyed).duplicated()
-        starts = np.flatnonzero(first)
-        rows = regions.index.to_numpy()
-        nxt = np.minimum(starts + 1, len(rows) - 1)
-        second = np.where((starts + 1 < len(rows)) & ~first[nxt], rows[nxt], -1)
-        names = regions["key"].unique()
-        entry = (gaz.regions, _RegionIndex(
-            keyed=pa.array(keyed[first], type=pa.string()), keyed_index=pd.Index(keyed[first]),
-            rows=rows[first], second=second, names=pa.array(names, type=pa.string()),
-            names_index=pd.Index(names),
-            words=pa.array(sorted({w for name in names for w in name.split()}),
-                           type=pa.string())))
-        _REGION_INDEX[id(gaz.regions) * 4 + level] = entry
-    return entry[1]
+    """The divisions of ``gaz`` at ``level``."""
+    return derived(gaz.regions, f"region index {level}",
+                   lambda regions: _build_region_index(regions[regions["level"] == level]))
+
+
+def _build_region_index(regions: pd.DataFrame) -> _RegionIndex:
+    keyed = (regions["cc"] + " " + regions["key"]).to_numpy()
+    # (rows are sorted by key, country, level, population: namesakes are adjacent)
+    first = ~pd.Index(keyed).duplicated()
+    starts = np.flatnonzero(first)
+    rows = regions.index.to_numpy()
+    nxt = np.minimum(starts + 1, len(rows) - 1)
+    second = np.where((starts + 1 < len(rows)) & ~first[nxt], rows[nxt], -1)
+    names = regions["key"].unique()
+    return _RegionIndex(
+        keyed=pa.array(keyed[first], type=pa.string()), keyed_index=pd.Index(keyed[first]),
+        rows=rows[first], second=second, names=pa.array(names, type=pa.string()),
+        names_index=pd.Index(names),
+        words=pa.array(sorted({w for name in names for w in name.split()}), type=pa.string()))
+
+
+def largest_place_population(gaz: Gazetteer) -> pd.Series:
+    """Population of the largest place of each first-level division, keyed "cc ADMIN1"."""
+    def build(places: pd.DataFrame) -> pd.Series:
+        key = (places["cc"].astype("string") + " "
+               + places["admin1"].astype("string").fillna("").str.upper())
+        return places["population"].astype(np.float64).groupby(key.to_numpy()).max()
+
+    return derived(gaz.places, "largest place population", build)
 
 
 def divisions_named(keys: pd.Series | pa.Array, cc: np.ndarray | pa.Array, gaz: Gazetteer,
