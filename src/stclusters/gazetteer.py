@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "country_code", "derived", "extend_gazetteer",
-           "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
+__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "country_code", "derived",
+           "extend_gazetteer", "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -95,7 +95,7 @@ def normalize(text: pd.Series) -> pd.Series:
     """Lower-case ASCII with single spaces: the key every name lookup uses. Each distinct
     value is keyed once (Arrow dictionary); only those that are not ASCII already are
     transliterated (unidecode), the rest is done in Arrow."""
-    values = _arrow_text(text)
+    values = arrow_strings(text)
     encoded = pc.dictionary_encode(values)
     uniq = encoded.dictionary
     ascii_ = pc.string_is_ascii(uniq).to_numpy(zero_copy_only=False)
@@ -109,10 +109,10 @@ def normalize(text: pd.Series) -> pd.Series:
                      index=text.index).astype("str")
 
 
-def _arrow_text(text: pd.Series) -> pa.Array:
-    """A text column as one Arrow string array (no copy when it is Arrow-backed). Values
-    Arrow refuses (a lone surrogate, from a file decoded with surrogateescape) are first
-    re-encoded with replacement characters."""
+def arrow_strings(text: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array, nulls kept (no copy when it is
+    Arrow-backed). Values Arrow refuses (a lone surrogate, from a file decoded with
+    surrogateescape) are first re-encoded with replacement characters."""
     try:
         values = pa.array(text.astype("string"))
     except (pa.ArrowException, UnicodeError, TypeError):

@@ -21,11 +21,17 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
-from stclusters.gazetteer import Gazetteer, country_code, derived, load_gazetteer, normalize
+from stclusters.gazetteer import (
+    Gazetteer,
+    arrow_strings,
+    country_code,
+    derived,
+    load_gazetteer,
+    normalize,
+)
 from stclusters.postcodes import find_postcodes
 from stclusters.regions import (
     US_STATES,
@@ -184,7 +190,7 @@ def _drop_numbers(text: pd.Series) -> pd.Series:
     values that can hold one (an ASCII digit, or any non-ASCII character: Python's ``\\d``
     also knows full-width and other digits); Python's regex rewrites only those."""
     out = text.astype("string")
-    values = pa.array(out.to_numpy(dtype=object, na_value=None), type=pa.string())
+    values = arrow_strings(out)
     maybe = pc.or_(pc.match_substring_regex(values, r"[0-9]"),
                    pc.invert(pc.string_is_ascii(values))).fill_null(False)
     maybe = maybe.to_numpy(zero_copy_only=False)
@@ -197,7 +203,7 @@ def _drop_numbers(text: pd.Series) -> pd.Series:
 def _split_parts(address: pd.Series) -> pd.DataFrame:
     """The comma-separated parts of each address (Arrow), one row each: row (position in
     ``address``), token, prio (0 for the last part, 1 for the one before, …)."""
-    lists = pc.split_pattern(pa.array(address.to_numpy(dtype=object), type=pa.string()), ",")
+    lists = pc.split_pattern(arrow_strings(address), ",")
     row = pc.list_parent_indices(lists).to_numpy()
     count = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
     start = np.r_[0, np.cumsum(count)[:-1]]
@@ -361,7 +367,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # administrative suffixes and prefixes: "Chuo Ku", "Chofu-shi", "Yeongdeok-gun", "X City"
     # (keys are plain ASCII words, so Arrow's RE2 reads the pattern as Python would)
     bare = pd.Series(pc.utf8_trim_whitespace(pc.replace_substring_regex(
-        pa.array(cand["key"].to_numpy(dtype=object), type=pa.string()), _ADMIN_AFFIX.pattern,
+        arrow_strings(cand["key"]), _ADMIN_AFFIX.pattern,
         "")).to_numpy(zero_copy_only=False), index=cand.index, dtype=cand["key"].dtype)
     affixed = ((bare != cand["key"]) & (bare.str.len() > 1)).to_numpy()
     variants = cand[affixed].assign(key=bare[affixed].to_numpy())

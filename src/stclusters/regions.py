@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters.gazetteer import CA_PROVINCES, Gazetteer, derived, normalize
+from stclusters.gazetteer import CA_PROVINCES, Gazetteer, arrow_strings, derived, normalize
 
 __all__ = ["US_STATES", "division_of", "divisions_named", "largest_place_population",
            "named_in_text", "region_code"]
@@ -125,8 +125,10 @@ def divisions_named(keys: pd.Series | pa.Array, cc: np.ndarray | pa.Array, gaz: 
     name and a second one of the same name (-1 when none); a state or province is also
     found without its kind word ("Ogun State", "Gyeonggi-do") unless ``bare`` is off."""
     index = _region_index(gaz, level)
-    keys = keys if isinstance(keys, pa.Array) else _arrow_strings(keys)
-    country = cc if isinstance(cc, pa.Array) else _arrow_strings(pd.Series(cc, dtype="string"))
+    keys = keys if isinstance(keys, pa.Array) else arrow_strings(keys).fill_null("")
+    if not isinstance(cc, pa.Array):
+        cc = arrow_strings(pd.Series(cc, dtype="string")).fill_null("")
+    country = cc
     found = index.find(keys, country)
     if level == 1 and bare:  # the few keys ending with a kind word, again without it
         missing = np.flatnonzero(found < 0)
@@ -145,7 +147,7 @@ def named_in_text(rows: np.ndarray, keys: pd.Series, cc: pd.Series,
     Cancer Center", "Southeastern Louisiana University"), by row; ``rows`` and ``keys``
     (normalized parts) are aligned, ``cc`` is each row's country by row number. Rows that
     name none, or several different ones, are left out."""
-    lists = pc.split_pattern(_arrow_strings(keys), " ")
+    lists = pc.split_pattern(arrow_strings(keys).fill_null(""), " ")
     words = pc.list_flatten(lists)
     part = pc.list_parent_indices(lists).to_numpy()
     # only runs of words that occur in some division's name can name one
@@ -164,7 +166,7 @@ def named_in_text(rows: np.ndarray, keys: pd.Series, cc: pd.Series,
         grams.append(gram)
         owners.append(part[starts])
     owner = np.concatenate(owners)
-    country = _arrow_strings(cc).take(rows[owner])
+    country = arrow_strings(cc).fill_null("").take(rows[owner])
     found = divisions_named(pa.concat_arrays(grams).cast(pa.string()), country, gaz, 1,
                             bare=False)[0]
     named = pd.DataFrame({"row": rows[owner][found >= 0],
@@ -172,15 +174,6 @@ def named_in_text(rows: np.ndarray, keys: pd.Series, cc: pd.Series,
     named = named.drop_duplicates()
     named = named[~named["row"].duplicated(keep=False)]
     return pd.Series(named["code"].to_numpy(), index=named["row"].to_numpy(), dtype="string")
-
-
-def _arrow_strings(values: pd.Series) -> pa.Array:
-    """A string column as one Arrow string array, nulls as "" (no copy for Arrow-backed
-    columns but the cast)."""
-    out = pa.array(values.astype("string"))
-    if isinstance(out, pa.ChunkedArray):
-        out = out.combine_chunks()
-    return out.cast(pa.string()).fill_null("")
 
 
 def region_code(keys: pd.Series, cc: np.ndarray, gaz: Gazetteer, *,
@@ -199,7 +192,7 @@ def region_code(keys: pd.Series, cc: np.ndarray, gaz: Gazetteer, *,
     hit = np.flatnonzero(second >= 0)
     other[hit] = admin1.iloc[second[hit]].to_numpy(dtype=object)
     # US states by name or code, Canadian provinces by code (few keys: looked at alone)
-    maybe = np.flatnonzero(pc.is_in(_arrow_strings(keys), value_set=_NORTH_AMERICA)
+    maybe = np.flatnonzero(pc.is_in(arrow_strings(keys).fill_null(""), value_set=_NORTH_AMERICA)
                            .to_numpy(zero_copy_only=False) & (found < 0))
     key = keys.iloc[maybe]
     upper = key.str.upper()
