@@ -175,7 +175,8 @@ def _synthetic_inputs(cfg: Config) -> bool:
 
 @app.command("geocode")
 def geocode_command(
-    input_csv: Annotated[Path, typer.Argument(help="CSV with an address column.")],
+    input_csv: Annotated[Path, typer.Argument(
+        help="CSV with an address: free text, or city, region, postcode columns.")],
     out: Annotated[Path, typer.Option(help="Output CSV (input rows, in order, plus results).")],
     text_column: Annotated[str | None, typer.Option(
         help="Free-text address column (default: 'address', when there is one).")] = None,
