@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
@@ -507,13 +508,20 @@ def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray
 def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
     """An address's last part with a trailing country name left off ("ca usa" -> "ca",
     as Web of Science writes "CA 94305 USA"; digits are blanked before)."""
-    words = keys.str.split()
-    out = pd.Series(pd.NA, index=keys.index, dtype="string")
-    for k in (3, 2, 1):
-        tail = words.str[-k:].str.join(" ").where(words.str.len() > k, "")
-        hit = tail.isin(gaz.countries["key"]) & out.isna()
-        out[hit] = words[hit].str[:-k].str.join(" ")
-    return out.fillna(keys)
+    values = arrow_strings(keys).fill_null("")
+    out = keys.astype("string").copy()
+    done = np.zeros(len(keys), dtype=bool)
+    countries = pa.array(gaz.countries["key"].to_numpy(dtype=object), type=pa.string())
+    for k in (3, 2, 1):  # the longest country name first ("united states", "usa")
+        split = pc.split_pattern(values, " ", max_splits=k, reverse=True)
+        enough = pc.greater(pc.list_value_length(split), k).to_numpy(zero_copy_only=False)
+        tail = pc.binary_join(pc.list_slice(split, 1), " ")
+        hit = enough & ~done & pc.is_in(tail, value_set=countries).to_numpy(
+            zero_copy_only=False)
+        out[hit] = pc.list_element(split, 0).filter(pa.array(hit)).to_numpy(
+            zero_copy_only=False)
+        done |= hit
+    return out
 
 
 def _country_index(gaz: Gazetteer) -> pd.Index:
