@@ -331,7 +331,8 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     parts = parts[~drop]
     parts["token"] = _drop_numbers(parts["token"])
     parts["key"] = normalize(parts["token"])
-    country_at = _country_index(gaz).get_indexer(parts["key"].to_numpy(dtype=object))
+    country_at = pc.index_in(arrow_strings(parts["key"]), value_set=_country_keys(gaz)
+                             ).fill_null(-1).to_numpy()
     named_cc = pd.Series(gaz.countries["cc"].to_numpy(dtype=object)[country_at],
                          index=parts.index, dtype="string").where(country_at >= 0)
     part_cc = res["cc_q"].to_numpy()[parts["row"].to_numpy()]
@@ -402,12 +403,14 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # region's largest place (Washington, DC beside Seattle for "Oceana, Washington, USA";
     # not California, MD, beside Los Angeles; "Alaska" is a former name of Fort Ashby, WV)
     region_part = res["region_part"].to_numpy()[row_of]
-    from_region = hits["part"].to_numpy() == region_part
-    share = hits["population"].to_numpy(np.float64) / np.maximum(
-        largest_place_population(gaz).reindex(hits["cc_q"].astype("string").fillna("") + " "
-                                        + code).fillna(0).to_numpy(), 1.0)
-    hits = hits[(region_part < 0) | (hits["region_match"].to_numpy() == 1)
-                | (from_region & hits["primary"].to_numpy() & (share >= REGION_PLACE_SHARE))]
+    elsewhere = ((hits["part"].to_numpy() == region_part) & hits["primary"].to_numpy()
+                 & (hits["region_match"].to_numpy() == 0))
+    at = np.flatnonzero(elsewhere)  # (few: the region's own name, found outside it)
+    largest = largest_place_population(gaz).reindex(
+        hits["cc_q"].iloc[at].astype("string").fillna("") + " " + code[at]).fillna(0)
+    elsewhere[at] = (hits["population"].to_numpy(np.float64)[at]
+                     >= REGION_PLACE_SHARE * largest.to_numpy())
+    hits = hits[(region_part < 0) | (hits["region_match"].to_numpy() == 1) | elsewhere]
     # a place in the address's region first ("Stanford, California": not California, MD),
     # then the rightmost part, then the weightiest place
     hits = hits.sort_values(["row", "region_match", "prio", "weight", "geonameid"],
@@ -511,12 +514,11 @@ def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
     values = arrow_strings(keys).fill_null("")
     out = keys.astype("string").copy()
     done = np.zeros(len(keys), dtype=bool)
-    countries = pa.array(gaz.countries["key"].to_numpy(dtype=object), type=pa.string())
     for k in (3, 2, 1):  # the longest country name first ("united states", "usa")
         split = pc.split_pattern(values, " ", max_splits=k, reverse=True)
         enough = pc.greater(pc.list_value_length(split), k).to_numpy(zero_copy_only=False)
         tail = pc.binary_join(pc.list_slice(split, 1), " ")
-        hit = enough & ~done & pc.is_in(tail, value_set=countries).to_numpy(
+        hit = enough & ~done & pc.is_in(tail, value_set=_country_keys(gaz)).to_numpy(
             zero_copy_only=False)
         out[hit] = pc.list_element(split, 0).filter(pa.array(hit)).to_numpy(
             zero_copy_only=False)
@@ -524,7 +526,8 @@ def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
     return out
 
 
-def _country_index(gaz: Gazetteer) -> pd.Index:
-    """Hash index over the country name keys."""
-    return derived(gaz.countries, "country index",
-                   lambda countries: pd.Index(countries["key"].to_numpy(dtype=object)))
+def _country_keys(gaz: Gazetteer) -> pa.Array:
+    """The country name keys, in the order of ``gaz.countries``."""
+    return derived(gaz.countries, "country keys",
+                   lambda countries: pa.array(countries["key"].to_numpy(dtype=object),
+                                              type=pa.string()))
