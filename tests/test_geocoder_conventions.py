@@ -156,6 +156,19 @@ def test_words_with_a_digit_are_dropped_in_any_script():
                                         ["CA", "USA"], []]
 
 
+def test_every_python_digit_is_seen_by_the_arrow_prefilter():
+    """Only values Arrow finds a digit in (RE2 ``\\p{Nd}``) reach Python's regex: every
+    character Python's ``\\d`` matches must be among them, in any script."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    digits = [c for c in map(chr, range(0x110000)) if re.fullmatch(r"\d", c)]
+    seen = pc.match_substring_regex(pa.array(digits), r"\p{Nd}").to_pylist()
+    assert len(digits) > 600 and all(seen)
+
+
 def test_iso_country_names_in_either_order():
     """ISO 3166 names as ROR and some exports write them ("Palestine, State of"), the
     other way round, and official names: the country is known, so a same-named place in

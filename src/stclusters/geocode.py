@@ -191,12 +191,12 @@ def _rivals(hits: pd.DataFrame, best: pd.DataFrame) -> pd.Series:
 
 def _drop_numbers(text: pd.Series) -> pd.Series:
     """Words with a digit blanked out (postcodes, street numbers). Arrow picks the few
-    values that can hold one (an ASCII digit, or any non-ASCII character: Python's ``\\d``
-    also knows full-width and other digits); Python's regex rewrites only those."""
+    values that hold one (RE2's ``\\p{Nd}``, the decimal digits of any script: all that
+    Python's ``\\d`` matches, and a few of newer scripts); Python's regex rewrites only
+    those."""
     out = text.astype("string")
     values = arrow_strings(out)
-    maybe = pc.or_(pc.match_substring_regex(values, r"[0-9]"),
-                   pc.invert(pc.string_is_ascii(values))).fill_null(False)
+    maybe = pc.match_substring_regex(values, r"\p{Nd}").fill_null(False)
     maybe = maybe.to_numpy(zero_copy_only=False)
     if maybe.any():
         out = out.copy()
