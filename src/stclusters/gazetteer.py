@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "country_code", "derived",
-           "extend_gazetteer", "load_gazetteer", "normalize", "region_codes", "user_gazetteer"]
+__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "country_code", "country_keys",
+           "derived", "extend_gazetteer", "load_gazetteer", "normalize", "region_codes",
+           "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -404,9 +405,17 @@ def user_gazetteer(places: str | Path | None = None,
 def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Series:
     """ISO 3166 alpha-2 code for country names or codes in any common spelling (else NA)."""
     gaz = gazetteer or load_gazetteer()
-    keys = normalize(values.astype("string"))
-    lookup = pd.Series(gaz.countries["cc"].to_numpy(), index=gaz.countries["key"].to_numpy())
-    return keys.map(lookup).astype("string")
+    at = pc.index_in(arrow_strings(normalize(values.astype("string"))),
+                     value_set=country_keys(gaz)).fill_null(-1).to_numpy()
+    codes = gaz.countries["cc"].to_numpy(dtype=object)[at]
+    return pd.Series(codes, index=values.index, dtype="string").where(at >= 0)
+
+
+def country_keys(gaz: Gazetteer) -> pa.Array:
+    """The country name keys (unique), in the order of ``gaz.countries``."""
+    return derived(gaz.countries, "country keys",
+                   lambda countries: pa.array(countries["key"].to_numpy(dtype=object),
+                                              type=pa.string()))
 
 
 def region_codes(region: str) -> set[str]:

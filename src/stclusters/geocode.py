@@ -29,6 +29,7 @@ from stclusters.gazetteer import (
     Gazetteer,
     arrow_strings,
     country_code,
+    country_keys,
     derived,
     load_gazetteer,
     normalize,
@@ -331,7 +332,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     parts = parts[~drop]
     parts["token"] = _drop_numbers(parts["token"])
     parts["key"] = normalize(parts["token"])
-    country_at = pc.index_in(arrow_strings(parts["key"]), value_set=_country_keys(gaz)
+    country_at = pc.index_in(arrow_strings(parts["key"]), value_set=country_keys(gaz)
                              ).fill_null(-1).to_numpy()
     named_cc = pd.Series(gaz.countries["cc"].to_numpy(dtype=object)[country_at],
                          index=parts.index, dtype="string").where(country_at >= 0)
@@ -518,16 +519,9 @@ def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
         split = pc.split_pattern(values, " ", max_splits=k, reverse=True)
         enough = pc.greater(pc.list_value_length(split), k).to_numpy(zero_copy_only=False)
         tail = pc.binary_join(pc.list_slice(split, 1), " ")
-        hit = enough & ~done & pc.is_in(tail, value_set=_country_keys(gaz)).to_numpy(
+        hit = enough & ~done & pc.is_in(tail, value_set=country_keys(gaz)).to_numpy(
             zero_copy_only=False)
         out[hit] = pc.list_element(split, 0).filter(pa.array(hit)).to_numpy(
             zero_copy_only=False)
         done |= hit
     return out
-
-
-def _country_keys(gaz: Gazetteer) -> pa.Array:
-    """The country name keys, in the order of ``gaz.countries``."""
-    return derived(gaz.countries, "country keys",
-                   lambda countries: pa.array(countries["key"].to_numpy(dtype=object),
-                                              type=pa.string()))
