@@ -142,7 +142,56 @@ def test_name_keys_are_unidecode_lowered_and_cleaned(texts):
     from stclusters.gazetteer import normalize
 
     expected = [re.sub(r"[^0-9a-z]+", " ", unidecode(t).lower()).strip() for t in texts]
+    for word, short in (("saint", "st"), ("sankt", "st"), ("sainte", "ste"), ("mount", "mt"),
+                        ("fort", "ft")):
+        expected = [re.sub(rf"\b{word}\b", short, key) for key in expected]
     assert normalize(pd.Series(texts, dtype="str")).tolist() == expected
+
+
+def test_saint_mount_and_fort_are_keyed_abbreviated():
+    """Web of Science abbreviates ("Ft Collins", "Mt Vernon", "Ste Anne de Bellevue"),
+    ROR and Scopus often spell out what GeoNames abbreviates ("Saint Catharines"): both
+    forms meet in one key, whole words only."""
+    from stclusters.gazetteer import normalize
+
+    keys = normalize(pd.Series(["Saint-Louis", "Sankt Gallen", "Sainte Foy", "Mount Vernon",
+                                "Fort Collins", "Saintes", "Fortaleza", "Mountain View"]))
+    assert keys.tolist() == ["st louis", "st gallen", "ste foy", "mt vernon", "ft collins",
+                             "saintes", "fortaleza", "mountain view"]
+    out = geocode(pd.DataFrame({"address": [
+        "Colorado State Univ, Ft Collins, CO 80523 USA",
+        "Skagit Valley Coll, Mt Vernon, WA 98273 USA",
+        "McGill Univ, Ste Anne de Bellevue, PQ H9X 3V9, Canada",
+        "Niagara Health System, Saint Catharines, CA"]}))
+    assert out["place_name"].tolist() == ["Fort Collins", "Mount Vernon",
+                                          "Sainte-Anne-de-Bellevue", "St. Catharines"]
+    assert out["cc"].tolist() == ["US", "US", "CA", "CA"]
+
+
+def test_municipal_prefixes_and_names_in_two_languages():
+    """A municipality written with its kind ("Gmina Rzepin", "Kota Malang", "Kecamatan
+    Sarang", "Comune di Pisa") is its seat; a place named in two languages ("Villava/
+    Atarrabia", "Bozen/Bolzano") is found by either; a city whose own name begins like a
+    prefix keeps it (Kota Kinabalu)."""
+    out = geocode(pd.DataFrame({"address": [
+        "Zespół Szkół w Rzepinie, Gmina Rzepin, Poland",
+        "Politeknik Negeri Malang, Kota Malang, Indonesia",
+        "Comune di Pisa, Italy",
+        "Instituto Navarro de Tecnología, Villava/Atarrabia, ES",
+        "Freie Universität Bozen, Bozen/Bolzano, Italy",
+        "Universiti Malaysia Sabah, Kota Kinabalu, Malaysia"]}))
+    assert (out["geocode_level"] == "city").all()
+    assert out["place_name"].tolist() == ["Rzepin", "Malang", "Pisa", "Atarrabia", "Bolzano",
+                                          "Kota Kinabalu"]
+
+
+def test_a_place_in_no_division_is_not_outside_the_named_one():
+    """GeoNames puts Hong Kong in no district; "Central and Western, HK" names a district,
+    which does not rule the city out."""
+    out = geocode(pd.DataFrame({"address": [
+        "WYNG Foundation, Sheung Wan, Central and Western, HK"]}))
+    assert out["geocode_level"].tolist() == ["city"]
+    assert out["place_name"].tolist() == ["Hong Kong"]
 
 
 def test_words_with_a_digit_are_dropped_in_any_script():

