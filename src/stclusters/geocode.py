@@ -233,7 +233,7 @@ def _postcode_texts(res: pd.DataFrame, tail: pd.Series) -> pd.DataFrame:
     "CA 94305 USA"); earlier parts are left out, where a street number would pass for a
     code."""
     frames = [pd.DataFrame({"row": res["row"], "source": source, "cc": res["cc_q"],
-                            "text": text.astype("string").fillna("").to_numpy()})
+                            "text": text.astype("string")})
               for source, text in ((0, res["postcode"]), (1, res["city"]), (1, tail))]
     return pd.concat(frames, ignore_index=True)
 

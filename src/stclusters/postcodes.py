@@ -1,11 +1,21 @@
-"""Postcodes for the geocoder, from a file the user gives in GeoNames postal-code format.
+"""Postcodes for the geocoder: those that ship with the package, and the user's file in
+GeoNames postal-code format, which extends or overrides them.
+
+Shipped: the codes with coordinates of the ``countrystatecity-postal-codes`` package
+(dr5hn's countries-states-cities database, ODbL 1.0,
+https://github.com/dr5hn/countries-states-cities-database): every US ZIP code area, the
+forward sortation areas of Canada (``M5S``), and the codes of Poland, Malta, Brazil,
+Australia, Sri Lanka, Algeria, Moldova, Greece, Ecuador, Belgium, Denmark, New Zealand,
+Slovenia and a few territories, about 104,000 in all. Its other countries (Japan, Germany,
+France, China, ...) have codes without coordinates, and Britain only postcode areas
+(``CB``), too coarse to place a row: those are left out.
 
 GeoNames publishes postcodes with coordinates per country (CC BY 4.0,
 https://download.geonames.org/export/zip/: ``allCountries.zip``, ``DE.zip``, the full
-British ``GB_full.csv.zip``): tab-separated, no header, twelve columns. No postcode table
-ships with the package (GeoNames' is 1.5 M rows; PyPI packages that have one, such as
-pgeocode, download it at run time, which we never do), so postcodes are used when the
-user passes such a file (``--postcodes``, ``[input] postcodes``).
+British ``GB_full.csv.zip``): tab-separated, no header, twelve columns. That table is not
+on PyPI (pgeocode downloads it at run time, which we never do), so the user passes it
+(``--postcodes``, ``[input] postcodes``); its codes replace shipped ones of the same
+country and code.
 
 A postcode is compared in one form, upper-case letters and digits only, so ``113-0033``,
 ``1130033`` and ``D-80333``'s ``80333`` meet their table entries. A code listed for
@@ -15,17 +25,27 @@ several places (GeoNames lists every place a code serves) stands at their mean p
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from dataclasses import dataclass
+from importlib import resources
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters._geo import mean_positions
-from stclusters.gazetteer import Gazetteer
+from stclusters.gazetteer import Gazetteer, arrow_strings
 
-__all__ = ["POSTCODE_COLUMNS", "Postcodes", "add_postcodes", "find_postcodes", "postcode_key"]
+__all__ = ["POSTCODE_COLUMNS", "Postcodes", "add_postcodes", "bundled_postcodes",
+           "find_postcodes", "postcode_key"]
+
+BUNDLED = "countrystatecity-postal-codes"
+"""The PyPI package whose postcodes ship with stclusters."""
 
 # https://download.geonames.org/export/zip/readme.txt
 POSTCODE_COLUMNS = ["country_code", "postal_code", "place_name", "admin_name1", "admin_code1",
@@ -85,40 +105,99 @@ def add_postcodes(gaz: Gazetteer, path: str | Path) -> Gazetteer:
         table = pd.concat([pd.DataFrame({"code": old.index[keep], "lat": old.lat[keep],
                                          "lon": old.lon[keep], "name": old.name[keep]}),
                            table], ignore_index=True)
-    # a code of one place keeps its coordinates exactly; a code of several, their mean
-    # direction (right across the antimeridian too)
+    return dataclasses.replace(gaz, postcodes=_indexed(table))
+
+
+def _indexed(table: pd.DataFrame) -> Postcodes:
+    """Postcodes from a table with one row per (code "CC|CODE", place): a code of one place
+    keeps its coordinates exactly; a code of several, their mean direction (right across
+    the antimeridian too), and the first one's name."""
     group, codes = pd.factorize(table["code"], sort=True)
-    lat_out, lon_out = mean_positions(group, table["lat"].to_numpy(), table["lon"].to_numpy(),
-                                      np.ones(len(table)), len(codes))
+    lat, lon = mean_positions(group, table["lat"].to_numpy(np.float64),
+                              table["lon"].to_numpy(np.float64), np.ones(len(table)),
+                              len(codes))
     first = np.unique(group, return_index=True)[1]
-    postcodes = Postcodes(index=pd.Index(np.asarray(codes, dtype=object)), lat=lat_out,
-                          lon=lon_out, name=table["name"].to_numpy(dtype=object)[first])
-    return dataclasses.replace(gaz, postcodes=postcodes)
+    return Postcodes(index=pd.Index(np.asarray(codes, dtype=object)), lat=lat, lon=lon,
+                     name=table["name"].to_numpy(dtype=object)[first])
+
+
+def bundled_postcodes(gaz: Gazetteer) -> Postcodes:
+    """The postcodes with coordinates that ship with the package (see the module's
+    docstring), read once from their JSON files and then from a Parquet cache; a code
+    listed without a place name (US ZIP codes) is named after the place of ``gaz`` it
+    lies in (``naming.snap_to_places``: the most populous within 3 km, else the nearest)."""
+    from stclusters.gazetteer import cached_tables
+
+    table = cached_tables(f"postcodes-{version(BUNDLED)}-v1", ("postcodes",),
+                          lambda: {"postcodes": _read_bundled(gaz)})["postcodes"]
+    return _indexed(table)
+
+
+_HAS_COORDINATES = re.compile(rb'"latitude":\s*-?[0-9]')
+
+
+def _read_bundled(gaz: Gazetteer) -> pd.DataFrame:
+    """Columns code, lat, lon, name of every shipped postcode with coordinates, of a kind
+    finer than a British postcode area."""
+    from stclusters.naming import snap_to_places
+
+    folder = resources.files("countrystatecity_postal_codes") / "data" / "by-country"
+    frames = []
+    for country in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        raw = (country / "postcodes.json").read_bytes()
+        if not _HAS_COORDINATES.search(raw):  # (most countries: skipped unparsed)
+            continue
+        rows = pd.DataFrame(json.loads(raw))
+        rows = rows[rows["latitude"].notna() & rows["longitude"].notna()
+                    & (rows["type"] != "area")]
+        lat = pd.to_numeric(rows["latitude"], errors="coerce")
+        lon = pd.to_numeric(rows["longitude"], errors="coerce")
+        ok = (lat.between(-90, 90) & lon.between(-180, 180)).to_numpy()
+        code = postcode_key(rows["code"])
+        frames.append(pd.DataFrame({
+            "code": rows["countryCode"].str.upper() + "|" + code,
+            "lat": lat, "lon": lon,
+            "name": rows["localityName"].astype("string"),
+        })[ok & (code.fillna("") != "").to_numpy()])
+    table = pd.concat(frames, ignore_index=True).astype({"name": "string"})
+    unnamed = table["name"].fillna("").eq("").to_numpy()
+    table.loc[unnamed, "name"] = snap_to_places(
+        table["lat"].to_numpy()[unnamed], table["lon"].to_numpy()[unnamed], snap_km=3.0,
+        min_population=0, gazetteer=gaz)["place"].to_numpy()
+    return table
 
 
 def find_postcodes(texts: pd.DataFrame, postcodes: Postcodes) -> pd.DataFrame:
     """The best postcode per row among ``texts`` (columns row, source, cc, text): every
     token with a digit, and every pair of adjacent tokens (``CB2 1TN``, ``113 0033``), is
     looked up in the row's country; a lower source wins, then the longer (more specific)
-    code. Returns row, lat, lon, name for the rows where one was found."""
-    texts = texts[texts["cc"].notna() & (texts["text"] != "")].reset_index(drop=True)
-    if texts.empty:
-        return pd.DataFrame({"row": np.array([], dtype=np.int64), "lat": [], "lon": [],
-                             "name": pd.Series([], dtype=object)})
-    words = texts["text"].astype("string").str.upper().str.replace(
-        r"[^0-9A-Z]+", " ", regex=True).str.split()
-    flat = texts[["row", "source", "cc"]].assign(word=words).explode("word")
-    flat = flat[flat["word"].notna()]
-    same_text = flat.index.to_numpy()[1:] == flat.index.to_numpy()[:-1]
-    word = flat["word"].astype("string").to_numpy(dtype=object)
-    pairs = flat.iloc[:-1][same_text].assign(word=(word[:-1] + word[1:])[same_text])
-    cand = pd.concat([flat, pairs], ignore_index=True)
-    cand = cand[cand["word"].astype("string").str.contains(r"\d", regex=True)]
-    found = postcodes.index.get_indexer((cand["cc"] + "|" + cand["word"]).to_numpy(dtype=object))
-    cand = cand.assign(slot=found)[found >= 0]
-    cand = cand.assign(length=cand["word"].str.len()).sort_values(
-        ["row", "source", "length", "slot"], ascending=[True, True, False, True], kind="stable")
-    best = cand.drop_duplicates("row")
+    code. Returns row, lat, lon, name for the rows where one was found. (Arrow sets aside
+    at once the many texts with no digit.)"""
+    text = arrow_strings(texts["text"]).fill_null("")
+    keep = (texts["cc"].notna().to_numpy()
+            & pc.match_substring_regex(text, "[0-9]").to_numpy(zero_copy_only=False))
+    texts, text = texts[keep], text.filter(pa.array(keep))
+    lists = pc.split_pattern(pc.utf8_trim_whitespace(pc.replace_substring_regex(
+        pc.utf8_upper(text), "[^0-9A-Z]+", " ")), " ")
+    word = pc.list_flatten(lists).to_numpy(zero_copy_only=False).astype(object)
+    owner = pc.list_parent_indices(lists).to_numpy()
+    same_text = owner[1:] == owner[:-1]
+    word = np.concatenate([word, (word[:-1] + word[1:])[same_text]])
+    owner = np.concatenate([owner, owner[:-1][same_text]])
+    digit = pc.match_substring_regex(pa.array(word, type=pa.string()), "[0-9]").to_numpy(
+        zero_copy_only=False)
+    word, owner = word[digit], owner[digit]
+    cc = texts["cc"].to_numpy(dtype=object)[owner]
+    slot = postcodes.index.get_indexer(cc + "|" + word)
+    found = slot >= 0
+    cand = pd.DataFrame({"row": texts["row"].to_numpy()[owner][found],
+                         "source": texts["source"].to_numpy()[owner][found],
+                         "length": np.char.str_len(word[found].astype(str)) if found.any()
+                         else np.zeros(0, dtype=np.int64),
+                         "slot": slot[found]})
+    best = cand.sort_values(["row", "source", "length", "slot"],
+                            ascending=[True, True, False, True], kind="stable"
+                            ).drop_duplicates("row")
     slot = best["slot"].to_numpy()
     return pd.DataFrame({"row": best["row"].to_numpy(), "lat": postcodes.lat[slot],
                          "lon": postcodes.lon[slot], "name": postcodes.name[slot]})
