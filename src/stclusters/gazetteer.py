@@ -28,18 +28,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pycountry
-from unidecode import unidecode
 
 from stclusters._geo import mean_positions
+from stclusters._keys import transliterate
 
 if TYPE_CHECKING:
     from stclusters.postcodes import Postcodes
 
 T = TypeVar("T")
 
-__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "country_code", "country_keys",
-           "derived", "extend_gazetteer", "load_gazetteer", "normalize", "region_codes",
-           "user_gazetteer"]
+__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "codes_at", "country_code",
+           "country_index", "country_keys", "derived", "extend_gazetteer", "load_gazetteer",
+           "normalize", "region_codes", "user_gazetteer"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -84,31 +84,16 @@ CITY_STATE_KM2 = 3000.0
 """Countries up to this area (GeoNames areakm2) are city-states for geocoding."""
 
 
-_ASCII_OF: dict[int, str] = {}
-"""unidecode's spelling of each non-ASCII character met so far (it maps character by
-character, so a string's spelling is its characters' spellings joined)."""
-
-
-def _to_ascii(strings: np.ndarray) -> list[str]:
-    """unidecode of each string, one unidecode call per distinct character ever seen."""
-    for char in set("".join(strings)):
-        if ord(char) > 127 and ord(char) not in _ASCII_OF:
-            _ASCII_OF[ord(char)] = unidecode(char)
-    return [s.translate(_ASCII_OF) for s in strings]
-
-
 def normalize(text: pd.Series) -> pd.Series:
     """Lower-case ASCII with single spaces: the key every name lookup uses. Each distinct
-    value is keyed once (Arrow dictionary); only those that are not ASCII already are
-    transliterated (unidecode), the rest is done in Arrow."""
+    value is keyed once (Arrow dictionary); those that are not ASCII already are
+    transliterated (unidecode, ``_keys``), the rest is done in Arrow."""
     values = arrow_strings(text)
     encoded = pc.dictionary_encode(values)
     uniq = encoded.dictionary
-    ascii_ = pc.string_is_ascii(uniq).to_numpy(zero_copy_only=False)
-    if not ascii_.all():
-        spelled = uniq.to_numpy(zero_copy_only=False).astype(object)
-        spelled[~ascii_] = _to_ascii(spelled[~ascii_])
-        uniq = pa.array(spelled, type=pa.string())
+    other = pc.invert(pc.string_is_ascii(uniq))
+    if pc.any(other).as_py():
+        uniq = pc.replace_with_mask(uniq, other, transliterate(uniq.filter(other)))
     keys = pc.utf8_trim_whitespace(pc.replace_substring_regex(
         pc.ascii_lower(uniq), _NON_ALNUM.pattern, " "))
     words = pc.match_substring_regex(keys, _ABBREVIABLE.pattern)
@@ -430,10 +415,19 @@ def user_gazetteer(places: str | Path | None = None,
 def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Series:
     """ISO 3166 alpha-2 code for country names or codes in any common spelling (else NA)."""
     gaz = gazetteer or load_gazetteer()
-    at = pc.index_in(arrow_strings(normalize(values.astype("string"))),
-                     value_set=country_keys(gaz)).fill_null(-1).to_numpy()
+    return codes_at(country_index(arrow_strings(normalize(values.astype("string"))), gaz),
+                    gaz, values.index)
+
+
+def country_index(keys: pa.Array, gaz: Gazetteer) -> np.ndarray:
+    """Row of ``gaz.countries`` whose name or code each normalized key is (-1: none)."""
+    return pc.index_in(keys, value_set=country_keys(gaz)).fill_null(-1).to_numpy()
+
+
+def codes_at(at: np.ndarray, gaz: Gazetteer, index: pd.Index) -> pd.Series:
+    """The ISO alpha-2 codes of rows ``at`` of ``gaz.countries`` (NA where -1)."""
     codes = gaz.countries["cc"].to_numpy(dtype=object)[at]
-    return pd.Series(codes, index=values.index, dtype="string").where(at >= 0)
+    return pd.Series(codes, index=index, dtype="string").where(at >= 0)
 
 
 def country_keys(gaz: Gazetteer) -> pa.Array:

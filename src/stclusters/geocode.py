@@ -29,8 +29,9 @@ from stclusters._geo import chord, unit_vectors
 from stclusters.gazetteer import (
     Gazetteer,
     arrow_strings,
+    codes_at,
     country_code,
-    country_keys,
+    country_index,
     derived,
     load_gazetteer,
     normalize,
@@ -336,7 +337,8 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     before_raw = pd.Series(second["token"].to_numpy(), index=second["row"].to_numpy(),
                            dtype="string").reindex(res.index)
     last = _drop_numbers(last_raw)
-    last_cc = country_code(last, gaz)
+    last_key = arrow_strings(normalize(last)).fill_null("")
+    last_cc = codes_at(country_index(last_key, gaz), gaz, res.index)
     cc = cc.fillna(last_cc)
     # "Congo, The Democratic Republic of the": a country name inverted around a comma
     # (only where the last part is no country: the rest of this block is for few rows)
@@ -347,12 +349,9 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     inverted_cc = country_code(inverted, gaz).reindex(res.index)
     cc = cc.fillna(inverted_cc)
     inverted_rows = last_cc.isna() & inverted_cc.notna()
-    open_ = cc.isna().to_numpy()
-    words = last[open_].str.split()
-    for k in (3, 2, 1):  # "CA 94305 USA": the country is the trailing word(s)
-        tail = words.str[-k:].str.join(" ").astype("string").where(words.str.len() > k, "")
-        cc = cc.fillna(country_code(tail.astype("string"), gaz).reindex(res.index))
-    res["cc_q"] = cc
+    # "CA 94305 USA": the country is the trailing word(s)
+    trailing, before_country = _trailing_country(last_key, gaz)
+    res["cc_q"] = cc.fillna(codes_at(trailing, gaz, res.index))
 
     # candidate names: the city field, else the address parts right to left; the last
     # part, when it names a country, is tried last (city-states: Singapore, Monaco)
@@ -365,10 +364,8 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     parts = parts[~drop]
     parts["token"] = _drop_numbers(parts["token"])
     parts["key"] = normalize(parts["token"])
-    country_at = pc.index_in(arrow_strings(parts["key"]), value_set=country_keys(gaz)
-                             ).fill_null(-1).to_numpy()
-    named_cc = pd.Series(gaz.countries["cc"].to_numpy(dtype=object)[country_at],
-                         index=parts.index, dtype="string").where(country_at >= 0)
+    country_at = country_index(arrow_strings(parts["key"]), gaz)
+    named_cc = codes_at(country_at, gaz, parts.index)
     part_cc = res["cc_q"].to_numpy()[parts["row"].to_numpy()]
     own_country = (named_cc == pd.Series(part_cc, index=parts.index, dtype="string")
                    ).fillna(False).to_numpy(dtype=bool)
@@ -377,7 +374,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     # ("Bra, Italy", "Muş, Turkey": BRA and MUS are ISO codes of Brazil and Mauritius)
     is_country = (((country_at >= 0) & (own_country | ~known))
                   | parts["key"].isin(_US_CODES_LOWER).to_numpy())
-    _read_region(res, parts, own_country, is_country, gaz)
+    _read_region(res, parts, own_country, is_country, before_country, gaz)
     # a country part is no place, except for a city-state, where it means its capital, and
     # a country name before the last part of an address whose country is known, which may
     # be a place there named like it ("Djibouti, Djibouti", "Peru, US"); both are tried
@@ -510,11 +507,12 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
 
 
 def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray,
-                 is_country: np.ndarray, gaz: Gazetteer) -> None:
+                 is_country: np.ndarray, before_country: pa.Array, gaz: Gazetteer) -> None:
     """The region of each address, as columns of ``res``: region_q (GeoNames admin1 code,
     "" when none), region_q2 (a second division of the same name), region_part (the part
     that named it, -1 when it came from elsewhere); ``parts`` gets its ``part`` number, and
-    the region's own part is moved after the others."""
+    the region's own part is moved after the others. ``before_country`` is each row's last
+    part without a trailing country name (``_trailing_country``)."""
     part_cc = res["cc_q"].to_numpy()[parts["row"].to_numpy()]
     known = res["cc_q"].notna().to_numpy()[parts["row"].to_numpy()]
     # the last part (before the country) that names a US state or Canadian province (also
@@ -523,7 +521,8 @@ def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray
     # is no country may end with a country's name
     last = (parts["prio"] == 0) & parts["key"].str.contains(" ", regex=False) & ~is_country
     region_key = parts["key"].copy()
-    region_key[last] = _without_country(parts["key"][last], gaz)
+    region_key[last] = before_country.take(parts["row"].to_numpy()[last.to_numpy()]
+                                           ).to_numpy(zero_copy_only=False)
     part_region, part_region2 = region_code(region_key, part_cc, gaz, names_only=True)
     parts["part"] = parts["prio"]
     # "Mexico" in an address in Mexico is no region, but "England" in one in the UK is
@@ -560,19 +559,18 @@ def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray
         (res["region"] == "") & res["cc_q"].notna()).fillna(-1).astype(np.int64)
 
 
-def _without_country(keys: pd.Series, gaz: Gazetteer) -> pd.Series:
-    """An address's last part with a trailing country name left off ("ca usa" -> "ca",
-    as Web of Science writes "CA 94305 USA"; digits are blanked before)."""
-    values = arrow_strings(keys).fill_null("")
-    out = keys.astype("string").copy()
-    done = np.zeros(len(keys), dtype=bool)
-    for k in (3, 2, 1):  # the longest country name first ("united states", "usa")
-        split = pc.split_pattern(values, " ", max_splits=k, reverse=True)
+def _trailing_country(keys: pa.Array, gaz: Gazetteer) -> tuple[np.ndarray, pa.Array]:
+    """For the normalized last part of each address: the country its last one to three
+    words name when other words come before them ("ca usa", as Web of Science writes "CA
+    94305 USA" once digits are blanked; the longest name first), as a row of
+    ``gaz.countries`` (-1 when none), and the part without them ("ca")."""
+    at = np.full(len(keys), -1, dtype=np.int64)
+    before = keys
+    for k in (3, 2, 1):
+        split = pc.split_pattern(keys, " ", max_splits=k, reverse=True)
         enough = pc.greater(pc.list_value_length(split), k).to_numpy(zero_copy_only=False)
-        tail = pc.binary_join(pc.list_slice(split, 1), " ")
-        hit = enough & ~done & pc.is_in(tail, value_set=country_keys(gaz)).to_numpy(
-            zero_copy_only=False)
-        out[hit] = pc.list_element(split, 0).filter(pa.array(hit)).to_numpy(
-            zero_copy_only=False)
-        done |= hit
-    return out
+        found = country_index(pc.binary_join(pc.list_slice(split, 1), " "), gaz)
+        hit = enough & (at < 0) & (found >= 0)
+        at[hit] = found[hit]
+        before = pc.if_else(pa.array(hit), pc.list_element(split, 0), before)
+    return at, before
