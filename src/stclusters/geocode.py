@@ -178,14 +178,13 @@ def geocode(
     return out
 
 
-def _rivals(ranked: pd.DataFrame, gaz: Gazetteer) -> np.ndarray:
-    """The row of each rival of a row's chosen place (the first of its rows in
-    ``ranked``): another place that fits its address as well (same name priority and
-    region match, at least ``RIVAL_SHARE`` of its weight) but lies more than ``RIVAL_KM``
-    away: "Cambridge" with no state, "Springfield, US"."""
+def _rivals(ranked: pd.DataFrame, lead: np.ndarray, gaz: Gazetteer) -> np.ndarray:
+    """The row of each rival of a row's chosen place (its ``lead`` entry in ``ranked``):
+    another place that fits its address as well (same name priority and region match, at
+    least ``RIVAL_SHARE`` of its weight) but lies more than ``RIVAL_KM`` away: "Cambridge"
+    with no state, "Springfield, US"."""
     row = ranked["row"].to_numpy()
-    first = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else row
-    chosen = np.repeat(first, np.diff(np.r_[first, len(row)]))
+    chosen = np.maximum.accumulate(np.where(lead, np.arange(len(row)), 0))
     place = ranked["place"].to_numpy()
     prio, match, weight = (ranked[c].to_numpy() for c in ("prio", "region_match", "weight"))
     ids = gaz.places["geonameid"].to_numpy()
@@ -458,9 +457,9 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     ranked = pd.DataFrame({"row": row_of[order], "prio": hits["prio"].to_numpy()[order],
                            "region_match": region_match[order], "weight": weight[order],
                            "place": place[order]})
-    alternatives = _rivals(ranked, gaz)
-    best = ranked[np.r_[True, ranked["row"].to_numpy()[1:] != ranked["row"].to_numpy()[:-1]]
-                  if len(ranked) else np.zeros(0, dtype=bool)]
+    lead = np.r_[True, row_of[order][1:] != row_of[order][:-1]][:len(order)]
+    alternatives = _rivals(ranked, lead, gaz)
+    best = ranked[lead]
     found = np.zeros(len(res), dtype=bool)
     found[best["row"].to_numpy()] = True
     chosen = gaz.places.iloc[best["place"].to_numpy()]
