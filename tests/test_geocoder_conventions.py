@@ -151,6 +151,18 @@ def test_name_keys_are_unidecode_lowered_and_cleaned(texts):
     assert normalize(pd.Series(texts, dtype="str")).tolist() == expected
 
 
+def test_keys_of_a_batch_mixing_scripts():
+    """Non-ASCII strings are spelled together (one table of code points): empty strings,
+    characters unidecode drops, ones it spells with several letters, non-BMP and
+    full-width characters keep each string's own key."""
+    from stclusters.gazetteer import normalize
+
+    keys = normalize(pd.Series(["", "😀", "Ǆemal", "北京", "Zürich", "ab", "𝔘𝔫𝔦", "Ｔｏｋｙｏ",
+                                None], dtype="string"))
+    assert keys.tolist()[:8] == ["", "", "dzemal", "bei jing", "zurich", "ab", "uni", "tokyo"]
+    assert pd.isna(keys.iloc[8])
+
+
 def test_saint_mount_and_fort_are_keyed_abbreviated():
     """Web of Science abbreviates ("Ft Collins", "Mt Vernon", "Ste Anne de Bellevue"),
     ROR and Scopus often spell out what GeoNames abbreviates ("Saint Catharines"): both
