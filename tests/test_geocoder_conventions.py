@@ -300,7 +300,7 @@ def test_geocode_command_reads_a_region_column(tmp_path):
                                    "--region-column", "state", "--country-column", "country",
                                    "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "66.7% placed, 33.3% only to a region" in res.output
+    assert "3 rows, 66.7% placed (2 city, 1 admin)" in res.output
     result = pd.read_csv(out, keep_default_na=False)
     assert result["geocode_level"].tolist() == ["city", "city", "admin"]
     assert result["geocode_lat"].round(0).tolist()[:2] == [34.0, 40.0]

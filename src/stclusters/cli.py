@@ -17,7 +17,7 @@ from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile, zoom_problems
 from stclusters.gazetteer import user_gazetteer
-from stclusters.geocode import GEOCODE_COLUMNS, PLACED_LEVELS, geocode
+from stclusters.geocode import GEOCODE_COLUMNS, LEVELS, PLACED_LEVELS, geocode
 from stclusters.ingest import read_text_table
 from stclusters.output import write_csv
 from stclusters.pipeline import Result, run, with_export_rejections, write_result
@@ -220,10 +220,10 @@ def geocode_command(
         _fail(exc, debug)
     if not quiet:
         placed = result["geocode_level"].isin(PLACED_LEVELS).mean()
-        regions = (result["geocode_level"] == "admin").mean()
-        out_console.print(f"{len(result):,} rows, {placed:.1%} placed"
-                          + (f", {regions:.1%} only to a region" if regions else "")
-                          + f"; written {out}")
+        levels = result["geocode_level"].value_counts()
+        by_level = ", ".join(f"{levels[level]:,} {level}" for level in LEVELS if level in levels)
+        out_console.print(f"{len(result):,} rows, {placed:.1%} placed ({by_level}); "
+                          f"written {out}")
 
 
 def _counter(label: str):
