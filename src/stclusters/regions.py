@@ -126,9 +126,8 @@ def divisions_named(keys: pd.Series | pa.Array, cc: np.ndarray | pa.Array, gaz: 
     found without its kind word ("Ogun State", "Gyeonggi-do") unless ``bare`` is off."""
     index = _region_index(gaz, level)
     keys = keys if isinstance(keys, pa.Array) else arrow_strings(keys).fill_null("")
-    if not isinstance(cc, pa.Array):
-        cc = arrow_strings(pd.Series(cc, dtype="string")).fill_null("")
-    country = cc
+    country = cc if isinstance(cc, pa.Array) else arrow_strings(
+        pd.Series(cc, dtype="string")).fill_null("")
     found = index.find(keys, country)
     if level == 1 and bare:  # the few keys ending with a kind word, again without it
         missing = np.flatnonzero(found < 0)
