@@ -61,7 +61,7 @@ def _load_time(cold: bool) -> float:
     if cold:
         tmp = tempfile.mkdtemp()
         env["STCLUSTERS_CACHE"] = tmp
-    code = ("import time; t=time.perf_counter(); from stclusters.gazetteer import load_gazetteer;"
+    code = ("import time; t=time.perf_counter(); from stclusters.geocode import load_gazetteer;"
             "load_gazetteer(); print(time.perf_counter()-t)")
     try:
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
@@ -78,7 +78,7 @@ def _with_region(truth: pd.DataFrame) -> tuple[pd.Series, int]:
     from scipy.spatial import cKDTree
 
     from stclusters._geo import unit_vectors
-    from stclusters.gazetteer import load_gazetteer
+    from stclusters.geocode import load_gazetteer
 
     gaz = load_gazetteer()
     places = gaz.places
@@ -119,8 +119,9 @@ def _ceiling(truth: pd.DataFrame) -> np.ndarray:
     without an administrative affix or on either side of a "/") by a comma-separated part
     of the text? No rule choosing among the names an address holds can place more rows
     than these: the rest need places or names the gazetteer does not have."""
-    from stclusters.gazetteer import load_gazetteer, normalize
-    from stclusters.geocode import _ADMIN_AFFIX
+    from stclusters.geocode import load_gazetteer
+    from stclusters.geocode.gazetteer import normalize
+    from stclusters.geocode.resolve import _ADMIN_AFFIX
 
     gaz = load_gazetteer()
     text = truth["affiliation"].astype(str)
@@ -145,8 +146,7 @@ def _volume(path: Path, rows: int, distinct: int) -> dict:
     dev strings, each repeated under numbered departments: "Dept 3, <affiliation>"), drawn
     with Zipf-like repetition as records repeat their organisations; in this process, which
     the caller starts fresh so that its peak memory is the run's."""
-    from stclusters.gazetteer import load_gazetteer
-    from stclusters.geocode import PLACED_LEVELS, geocode
+    from stclusters.geocode import PLACED_LEVELS, geocode, load_gazetteer
 
     base = pd.read_csv(path, keep_default_na=False)["affiliation"].astype(str).to_numpy()
     k = np.arange(distinct)
@@ -192,8 +192,7 @@ def main() -> None:
     warm = _load_time(cold=False)
     cold = _load_time(cold=True)
 
-    from stclusters.gazetteer import load_gazetteer
-    from stclusters.geocode import geocode
+    from stclusters.geocode import geocode, load_gazetteer
 
     load_gazetteer()
     frame = pd.DataFrame({"address": truth["affiliation"].astype(str)})

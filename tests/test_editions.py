@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from stclusters import load_profile
 from stclusters.cli import app
-from stclusters.editions import compare_editions
+from stclusters.measure.editions import compare_editions
 
 
 def test_compare_editions_hand_computed():

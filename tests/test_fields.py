@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from stclusters import InputError
-from stclusters.fields import category_shares, ipc_fields, read_concordance
+from stclusters.measure.fields import category_shares, ipc_fields, read_concordance
 
 
 def test_most_specific_pattern_wins(data_dir):

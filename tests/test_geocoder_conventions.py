@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -11,8 +9,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from stclusters.cli import app
-from stclusters.gazetteer import load_gazetteer
-from stclusters.geocode import AddressCache, geocode
+from stclusters.geocode import AddressCache, geocode, load_gazetteer
+from stclusters.geocode.gazetteer import load_geonames
 
 EXPECTED = {  # row id: (place, cc, (lat, lon) within 0.5 degrees)
     1: ("Tokyo", "JP", (35.69, 139.69)),
@@ -59,7 +57,7 @@ def test_geocode_command_keeps_rows_in_order(data_dir, tmp_path):
 
 def test_user_gazetteer_extends_and_overrides(data_dir, tmp_path):
     from stclusters import InputError
-    from stclusters.gazetteer import extend_gazetteer, load_gazetteer
+    from stclusters.geocode.gazetteer import extend_gazetteer
 
     base = load_gazetteer()
     extended = extend_gazetteer(base, data_dir / "geonames_extra.txt")
@@ -142,7 +140,7 @@ def test_name_keys_are_unidecode_lowered_and_cleaned(texts):
 
     from unidecode import unidecode
 
-    from stclusters.gazetteer import normalize
+    from stclusters.geocode.gazetteer import normalize
 
     expected = [re.sub(r"[^0-9a-z]+", " ", unidecode(t).lower()).strip() for t in texts]
     for word, short in (("saint", "st"), ("sankt", "st"), ("sainte", "ste"), ("mount", "mt"),
@@ -155,7 +153,7 @@ def test_keys_of_a_batch_mixing_scripts():
     """Non-ASCII strings are spelled together (one table of code points): empty strings,
     characters unidecode drops, ones it spells with several letters, non-BMP and
     full-width characters keep each string's own key."""
-    from stclusters.gazetteer import normalize
+    from stclusters.geocode.gazetteer import normalize
 
     keys = normalize(pd.Series(["", "😀", "Ǆemal", "北京", "Zürich", "ab", "𝔘𝔫𝔦", "Ｔｏｋｙｏ",
                                 None], dtype="string"))
@@ -167,7 +165,7 @@ def test_saint_mount_and_fort_are_keyed_abbreviated():
     """Web of Science abbreviates ("Ft Collins", "Mt Vernon", "Ste Anne de Bellevue"),
     ROR and Scopus often spell out what GeoNames abbreviates ("Saint Catharines"): both
     forms meet in one key, whole words only."""
-    from stclusters.gazetteer import normalize
+    from stclusters.geocode.gazetteer import normalize
 
     keys = normalize(pd.Series(["Saint-Louis", "Sankt Gallen", "Sainte Foy", "Mount Vernon",
                                 "Fort Collins", "Saintes", "Fortaleza", "Mountain View"]))
@@ -212,7 +210,7 @@ def test_a_place_in_no_division_is_not_outside_the_named_one():
 def test_words_with_a_digit_are_dropped_in_any_script():
     """Postcodes and street numbers are no place names, with full-width or Arabic-Indic
     digits too (Python's \\d), while the words around them are kept."""
-    from stclusters.geocode import _drop_numbers
+    from stclusters.geocode.resolve import _drop_numbers
 
     out = _drop_numbers(pd.Series(["Tokyo 1130033", "Bunkyo１１３ Tokyo", "Cairo ٣٤",
                                    "München", "CA 94305 USA", ""], dtype="string"))
@@ -282,7 +280,7 @@ def test_a_region_in_the_address_chooses_among_namesakes():
         "Dolgoprudnyy, Moscow, Russia": ("RU", "47"),  # Moscow Oblast, named like the city
     }
     # (postcodes aside: the shipped US ZIP codes would place "94305" at the code)
-    no_codes = dataclasses.replace(load_gazetteer(), postcodes=None)
+    no_codes = load_geonames()
     out = geocode(pd.DataFrame({"address": list(cases)}), gazetteer=no_codes)
     assert (out["geocode_level"] == "city").all()
     assert _admin1(out) == list(cases.values())

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stclusters.income import income_group_table, income_groups, income_growth
+from stclusters.measure.income import income_group_table, income_groups, income_growth
 
 
 def test_classification_counts_match_the_published_fy2025_totals():

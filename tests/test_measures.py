@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from stclusters.count import tally
-from stclusters.harmonise import harmonise
-from stclusters.leaders import cluster_leaders
-from stclusters.tables import chapter_tables, findings
+from stclusters.measure.harmonise import harmonise
+from stclusters.measure.leaders import cluster_leaders
+from stclusters.measure.tables import chapter_tables, findings
 
 
 @pytest.mark.parametrize(("variants", "display"), [
@@ -113,7 +113,7 @@ def test_chapter_tables_hand_computed():
 
 
 def test_regional_table_hand_computed():
-    from stclusters.tables import regional_table
+    from stclusters.measure.tables import regional_table
 
     regional = pd.DataFrame({"rank": [1, 2, 3, 4], "name": ["Cairo", "Johannesburg",
                                                               "Alexandria", "Kinshasa–Brazzaville"],
@@ -133,7 +133,7 @@ def test_regional_table_hand_computed():
 
 
 def test_region_codes():
-    from stclusters.gazetteer import region_codes
+    from stclusters.geocode.gazetteer import region_codes
 
     africa = region_codes("AF")
     assert {"EG", "ZA", "NG", "KE"} <= africa and "FR" not in africa

@@ -10,7 +10,7 @@ import pytest
 
 import stclusters
 from stclusters import load_profile, merge_clusters, run, write_result
-from stclusters.naming import EN_DASH, cluster_economies, cluster_names
+from stclusters.combine.naming import EN_DASH, cluster_economies, cluster_names
 from stclusters.synth import synthesize, write_world
 
 
@@ -162,7 +162,7 @@ def test_fields_and_subjects_in_run(tiny_world, data_dir):
 
 
 def test_a_city_is_named_not_the_part_named_after_it():
-    from stclusters.naming import snap_to_places
+    from stclusters.geocode.places import snap_to_places
 
     # GeoNames gives "New South Memphis" (641,608) more people than "Memphis" (633,104)
     snapped = snap_to_places(np.array([35.09, 35.68]), np.array([-90.05, 139.69]),

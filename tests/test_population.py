@@ -10,8 +10,8 @@ import pytest
 
 from stclusters import InputError
 from stclusters.cluster import EARTH_RADIUS_KM
-from stclusters.population import PopulationGrid, cluster_population, read_population_grid
-from stclusters.tables import add_intensity
+from stclusters.measure.population import PopulationGrid, cluster_population, read_population_grid
+from stclusters.measure.tables import add_intensity
 
 
 def _cell_area_km2(south, size):

@@ -13,9 +13,8 @@ from typer.testing import CliRunner
 
 from stclusters import InputError, load_profile, run, write_result
 from stclusters.cli import app
-from stclusters.gazetteer import load_gazetteer, user_gazetteer
-from stclusters.geocode import geocode
-from stclusters.postcodes import add_postcodes, postcode_key
+from stclusters.geocode import geocode, load_gazetteer, user_gazetteer
+from stclusters.geocode.postcodes import add_postcodes, postcode_key
 
 DATA = Path(__file__).parent / "data"
 

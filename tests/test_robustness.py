@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from stclusters import load_profile, run
 from stclusters.cli import app
-from stclusters.matching import match_runs
+from stclusters.measure.matching import match_runs
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import synthesize, write_world
 

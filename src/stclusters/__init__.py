@@ -17,13 +17,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 from stclusters._errors import ConfigError, InputError, ParameterError, StclustersError
 from stclusters.cluster import cluster_locations, dbscan
 from stclusters.combine import merge_clusters
+from stclusters.combine.naming import cluster_economies, cluster_names
 from stclusters.config import Config, load_config, load_profile
 from stclusters.count import aggregate_locations, combine_tallies, tally
 from stclusters.geocode import geocode
-from stclusters.ingest import Records, ingest
 from stclusters.measure import rank_clusters
-from stclusters.naming import cluster_economies, cluster_names
 from stclusters.pipeline import Result, run, write_result
+from stclusters.readers.canonical import Records, ingest
 from stclusters.report import render_report
 
 __all__ = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from stclusters.cluster import EARTH_RADIUS_KM
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius (IUGG, Moritz 2000), the sphere all distances are measured on."""
 
 
 def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

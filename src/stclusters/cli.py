@@ -16,12 +16,11 @@ from rich.table import Table
 from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
 from stclusters.config import Config, load_config, load_profile, zoom_problems
-from stclusters.gazetteer import user_gazetteer
-from stclusters.geocode import GEOCODE_COLUMNS, LEVELS, PLACED_LEVELS, geocode
-from stclusters.ingest import read_text_table
+from stclusters.geocode import GEOCODE_COLUMNS, LEVELS, PLACED_LEVELS, geocode, user_gazetteer
 from stclusters.output import write_csv
 from stclusters.pipeline import Result, run, with_export_rejections, write_result
 from stclusters.readers import FORMATS, convert_export
+from stclusters.readers.canonical import read_text_table
 from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import (

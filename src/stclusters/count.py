@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from stclusters.fields import ipc_fields
 from stclusters.geocode import PLACED_LEVELS
-from stclusters.ingest import KINDS, LOCATED_ROLES
+from stclusters.measure.fields import ipc_fields
+from stclusters.readers.canonical import KINDS, LOCATED_ROLES
 
 __all__ = ["Counts", "Tally", "aggregate_locations", "combine_tallies", "split_codes", "tally"]
 

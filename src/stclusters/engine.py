@@ -29,10 +29,9 @@ from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
 from stclusters.count import Tally, combine_tallies, tally
-from stclusters.fields import read_concordance
-from stclusters.gazetteer import user_gazetteer
-from stclusters.geocode import AddressCache, geocode
-from stclusters.ingest import LOCATED_ROLES, Records, ingest, read_table
+from stclusters.geocode import AddressCache, geocode, user_gazetteer
+from stclusters.measure.fields import read_concordance
+from stclusters.readers.canonical import LOCATED_ROLES, Records, ingest, read_table
 
 __all__ = ["ENGINES", "Counted", "Partition", "count_records", "find_partitions"]
 

@@ -18,21 +18,22 @@ from stclusters import __version__
 from stclusters._memory import peak_rss_mb
 from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
+from stclusters.combine.naming import cluster_economies, cluster_names
 from stclusters.config import Config
 from stclusters.count import Counts, Tally
-from stclusters.editions import compare_editions
 from stclusters.engine import count_records
-from stclusters.fields import category_shares, read_concordance
-from stclusters.gazetteer import load_gazetteer, region_codes
-from stclusters.income import income_groups
-from stclusters.ingest import Records
-from stclusters.leaders import cluster_leaders, in_clusters
-from stclusters.matching import score_ranks, world_share
+from stclusters.geocode.gazetteer import load_geonames, region_codes
+from stclusters.geocode.places import snap_to_places
 from stclusters.measure import rank_clusters
-from stclusters.naming import cluster_economies, cluster_names, snap_to_places
+from stclusters.measure.editions import compare_editions
+from stclusters.measure.fields import category_shares, read_concordance
+from stclusters.measure.income import income_groups
+from stclusters.measure.leaders import cluster_leaders, in_clusters
+from stclusters.measure.matching import score_ranks, world_share
+from stclusters.measure.population import cluster_population, read_population_grid
+from stclusters.measure.tables import add_intensity, chapter_tables, findings, regional_table
 from stclusters.output import write_csv, write_json, write_parquet
-from stclusters.population import cluster_population, read_population_grid
-from stclusters.tables import add_intensity, chapter_tables, findings, regional_table
+from stclusters.readers.canonical import Records
 
 __all__ = ["Result", "find_st_clusters", "min_weights", "run", "with_export_rejections",
            "write_result"]
@@ -155,7 +156,7 @@ def run(
         with st.stage("fields and tables"):
             field_tables, field_columns = _fields_and_subjects(cfg, counts, clusters_of)
             clusters = clusters.join(field_columns, on="rank")
-            country_names = load_gazetteer().country_names
+            country_names = load_geonames().country_names
             tables = chapter_tables(clusters, country_names,
                                     intensity_top=cfg.measure.intensity_top)
             tables.update(field_tables)

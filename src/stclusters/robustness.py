@@ -23,7 +23,7 @@ from scipy import sparse
 from stclusters._errors import StclustersError
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
-from stclusters.matching import KEYS, match_runs, score_ranks, world_share
+from stclusters.measure.matching import KEYS, match_runs, score_ranks, world_share
 from stclusters.output import write_csv, write_figure
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
-from stclusters.gazetteer import load_gazetteer
+from stclusters.geocode.gazetteer import load_geonames
 from stclusters.output import write_csv, write_json, write_parquet
 
 __all__ = ["SCALES", "SYNTHETIC_MARKER", "SyntheticWorld", "is_synthetic", "synthesize",
@@ -98,7 +98,7 @@ class SyntheticWorld:
 
 @lru_cache(maxsize=2)
 def _city_table(alpha: float) -> pd.DataFrame:
-    gaz = load_gazetteer()
+    gaz = load_geonames()
     places = gaz.places[(gaz.places["population"] >= 15000)
                         & gaz.places["cc"].isin(list(NATIONAL_VOLUMES))]
     places = places.sort_values(["cc", "population", "geonameid"],
@@ -183,7 +183,7 @@ def _company(city: str, industry: str, legal: str, upper: bool) -> str:
 def _addresses(rng, places: pd.DataFrame) -> dict[str, np.ndarray]:
     """City/country fields with realistic mess; some rows only free text or coordinates."""
     n = len(places)
-    gaz = load_gazetteer()
+    gaz = load_geonames()
     city = places["name"].to_numpy(dtype=object).copy()
     cc = places["cc"].to_numpy(dtype=object)
     country = cc.copy()

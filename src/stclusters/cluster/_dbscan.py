@@ -24,11 +24,9 @@ import numba
 import numpy as np
 import pandas as pd
 
-from stclusters import _kernels
 from stclusters._errors import ParameterError
-
-EARTH_RADIUS_KM = 6371.0088
-"""Mean Earth radius (IUGG, Moritz 2000), the sphere all distances are measured on."""
+from stclusters._geo import EARTH_RADIUS_KM
+from stclusters.cluster import _kernels
 
 MAX_EPS_KM = 10_000.0
 _REL = 1e-6

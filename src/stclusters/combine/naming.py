@@ -1,7 +1,8 @@
 """Stage 5b: name S&T clusters after their main places, and list their economies.
 
 Each clustered location is attached to the most populous GeoNames place within
-``snap_km`` (else the nearest place), so suburbs count towards their city. A cluster
+``snap_km`` (else the nearest place; ``geocode.places.snap_to_places``), so suburbs count
+towards their city. A cluster
 is named after its places by output (patent share + article share), joined with en
 dashes: the top place, then any with at least ``min_ratio`` of its output, at most
 ``max_cities``. US and Canadian places carry their state or province, as in the GII
@@ -12,85 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
-from stclusters._geo import chord, unit_vectors
-from stclusters.gazetteer import CA_PROVINCES, Gazetteer, load_gazetteer
-
-__all__ = ["EN_DASH", "cluster_economies", "cluster_names", "snap_to_places"]
+__all__ = ["EN_DASH", "cluster_economies", "cluster_names"]
 
 EN_DASH = "\u2013"
-
-
-def snap_to_places(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    *,
-    snap_km: float,
-    min_population: int,
-    gazetteer: Gazetteer | None = None,
-) -> pd.DataFrame:
-    """For each location: the naming place (name, cc, state/province, population, id)."""
-    gaz = gazetteer or load_gazetteer()
-    places = gaz.places[gaz.places["population"] >= min_population].reset_index(drop=True)
-    if places.empty:
-        places = gaz.places.reset_index(drop=True)
-    tree = cKDTree(unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy()))
-    xyz = unit_vectors(lat, lon)
-    n = xyz.shape[0]
-    if n == 0:
-        return pd.DataFrame(columns=["place_id", "place", "place_cc", "place_state",
-                                     "place_population"])
-    pop = places["population"].to_numpy()
-    gid = places["geonameid"].to_numpy()
-    hits = tree.query_ball_point(xyz, chord(snap_km))
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=n)
-    best = np.empty(n, dtype=np.int64)
-    if counts.sum():
-        flat = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-        owner = np.repeat(np.arange(n), counts)
-        # most populous within reach; ties to the smaller GeoNames id
-        order = np.lexsort((gid[flat], -pop[flat], owner))
-        first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-        best[owner[order][first]] = flat[order][first]
-    none = counts == 0
-    if none.any():
-        _, nearest = tree.query(xyz[none], k=1)
-        best[none] = nearest
-    best = _whole_city(best, places, tree, chord(snap_km))
-    chosen = places.iloc[best]
-    state = np.where(chosen["cc"] == "US", chosen["admin1"],
-                     np.where(chosen["cc"] == "CA", chosen["admin1"].map(CA_PROVINCES), ""))
-    return pd.DataFrame({
-        "place_id": chosen["geonameid"].to_numpy(),
-        "place": chosen["name"].to_numpy(),
-        "place_cc": chosen["cc"].to_numpy(),
-        "place_state": pd.Series(state).fillna("").to_numpy(),
-        "place_population": chosen["population"].to_numpy(),
-    })
-
-
-
-def _whole_city(best: np.ndarray, places: pd.DataFrame, tree: cKDTree, reach: float
-                ) -> np.ndarray:
-    """Prefer a city to a part of it named after it: when the chosen place is called
-    "<qualifier> <City>" (``New South Memphis``, ``North Las Vegas``) and a place called
-    ``City`` with at least half its population lies within reach, name after ``City``.
-    GeoNames sometimes gives such a part the larger population figure."""
-    out = best.copy()
-    names = places["name"].to_numpy()
-    pop = places["population"].to_numpy()
-    xyz = unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy())
-    for place in np.unique(best):
-        name = names[place]
-        if " " not in name:
-            continue
-        near = tree.query_ball_point(xyz[place], reach)
-        whole = [q for q in near if q != place and 2 * pop[q] >= pop[place]
-                 and name.endswith(" " + names[q])]
-        if whole:
-            out[best == place] = max(whole, key=lambda q: (pop[q], -q))
-    return out
 
 
 def cluster_names(

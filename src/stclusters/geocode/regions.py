@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters.gazetteer import CA_PROVINCES, Gazetteer, arrow_strings, derived, normalize
+from stclusters.geocode.gazetteer import CA_PROVINCES, Gazetteer, arrow_strings, derived, normalize
 
 __all__ = ["US_STATES", "division_of", "divisions_named", "largest_place_population",
            "named_in_text", "region_code"]

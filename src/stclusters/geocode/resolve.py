@@ -26,24 +26,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
-from stclusters.gazetteer import (
+from stclusters.geocode.gazetteer import (
     Gazetteer,
     arrow_strings,
     codes_at,
     country_code,
     country_index,
     derived,
-    load_gazetteer,
     normalize,
 )
-from stclusters.postcodes import find_postcodes
-from stclusters.regions import (
+from stclusters.geocode.postcodes import find_postcodes
+from stclusters.geocode.regions import (
     US_STATES,
     division_of,
     largest_place_population,
     named_in_text,
     region_code,
 )
+from stclusters.geocode.sources import load_gazetteer
 
 __all__ = ["GEOCODE_COLUMNS", "LEVELS", "PLACED_LEVELS", "AddressCache", "geocode"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stclusters.matching import KEYS, match_runs
+from stclusters.measure.matching import KEYS, match_runs
 
 __all__ = ["EDITION_COLUMNS", "compare_editions"]
 

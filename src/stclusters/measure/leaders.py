@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stclusters.harmonise import harmonise
+from stclusters.measure.harmonise import harmonise
 
 __all__ = ["LEADER_COLUMNS", "cluster_leaders", "in_clusters"]
 

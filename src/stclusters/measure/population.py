@@ -27,9 +27,8 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from stclusters._errors import InputError
-from stclusters._geo import chord, unit_vectors
-from stclusters.cluster import EARTH_RADIUS_KM
-from stclusters.gazetteer import Gazetteer, load_gazetteer
+from stclusters._geo import EARTH_RADIUS_KM, chord, unit_vectors
+from stclusters.geocode.gazetteer import Gazetteer, load_geonames
 
 __all__ = ["PopulationGrid", "cluster_population", "read_population_grid"]
 
@@ -148,7 +147,7 @@ def cluster_population(
     """
     rows = {}
     r_chord = chord(footprint_km)
-    gaz = None if grid is not None else (gazetteer or load_gazetteer())
+    gaz = None if grid is not None else (gazetteer or load_geonames())
     if gaz is not None:
         place_xyz = unit_vectors(gaz.places["lat"].to_numpy(), gaz.places["lon"].to_numpy())
         place_tree = cKDTree(place_xyz)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from stclusters.income import INCOME_SOURCE, income_growth
+from stclusters.measure.income import INCOME_SOURCE, income_growth
 
 __all__ = ["add_intensity", "chapter_tables", "findings", "regional_table"]
 

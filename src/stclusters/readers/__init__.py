@@ -1,7 +1,9 @@
-"""Readers of database exports into the canonical tables (``docs/input.md``).
+"""Stage 1, ingest: records in, the canonical tables out (``docs/input.md``): documents
+and their contributors, every bad row rejected with file, row, field and reason.
 
-One module per format, each with ``scan`` (stream the files into a ``Spill``: rows
-scattered by document id, rejected rows and per-file counts on the side) and
+``canonical`` reads the canonical tables themselves (CSV or Parquet). The database
+exports are read by one module per format, each with ``scan`` (stream the files into a
+``Spill``: rows scattered by document id, rejected rows and per-file counts on the side) and
 ``assemble`` (one bucket's documents and contributors, first record of each document).
 ``read_export`` assembles one bucket in memory and returns an ``Export``;
 ``convert_export`` assembles many buckets one at a time and writes each as a partition

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._errors import InputError
-from stclusters.ingest import REJECTED_COLUMNS
 from stclusters.readers._spill import Spill
+from stclusters.readers.canonical import REJECTED_COLUMNS
 
 __all__ = ["ARTICLE_COLUMNS", "CHUNK_ROWS", "CONTRIBUTOR_COLUMNS", "Export", "add_contributors",
            "count_rejected",

@@ -42,7 +42,6 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from stclusters._errors import InputError
-from stclusters.ingest import REJECTED_COLUMNS
 from stclusters.readers._common import (
     ARTICLE_COLUMNS,
     CONTRIBUTOR_COLUMNS,
@@ -52,6 +51,7 @@ from stclusters.readers._common import (
     rejected_rows,
 )
 from stclusters.readers._spill import Spill
+from stclusters.readers.canonical import REJECTED_COLUMNS
 
 __all__ = ["assemble", "scan"]
 

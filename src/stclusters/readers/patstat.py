@@ -32,7 +32,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._errors import InputError
-from stclusters.ingest import as_float
 from stclusters.readers._common import (
     CONTRIBUTOR_COLUMNS,
     count_rejected,
@@ -40,6 +39,7 @@ from stclusters.readers._common import (
     scan_tables,
 )
 from stclusters.readers._spill import Spill
+from stclusters.readers.canonical import as_float
 
 __all__ = ["assemble", "scan"]
 
