@@ -272,12 +272,16 @@ def test_readers_never_crash_on_garbage(tmp_path_factory, data, fmt):
 @settings(max_examples=30)
 @given(st.lists(st.text(max_size=60), max_size=8))
 def test_openalex_reader_accounts_for_every_line(tmp_path_factory, lines):
+    """Any lines between two good works: every non-blank line is read, accepted or
+    rejected (a file of works one per line is never taken for one JSON document)."""
+    work = '{"id": "https://openalex.org/W1", "publication_year": 2020}'
+    text = "\n".join([work, *lines, work.replace("W1", "W2")])
     path = tmp_path_factory.mktemp("fuzz") / "works.jsonl"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     export = read_export([path], "openalex")
     _reconciled(export)
-    non_blank = sum(1 for line in "\n".join(lines).split("\n") if line.strip())
-    assert export.files[0]["rows_read"] == non_blank
+    assert export.files[0]["rows_read"] == sum(1 for line in text.split("\n") if line.strip())
+    assert {"W1", "W2"} <= set(export.articles["doc_id"])
 
 
 @settings(max_examples=25)
@@ -297,7 +301,12 @@ def test_patstat_in_partitions_matches_in_memory(tmp_path_factory, applications,
                                                  + "".join(f"{p},{a},{int(not inv)},{int(inv)}\n"
                                                            for p, a, inv in links))
     files = sorted(folder.glob("*.csv"))
-    whole = read_export(files, "patstat")
+    try:
+        whole = read_export(files, "patstat")
+    except InputError:                      # no application could be read: same refusal
+        with pytest.raises(InputError, match="no document could be read"):
+            convert_export(files, folder / "out", "patstat", partitions=n)
+        return
     done = convert_export(files, folder / "out", "patstat", partitions=n)
     parts = sorted((folder / "out" / "patents").glob("part-*.parquet"))
     patents = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
@@ -348,3 +357,223 @@ def test_run_on_export_reports_the_exports_rejections(data_dir, tmp_path):
     assert [f["rows_rejected"] for f in info["export_files"]] == [
         f["rows_rejected"] for f in json.loads(
             (tmp_path / "out" / "records" / "ingest.json").read_text())["files"]]
+
+
+# --- real-export forms (issue 20): WoS plain text, OpenAlex documents, bad Scopus rows, Lens
+
+
+def test_wos_plain_text(data_dir):
+    """The tagged form (FN/VR, PT … ER, three-space continuation lines): C1 a line per
+    address, WC and C3 wrapped inside an item, rejections at the record's PT line."""
+    export = read_export([data_dir / "wos_plaintext.txt"])          # format guessed
+    a, c = export.articles, export.contributors
+    assert a["doc_id"].tolist() == ["WOS:000600000000001", "WOS:000600000000002",
+                                    "WOS:000600000000005"]
+    assert a.loc[0, "subjects"] == ("Physics, Applied;Nanoscience & Nanotechnology;"
+                                    "Materials Science, Multidisciplinary")
+    assert a.loc[1, "subjects"] == "Computer Science, Artificial Intelligence"
+    assert a["document_type"].tolist() == ["Article", "Proceedings Paper", "Review"]
+    assert c.loc[c["doc_id"] == "WOS:000600000000001", "address"].tolist()[:2] == [
+        "Univ Tokyo, Dept Phys, Bunkyo Ku, Tokyo 1130033, Japan",
+        "Seoul Natl Univ, Dept Chem, Seoul 08826, South Korea"]
+    assert c.loc[c["role"] == "organisation", "name"].tolist() == [
+        "University of Tokyo", "Seoul National University (SNU)",
+        "Technical University of Munich"]
+    # the Munich address is listed twice in its C1: one share, as in every reader
+    assert (c["address"].str.startswith("Tech Univ Munich")).sum() == 1
+    assert sorted(zip(export.rejected["row"], export.rejected["field"], strict=True)) == [
+        (38, "PY"), (46, "UT")]
+    assert export.files[0]["rows_read"] == 5
+    _reconciled(export)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_wos_plain_text_and_tab_delimited_give_the_same_tables(tmp_path, newline):
+    """The same records saved in both forms (plain text wraps long values, ends each
+    address with a full stop) give identical tables, in chunks or not."""
+    import stclusters.readers.wos as wos
+
+    records = [("WOS:1", "2020", "Article", ["Univ A, Dept B, Lyon, France",
+                                             "Univ C, Paris, France"], "Univ A; Univ C",
+                "Physics, Applied; Optics"),
+               ("WOS:2", "2021", "Review", ["MIT, Cambridge, MA 02139 USA"], "MIT",
+                "Chemistry, Physical")]
+    tab = ["PT\tAU\tDT\tC1\tC3\tWC\tPY\tUT"]
+    plain = ["FN Clarivate Analytics Web of Science", "VR 1.0"]
+    for ut, py, dt, c1, c3, wc in records:
+        tab.append("\t".join(["J", "X, Y", dt, "; ".join(c1), c3, wc, py, ut]))
+        plain += ["PT J", "AU X, Y", f"DT {dt}", f"C1 {c1[0]}.",
+                  *[f"   {more}." for more in c1[1:]], f"C3 {c3}",
+                  f"WC {wc.rsplit(' ', 1)[0]}", f"   {wc.rsplit(' ', 1)[1]}",  # wrapped
+                  f"PY {py}", f"UT {ut}", "ER", ""]
+    (tmp_path / "tab.txt").write_text("\n".join(tab) + "\n", encoding="utf-8")
+    (tmp_path / "plain.txt").write_text(newline.join([*plain, "EF"]) + newline,
+                                        encoding="utf-8")
+    one = read_export([tmp_path / "tab.txt"], "wos")
+    other = read_export([tmp_path / "plain.txt"], "wos")
+    pd.testing.assert_frame_equal(one.articles, other.articles)
+    pd.testing.assert_frame_equal(one.contributors, other.contributors)
+    small = wos._CHUNK_LINES
+    try:
+        wos._CHUNK_LINES = 3                      # chunks end at ER lines
+        chunked = read_export([tmp_path / "plain.txt"], "wos")
+    finally:
+        wos._CHUNK_LINES = small
+    pd.testing.assert_frame_equal(  # (chunks list their authors, then organisations)
+        other.contributors.sort_values(["doc_id", "role"], kind="stable", ignore_index=True),
+        chunked.contributors.sort_values(["doc_id", "role"], kind="stable", ignore_index=True))
+
+
+def _work(i: int, year: int | None = 2020) -> dict:
+    return {"id": f"https://openalex.org/W{i}", "publication_year": year, "type": "article",
+            "authorships": [{"institutions": [{"id": "https://openalex.org/I1",
+                                               "display_name": "Univ X", "country_code": "FR"}],
+                             "raw_affiliation_strings": ["Univ X, Lyon, France"]}]}
+
+
+@pytest.mark.parametrize("form", ["page", "pages", "array", "pretty", "single", "gzip"])
+def test_openalex_documents_are_read_whole(tmp_path, form):
+    """An API page, several pages, an array, a pretty-printed or one-line single work:
+    every work read (was: one rejection hiding the file's records)."""
+    import gzip
+
+    works = [_work(1), _work(2), _work(3, None)]
+    text = {"page": json.dumps({"meta": {"count": 3}, "results": works}),
+            "pages": "\n".join(json.dumps({"meta": {}, "results": [w]}) for w in works),
+            "array": json.dumps(works, indent=1),
+            "pretty": json.dumps(works[0], indent=2),
+            "single": json.dumps(works[0]),
+            "gzip": json.dumps({"meta": {}, "results": works})}[form]
+    path = tmp_path / "works.json"
+    if form == "gzip":
+        path = tmp_path / "works.json.gz"
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text, encoding="utf-8")
+    export = read_export([path])
+    single = form in ("pretty", "single")
+    assert export.articles["doc_id"].tolist() == (["W1"] if single else ["W1", "W2"])
+    assert export.files[0]["rows_read"] == (1 if single else 3)
+    if not single:           # the work without a year: rejected as the file's third work
+        assert export.rejected[["row", "field"]].values.tolist() == [[3, "publication_year"]]
+    _reconciled(export)
+
+
+def test_a_file_that_gives_no_record_is_an_error(tmp_path, data_dir):
+    """Never a successful run on a file whose every record was rejected or that held
+    none: the error names the file and the main reason."""
+    institution = tmp_path / "I1.json"
+    institution.write_text(json.dumps({"id": "https://openalex.org/I1",
+                                       "display_name": "Univ X"}, indent=2))
+    with pytest.raises(InputError, match=r"I1.json: no record could be read: all 1 were "
+                                         r"rejected; 1 of them because publication_year"):
+        read_export([institution], "openalex")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "id": "https://openalex.org/W1",\n  "publication_year": 20')
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_export([broken], "openalex")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("PT\tUT\tPY\n")
+    with pytest.raises(InputError, match="no record in this file"):
+        read_export([empty], "wos")
+    res = CliRunner().invoke(app, ["run", "--export", str(institution), "--out",
+                                   str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 1 and "no record could be read" in res.output
+
+
+def test_scopus_rows_that_do_not_fit_the_header_are_rejected(data_dir, tmp_path):
+    """Two exports joined under one header: the rows with an extra field are rejected
+    with their row and the counts; every other row is read, row numbers kept."""
+    lines = (data_dir / "scopus_export.csv").read_text(encoding="utf-8-sig").splitlines()
+    header, rows = lines[0], lines[1:]
+    joined = [header, rows[0], rows[1] + ',"extra"', *rows[2:], rows[0].replace(
+        "85100000001", "85100000077") + ',"x"']
+    path = tmp_path / "joined.csv"
+    path.write_text("\n".join(joined) + "\n", encoding="utf-8")
+    export = read_export([path], "scopus")
+    bad = export.rejected[export.rejected["field"] == "(row)"]
+    assert bad["row"].tolist() == [2, len(rows) + 1]
+    assert bad["reason"].str.contains("does not fit the header").all()
+    assert "2-s2.0-85100000001" in set(export.articles["doc_id"])
+    others = export.rejected[export.rejected["field"] != "(row)"]
+    assert sorted(zip(others["row"], others["field"], strict=True)) == [(3, "EID"), (4, "Year")]
+    _reconciled(export)
+    # a first row too wide: pandas would shift or cut it; rejected like any other
+    first = tmp_path / "first_bad.csv"
+    first.write_text("\n".join([header, rows[0] + ',"x"', *rows[1:]]) + "\n", encoding="utf-8")
+    export = read_export([first], "scopus")
+    assert sorted(zip(export.rejected["row"], export.rejected["field"], strict=True)) == [
+        (1, "(row)"), (3, "EID"), (4, "Year")]
+    assert export.articles["doc_id"].tolist() == ["2-s2.0-85100000002", "2-s2.0-85100000001"]
+    everything = tmp_path / "all_bad.csv"
+    everything.write_text("\n".join([header, rows[0] + ',"x"']) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match="does not fit the header"):
+        read_export([everything], "scopus")
+
+
+def test_lens_scholarly_export(tmp_path):
+    """A Lens scholarly CSV: refused with its own reason when it has no affiliations (the
+    standard export), read like Scopus when it has them."""
+    head = '"Lens ID","Title","Publication Year","Publication Type","Author/s","Fields of Study"'
+    row = '"000-111-222-333-444","T","2021","journal article","A B; C D","Physics; Optics"'
+    bare = tmp_path / "lens.csv"
+    bare.write_text(f"{head}\n{row}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="Lens scholarly CSV export without an affiliation"):
+        read_export([bare])
+    with pytest.raises(InputError, match="without an affiliation"):
+        read_export([bare], "lens")
+    rich = tmp_path / "lens_aff.csv"
+    rich.write_text(f'{head},"Affiliations"\n{row},"Department of Physics, Kyoto '
+                    f'University, Kyoto, Japan; Kyoto University, Kyoto, Japan."\n',
+                    encoding="utf-8")
+    assert guess_format(rich) == "lens"
+    export = read_export([rich])
+    assert export.articles.values.tolist() == [["000-111-222-333-444", 2021,
+                                                "Physics;Optics", "journal article"]]
+    c = export.contributors
+    assert c.loc[c["role"] == "author", "address"].tolist() == [
+        "Department of Physics, Kyoto University, Kyoto, Japan",
+        "Kyoto University, Kyoto, Japan."]
+    assert c.loc[c["role"] == "organisation", "name"].tolist() == ["Kyoto University"]
+    scopus = tmp_path / "other.csv"
+    scopus.write_text("EID,Year\n2-s2.0-1,2020\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no 'Lens ID' column"):
+        read_export([rich, scopus], "lens")
+
+
+@pytest.mark.parametrize(("affiliation", "organisation"), [
+    ("Department of Biostatistics, College of Public Health, University of Nebraska "
+     "Medical Center, Omaha, NE, United States", "University of Nebraska Medical Center"),
+    ("Department of Clinical Medicine, Aarhus, Denmark", None),
+    ("Institute of Physics, Chinese Academy of Sciences, Beijing, China",
+     "Chinese Academy of Sciences"),
+    ("Key Laboratory of Optics, Ministry of Education, Tsinghua University, Beijing, China",
+     "Tsinghua University"),
+    ("Max Planck Institute for Chemistry, Mainz, Germany", "Max Planck Institute for Chemistry"),
+    ("Institute of Cancer Research, London, United Kingdom", "Institute of Cancer Research"),
+    ("Division of Oncology, UCLA School of Medicine, Los Angeles, CA", "UCLA School of Medicine"),
+    ("Center for Cancer Research, National Cancer Institute, Bethesda, MD",
+     "National Cancer Institute"),
+    ("Tatung Co., New Taipei, Taiwan", "Tatung Co."),
+    ("School of Physics, Beijing, China", None)])
+def test_scopus_organisation_is_the_whole_body_not_a_department(affiliation, organisation):
+    from stclusters.readers.scopus import organisations
+
+    assert organisations(pa.array([affiliation])).to_pylist() == [organisation]
+
+
+def test_an_address_listed_twice_counts_once_in_every_article_reader(tmp_path):
+    """One rule (docs/input.md): same text ignoring case, spacing and a final full stop."""
+    wos = tmp_path / "w.txt"
+    wos.write_text("PT\tC1\tPY\tUT\nJ\tUniv A, Lyon, France; UNIV A,  Lyon, France.; "
+                   "Univ B, Paris, France\t2020\tWOS:1\n", encoding="utf-8")
+    scopus = tmp_path / "s.csv"
+    scopus.write_text('EID,Year,Affiliations\n2-s2.0-1,2020,"Univ A, Lyon, France; '
+                      'UNIV A,  Lyon, France.; Univ B, Paris, France"\n', encoding="utf-8")
+    openalex = tmp_path / "o.jsonl"
+    openalex.write_text(json.dumps({"id": "W1", "publication_year": 2020, "authorships": [
+        {"institutions": [], "raw_affiliation_strings": [text]} for text in
+        ("Univ A, Lyon, France", "UNIV A,  Lyon, France.", "Univ B, Paris, France")]}))
+    for path in (wos, scopus, openalex):
+        c = read_export([path]).contributors
+        assert (c["role"] == "author").sum() == 2, path

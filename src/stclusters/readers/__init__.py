@@ -37,9 +37,12 @@ __all__ = [
     "read_export",
 ]
 
-FORMATS = ("wos", "openalex", "scopus", "patentsview", "patstat")
+FORMATS = ("wos", "openalex", "scopus", "lens", "patentsview", "patstat")
+"""Every ``--format``: Web of Science (tab-delimited or plain text), OpenAlex works,
+Scopus CSV, Lens scholarly CSV with affiliations, PatentsView and PATSTAT tables."""
 _MODULES: dict[str, ModuleType] = {"wos": wos, "openalex": openalex, "scopus": scopus,
-                                   "patentsview": patentsview, "patstat": patstat}
+                                   "lens": scopus, "patentsview": patentsview,
+                                   "patstat": patstat}
 BYTES_PER_PARTITION = 256 << 20
 """Input bytes per partition when ``convert_export`` chooses their number (compressed
 files count five times their size): a bucket's tables then take about 1–2 GB in memory."""
@@ -52,16 +55,46 @@ LENS_REFUSED = (
     "from PATSTAT (tls206_person addresses) or PatentsView (inventor locations) instead")
 
 
+LENS_SCHOLARLY_REFUSED = (
+    "a Lens scholarly CSV export without an affiliation column: it lists author names but "
+    "not where they work, so none of its works could be placed on a map; export the same "
+    "works from OpenAlex, Web of Science or Scopus (which carry author affiliations)")
+
+
+def _lens_kind(columns: set[str]) -> str | None:
+    """'patent' or 'scholarly' for a Lens CSV header, else None."""
+    if "lens id" not in columns:
+        return None
+    return "patent" if {"jurisdiction", "inventors"} <= columns else "scholarly"
+
+
+def _first_line(path: Path) -> tuple[str, set[str]]:
+    """A file's first line and the lower-case names it would hold as a CSV or TSV header."""
+    with reading(path), open_text(path) as handle:
+        first = handle.readline().lstrip("\ufeff").rstrip("\r\n")
+    return first, {c.strip().strip('"').lower() for c in first.replace("\t", ",").split(",")}
+
+
+def _check_lens(path: Path, columns: set[str]) -> None:
+    """Refuse the Lens exports that hold no place, each with its own reason."""
+    kind = _lens_kind(columns)
+    if kind == "patent":
+        raise InputError(LENS_REFUSED, path=str(path))
+    if kind == "scholarly" and not columns & set(scopus.LAYOUTS["lens"].affiliations):
+        raise InputError(LENS_SCHOLARLY_REFUSED, path=str(path))
+
+
 def guess_format(path: str | Path) -> str:
     """The export format of a file, from its first line (header or first record)."""
     path = Path(path)
-    with reading(path), open_text(path) as handle:
-        first = handle.readline().lstrip("\ufeff").rstrip("\r\n")
-    columns = {c.strip().strip('"').lower() for c in first.replace("\t", ",").split(",")}
-    if first.lstrip().startswith("{"):
+    first, columns = _first_line(path)
+    if first.lstrip().startswith(("{", "[")):
         return "openalex"
-    if {"lens id", "jurisdiction", "inventors"} <= columns:
-        raise InputError(LENS_REFUSED, path=str(path))
+    if first[:3] in ("FN ", "VR ", "PT "):       # Web of Science plain text
+        return "wos"
+    if _lens_kind(columns):
+        _check_lens(path, columns)
+        return "lens"
     if "\t" in first and {"ut", "py"} <= columns:
         return "wos"
     if "patent_id" in columns or {"location_id", "latitude", "longitude"} <= columns:
@@ -81,15 +114,21 @@ def _reader(paths: list[str | Path], fmt: str | None, institutions: str | Path |
     if not paths:
         raise InputError("no export files given")
     fmt = fmt or guess_format(paths[0])
-    if fmt == "lens":
-        raise InputError(LENS_REFUSED, path=str(paths[0]))
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; known: {', '.join(FORMATS)}")
+    if fmt == "lens":
+        for path in map(Path, paths):
+            _, columns = _first_line(path)
+            if not _lens_kind(columns):
+                raise InputError("not a Lens CSV export: no 'Lens ID' column",
+                                 path=str(path), field="Lens ID")
+            _check_lens(path, columns)
     if institutions is not None and fmt != "openalex":
         raise InputError("an institutions file goes with the openalex format only",
                          path=str(institutions))
     options = ({"institutions": institutions} if fmt == "openalex" else
-               {"pct_only": pct_only} if fmt == "patstat" else {})
+               {"pct_only": pct_only} if fmt == "patstat" else
+               {"layout": fmt} if fmt in ("scopus", "lens") else {})
     return fmt, _MODULES[fmt], options
 
 
@@ -105,6 +144,37 @@ def _all_rejected(frames: list[pd.DataFrame], files: list[dict]) -> pd.DataFrame
     return rejected.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
 
 
+def _every_file_read(module: ModuleType, files: list[dict], rejected: list[pd.DataFrame]
+                     ) -> None:
+    """Stop when a file of whole records gave none: a run on it would end with nothing but
+    a rejection count that hides why (a file of another kind, a wrong format, a layout
+    this reader does not know). Relational exports (PATSTAT, PatentsView) are checked
+    as a whole once assembled (``_no_documents``): one of their tables may be empty."""
+    if module.TABLES != ["documents", "contributors"]:
+        return
+    for counts in files:
+        if counts["rows_accepted"] > 0:
+            continue
+        if counts["rows_read"] == 0:
+            raise InputError("no record in this file", path=counts["file"])
+        frames = [r for r in rejected if len(r)]
+        mine = pd.concat(frames) if frames else Export().rejected
+        mine = mine[mine["file"] == counts["file"]]
+        why = ""
+        if len(mine):
+            top = mine.groupby(["field", "reason"], sort=False).size().sort_values(
+                ascending=False, kind="stable")
+            (fld, reason), n = next(iter(top.items()))
+            why = f"; {n} of them because {fld}: {reason} (first at row {mine['row'].min()})"
+        raise InputError(f"no record could be read: all {counts['rows_read']} were rejected"
+                         f"{why}; is this the right file and format?", path=counts["file"])
+
+
+def _no_documents(fmt: str, paths: list[str | Path]) -> InputError:
+    return InputError(f"no document could be read from these {fmt} files; are they the "
+                      "right files and format?", path=", ".join(map(str, paths)))
+
+
 def read_export(paths: list[str | Path], fmt: str | None = None, *,
                 institutions: str | Path | None = None, pct_only: bool = True) -> Export:
     """Read export files of one format into memory (``fmt`` None: guessed from the first
@@ -114,8 +184,11 @@ def read_export(paths: list[str | Path], fmt: str | None = None, *,
     rejected: list[pd.DataFrame] = []
     with Spill() as spill:
         context = module.scan(paths, spill, files, rejected, **options)
+        _every_file_read(module, files, rejected)
         documents, contributors, more = module.assemble(spill.bucket(0, module.TABLES), files,
                                                         context)
+    if documents.empty:
+        raise _no_documents(fmt, paths)
     return Export(**{module.DOCUMENTS: documents}, contributors=contributors,
                   rejected=_all_rejected([*rejected, more], files), files=files)
 
@@ -173,6 +246,7 @@ def convert_export(paths: list[str | Path], out: str | Path, fmt: str | None = N
     written = 0
     with Spill(n, out / "_spill" if n > 1 else None) as spill:
         context = module.scan(paths, spill, files, rejected, **options)
+        _every_file_read(module, files, rejected)
         for b in range(n):
             documents, contributors, more = module.assemble(spill.bucket(b, module.TABLES),
                                                             files, context)
@@ -186,6 +260,8 @@ def convert_export(paths: list[str | Path], out: str | Path, fmt: str | None = N
             rows["contributors"] += len(contributors)
             if advance is not None:
                 advance(b + 1, n)
+    if rows[module.DOCUMENTS] == 0:
+        raise _no_documents(fmt, paths)
     everything = _all_rejected(rejected, files)
     rows["rejected"] = len(everything)
     write_csv(everything, out / "rejected.csv")

@@ -22,8 +22,8 @@ from stclusters.readers.canonical import REJECTED_COLUMNS
 
 __all__ = ["ARTICLE_COLUMNS", "CHUNK_ROWS", "CONTRIBUTOR_COLUMNS", "Export", "add_contributors",
            "count_rejected",
-           "first_records", "open_binary", "open_text", "reading", "rejected_rows",
-           "scan_tables", "split_items"]
+           "distinct_per_record", "first_records", "open_binary", "open_text", "reading",
+           "rejected_rows", "scan_tables", "split_items"]
 
 ARTICLE_COLUMNS = ["doc_id", "year", "subjects", "document_type"]
 CONTRIBUTOR_COLUMNS = ["doc_id", "role", "name", "address", "city", "region", "postcode",
@@ -204,13 +204,29 @@ def count_rejected(files: list[dict], file_index: np.ndarray) -> None:
 
 def split_items(values: pa.Array, doc: pa.Array, order: np.ndarray, role: str,
                 column: str) -> pd.DataFrame:
-    """One contributor row per non-empty ``;``-separated item of each value (``doc_id``,
-    ``role``, ``column``, ``_seq``), columnwise with Arrow compute."""
+    """One contributor row per distinct non-empty ``;``-separated item of each value
+    (``doc_id``, ``role``, ``column``, ``_seq``), columnwise with Arrow compute. An item
+    that a record lists twice counts once (``distinct_per_record``)."""
     lists = pc.split_pattern(values, ";")
     parent = pc.list_parent_indices(lists)
     items = pc.utf8_trim_whitespace(pc.list_flatten(lists))
     nonempty = pc.not_equal(items, "")
     parent = parent.filter(nonempty)
-    return pa.table({"doc_id": doc.take(parent), "role": pa.repeat(role, len(parent)),
+    rows = pa.table({"doc_id": doc.take(parent), "role": pa.repeat(role, len(parent)),
                      column: items.filter(nonempty),
                      "_seq": order[parent.to_numpy()]}).to_pandas()
+    return distinct_per_record(rows, "_seq", column)
+
+
+def distinct_per_record(rows: pd.DataFrame, record: str, column: str) -> pd.DataFrame:
+    """The rows of each record whose ``column`` text differs (the first kept): one rule for
+    every article reader, so that an address listed twice for one document gets one share,
+    not two. Texts are the same when they are equal ignoring case, runs of spaces and a
+    final full stop (``Univ X, Paris, France.`` is ``univ x,  paris, France``)."""
+    if rows.empty:
+        return rows
+    key = (pa.array(rows[column].to_numpy(dtype=object), type=pa.string()))
+    key = pc.utf8_rtrim(pc.utf8_trim_whitespace(pc.replace_substring_regex(
+        pc.utf8_lower(key), r"\s+", " ")), ". ")
+    seen = pd.DataFrame({"r": rows[record].to_numpy(), "k": key.to_numpy(zero_copy_only=False)})
+    return rows[~seen.duplicated().to_numpy()]

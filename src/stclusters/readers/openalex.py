@@ -1,5 +1,7 @@
-"""OpenAlex works (JSON Lines, optionally gzipped, as in the snapshot's
-``data/works/updated_date=…/part_000.gz``, or as saved from the API one work per line).
+"""OpenAlex works, in every form users save them: JSON Lines (the snapshot's
+``data/works/updated_date=…/part_000.gz``, or API results saved one work per line), a
+saved API page (``{"meta": …, "results": [works]}``, one or several in a file), a JSON
+array of works, or a single work (pretty-printed or not); plain, gzipped or zipped.
 
 Each work becomes an article: ``doc_id`` = the short OpenAlex id (``W2741809807``),
 ``year`` = ``publication_year``, ``document_type`` = ``type``, ``subjects`` = the subfields
@@ -20,7 +22,10 @@ and field; repeated ids after the first are counted as duplicates.
 
 Reading is columnar (pyarrow's JSON reader on blocks of lines, an explicit schema of the
 fields used), so memory follows the block, not the file. A block with a broken line is
-re-read line by line to find it.
+re-read line by line to find it. A file whose first line is not a whole work (an API
+page, an array, a pretty-printed work) is one JSON document: it is read whole, its works
+become lines, and a rejected work's row is its place among the file's works (1 = the
+first).
 
 References
 ----------
@@ -46,6 +51,7 @@ from stclusters.readers._common import (
     ARTICLE_COLUMNS,
     CONTRIBUTOR_COLUMNS,
     add_contributors,
+    distinct_per_record,
     first_records,
     open_binary,
     rejected_rows,
@@ -129,9 +135,16 @@ def assemble(tables: dict[str, pd.DataFrame], files: list[dict], geo: pd.DataFra
 
 def _blocks(path: Path, schema: pa.Schema) -> Iterator[tuple[pa.Table, list]]:
     """(parsed table with a ``line`` column, rejected frames) per block of whole lines;
-    blank lines are skipped and not counted."""
+    blank lines are skipped and not counted. A file that is one JSON document (see the
+    module's docstring) is turned into lines first."""
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore",
                               newlines_in_values=False)
+    if _is_document(path):
+        lines = _document_lines(path)
+        for start in range(0, max(len(lines), 1), _DOCUMENT_BLOCK):
+            yield _parse(lines[start:start + _DOCUMENT_BLOCK], start + 1, schema, options,
+                         path)
+        return
     line_no = 1
     try:
         with open_binary(path) as handle:
@@ -159,6 +172,65 @@ def _blocks(path: Path, schema: pa.Schema) -> Iterator[tuple[pa.Table, list]]:
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"cannot be read (truncated or corrupt gzip?): {exc}",
                          path=str(path)) from exc
+
+
+_DOCUMENT_BLOCK = 20_000
+"""Works of a JSON document parsed at a time."""
+
+
+def _is_document(path: Path) -> bool:
+    """Whether a file is one JSON document rather than JSON Lines: it opens with ``[``, its
+    first line opens an object that goes on below (a pretty-printed work or page), or it
+    is an API page (``results`` and no ``id``)."""
+    try:
+        with open_binary(path) as handle:
+            first = handle.readline(1 << 26).lstrip(b"\xef\xbb\xbf").strip()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot be read (truncated or corrupt gzip?): {exc}",
+                         path=str(path)) from exc
+    if first.startswith(b"["):
+        return True
+    if not first.startswith(b"{"):
+        return False
+    try:
+        value = json.loads(first)
+    except ValueError:   # an object going on below (a broken JSON line is rejected as such)
+        return first == b"{" or first.endswith((b",", b":", b"{", b"["))
+    return isinstance(value, dict) and "results" in value and "id" not in value
+
+
+def _document_lines(path: Path) -> list[bytes]:
+    """The works of a JSON document file, one JSON line each: the ``results`` of API pages,
+    the items of an array, or a single work; several documents in a row are all read. An
+    item that is not an object stays as it is, to be rejected as such."""
+    try:
+        with open_binary(path) as handle:
+            text = handle.read().decode("utf-8-sig", errors="replace")
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot be read (truncated or corrupt gzip?): {exc}",
+                         path=str(path)) from exc
+    decoder = json.JSONDecoder()
+    works: list = []
+    at = 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            break
+        try:
+            value, at = decoder.raw_decode(text, at)
+        except ValueError as exc:
+            line = text.count("\n", 0, at) + 1
+            raise InputError(f"not valid JSON from line {line} on ({exc})",
+                             path=str(path)) from None
+        if isinstance(value, dict) and isinstance(value.get("results"), list) \
+                and "id" not in value:
+            works.extend(value["results"])
+        elif isinstance(value, list):
+            works.extend(value)
+        else:
+            works.append(value)
+    return [json.dumps(work, ensure_ascii=False).encode("utf-8") for work in works]
 
 
 def _parse(lines: list[bytes], first: int, schema: pa.Schema, options: pj.ParseOptions,
@@ -272,9 +344,9 @@ def _works(table: pa.Table, path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.
                 .reset_index())
     per_work["address"] = per_work["address"].fillna("")
     no_inst = raw[n_inst[raw["a"].to_numpy()] == 0]
-    loose = (pd.DataFrame({"w": a_work[no_inst["a"].to_numpy()],
-                           "address": no_inst["raw"].str.strip().to_numpy()})
-             .drop_duplicates())
+    loose = distinct_per_record(pd.DataFrame({"w": a_work[no_inst["a"].to_numpy()],
+                                              "address": no_inst["raw"].str.strip().to_numpy()}),
+                                "w", "address")
     authors = pd.concat([
         per_work.assign(role="author"),
         loose.assign(role="author", inst="", name="", country=""),
