@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stclusters import aggregate_locations, combine_tallies, geocode, ingest, tally
+from stclusters.count import counted_types
 
 
 def test_geocode_conventions():
@@ -137,3 +141,82 @@ def test_fixture_counting(data_dir):
     w = counts.contributions.set_index("doc_id")["weight"]
     assert np.allclose(w.loc["WO2021000002"], 0.5)
     assert set(counts.unplaced["reason"]) == {"no_match", "country_only"}
+    # each unplaced row carries the text that failed, as read
+    read = rec.contributors.set_index("row")
+    for row in counts.unplaced.itertuples():
+        for column in ("address", "city", "region", "postcode", "country"):
+            assert getattr(row, column) == read.loc[row.row, column]
+    assert (counts.unplaced[["address", "city", "country"]] != "").any(axis=1).all()
+
+
+@pytest.mark.parametrize(("document_type", "counted"), [
+    ("Article", True), ("article", True), ("Article; Proceedings Paper", True),
+    ("Article; Early Access", True), ("journal article", True), ("", True),
+    ("Proceedings Paper", False), ("Review", False), ("Meeting Abstract", False),
+    ("Editorial Material", False), ("preprint", False), ("book-chapter", False),
+    ("Conference Paper", False), ("News Item", False), ("Correction", False)])
+def test_counted_types(document_type, counted):
+    docs = pd.DataFrame({"doc_id": ["x"], "year": [2020], "document_type": [document_type]})
+    assert counted_types(docs, ("article",)).tolist() == [counted]
+    assert counted_types(docs, None).tolist() == [True]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(["Article", "Review", "Proceedings Paper", ""]), min_size=1,
+                max_size=12),
+       st.lists(st.integers(2015, 2024), min_size=12, max_size=12))
+def test_every_document_is_counted_in_window_out_of_it_or_left_out_for_its_type(types, years):
+    """documents read = in window + out of window + excluded by type, per kind; only the
+    counted ones carry weight."""
+    n = len(types)
+    articles = pd.DataFrame({"doc_id": [f"a{i}" for i in range(n)], "year": years[:n],
+                             "subjects": "", "document_type": types})
+    keep = counted_types(articles, ("article",))
+    located = pd.DataFrame({"doc_id": articles["doc_id"][keep], "kind": "article",
+                            "role": "author", "row": np.arange(int(keep.sum())), "lat": 1.0,
+                            "lon": 2.0, "cc": "FR", "geocode_level": "input",
+                            "fail_reason": ""})
+    excluded = articles[~keep].assign(kind="article")
+    counts = tally({"patent": NO_ARTICLES.assign(ipc=""), "article": articles[keep]}, located,
+                   NO_NAMES, EMPTY_POINTS.assign(organisation=""), excluded=excluded
+                   ).window(WINDOWS)
+    led = counts.ledger["article"]
+    assert led["documents"] == n
+    assert led["documents"] == (led["documents_in_window"] + led["documents_out_of_window"]
+                                + led["documents_excluded_by_type"])
+    assert led["excluded_types"] == {t: types.count(t) for t in ("Review", "Proceedings Paper")
+                                     if t in types}
+    inside = sum(1 for t, y in zip(types, years, strict=False) if t in ("Article", "")
+                 and 2018 <= y <= 2022)
+    assert np.isclose(led["placed_weight"], inside)
+
+
+def test_a_run_says_what_it_did_not_count(tmp_path):
+    """Articles all outside the window, most not articles: one warning line each, in
+    run.json and on the console; unplaced rows carry the address text."""
+    from typer.testing import CliRunner
+
+    from stclusters.cli import app
+
+    (tmp_path / "a.csv").write_text("doc_id,year,document_type\n" + "".join(
+        f"a{i},2010,{'Review' if i % 4 else 'Article'}\n" for i in range(8)))
+    (tmp_path / "c.csv").write_text("doc_id,role,address\n" + "".join(
+        f'a{i},author,"Univ X, Lyon, France"\n' for i in range(8))
+        + 'a0,author,"Nowhere Lab, Qwzxv, Atlantis"\n')
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["run", "--profile", "gii2024", "--articles",
+                                   str(tmp_path / "a.csv"), "--contributors",
+                                   str(tmp_path / "c.csv"), "--out", str(out), "--quiet",
+                                   "--no-report"])
+    assert res.exit_code == 0, res.output
+    info = json.loads((out / "run.json").read_text())
+    assert info["warnings"] == [
+        "no patent in the input: scores rest on articles alone",
+        "no article in the window 2018–2022: the 2 counted are from 2010–2010 "
+        "([edition] article_years)",
+        "6 of 8 articles (75%) are not of a counted type (Review 6); [edition] article_types "
+        "sets which count"]
+    for line in info["warnings"]:
+        assert line in " ".join(res.output.split())
+    unplaced = pd.read_csv(out / "unplaced.csv")
+    assert unplaced.empty       # out of window: not reported as unplaced either

@@ -62,7 +62,9 @@ def test_ingest_then_run(data_dir, tmp_path):
     names = set(result.clusters["name"])
     assert {"Tokyo", "Seoul", "Daejeon"} <= names
     assert any(n.endswith(", CA") for n in names)  # Stanford, named after its area's city
-    assert result.info["counting"]["article"]["documents_in_window"] == 4
+    # gii2024 counts articles: the review is left out, and said so
+    assert result.info["counting"]["article"]["documents_in_window"] == 3
+    assert result.info["counting"]["article"]["excluded_types"] == {"Review": 1}
     assert pd.read_csv(tmp_path / "rec" / "rejected.csv")["field"].tolist() == ["PY", "UT"]
 
 

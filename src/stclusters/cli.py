@@ -89,6 +89,9 @@ def _fail(exc: Exception, debug: bool) -> None:
 
 
 def _summary(result: Result, out: Path, quiet: bool) -> None:
+    for line in result.info.get("warnings", []):   # shown even when quiet
+        err_console.print(f"[bold yellow]warning:[/] {escape(line)}", highlight=False,
+                          soft_wrap=True)
     if quiet:
         return
     table = Table(title="Top clusters" + (" (SYNTHETIC DATA)" if result.synthetic else ""))
@@ -100,8 +103,11 @@ def _summary(result: Result, out: Path, quiet: bool) -> None:
                       f"{row.articles:,.1f}", f"{row.score:.4f}")
     out_console.print(table)
     info = result.info["clusters"]
+    excluded = {k: v.get("documents_excluded_by_type", 0)
+                for k, v in result.info["counting"].items()}
+    left_out = "".join(f"{n:,} {k}s not of a counted type; " for k, n in excluded.items() if n)
     out_console.print(f"{info['total']} clusters ({info['top']} top, {info['extended']} "
-                      f"extended); {result.info['rows_rejected']} rows rejected; "
+                      f"extended); {result.info['rows_rejected']} rows rejected; {left_out}"
                       f"results in {out}/"
                       + (f"; open {out / 'report.html'}" if (out / "report.html").exists()
                          else ""))

@@ -49,6 +49,12 @@ class EditionSettings:
     """Fractional counting: 'placed' splits each document among its placed contributors
     (a document with none is reported unplaced); 'all' splits among all contributors and
     reports the unplaced contributors' shares as unplaced weight."""
+    article_types: tuple[str, ...] | None = None
+    """Document types counted as articles (GII: original research articles), matched
+    ignoring case against each ``;``-separated type of a record, also as the last word
+    (Lens's ``journal article``); a record without a type is counted. None: every type."""
+    patent_types: tuple[str, ...] | None = None
+    """The same for patents (None: every type)."""
 
 
 @dataclass(frozen=True)
@@ -337,6 +343,12 @@ def _validate(cfg: Config, source: str = "config") -> None:
              and v[0] <= v[1], f"[edition] {key}", "[first, last] years with first <= last", v)
     need(e.split_among in ("placed", "all"), "[edition] split_among", "'placed' or 'all'",
          e.split_among)
+    for key in ("article_types", "patent_types"):
+        v = getattr(e, key)
+        if v is not None:
+            need(isinstance(v, tuple) and len(v) > 0 and all(
+                isinstance(t, str) and t.strip() for t in v), f"[edition] {key}",
+                 "a non-empty list of type names (e.g. [\"article\"])", v)
     prev = (e.previous_patent_years, e.previous_article_years)
     need((prev[0] is None) == (prev[1] is None), "[edition] previous_patent_years and "
          "previous_article_years", "both set or both unset", prev)

@@ -30,18 +30,23 @@ from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import KINDS, LOCATED_ROLES
 
-__all__ = ["Counts", "Tally", "aggregate_locations", "combine_tallies", "split_codes", "tally"]
+__all__ = ["Counts", "Tally", "aggregate_locations", "combine_tallies", "count_warnings",
+           "counted_types", "split_codes", "tally"]
 
+ADDRESS_FIELDS = ["address", "city", "region", "postcode", "country"]
+"""The text of a contributor's address as read, carried into every unplaced row."""
 NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 """Who is credited with a document's output inside a cluster (never placed)."""
 _AT = ["kind", "year", "lat", "lon"]
-_DOC_COUNTERS = ["documents", "documents_without_located_contributors",
+_DOC_COUNTERS = ["documents", "documents_excluded_by_type",
+                 "documents_without_located_contributors",
                  "documents_without_placed_contributors", "contributor_rows",
                  "contributor_rows_placed", "contributor_rows_ambiguous", "placed_weight",
                  "unplaced_weight", "points", "points_weight"]
 _TABLE_KEYS = {"locations": [*_AT, "cc"], "credits": [*_AT, "name"],
                "fields": [*_AT, "field"], "subjects": [*_AT, "subject"],
-               "documents": ["kind", "year"], "reasons": ["kind", "year", "reason"]}
+               "documents": ["kind", "year"], "reasons": ["kind", "year", "reason"],
+               "excluded": ["kind", "year", "type"]}
 
 
 @dataclass
@@ -57,7 +62,8 @@ class Counts:
     subjects: pd.DataFrame
     """kind, lat, lon, subject, weight."""
     unplaced: pd.DataFrame
-    """Every located contributor row not placed: kind, file, row, doc_id, reason, weight."""
+    """Every located contributor row not placed: kind, file, row, doc_id, reason, weight,
+    and the address as read (``ADDRESS_FIELDS``)."""
     ledger: dict = field(default_factory=dict)
     """Per kind: documents, in and out of window, placed and unplaced weight, points."""
     contributions: pd.DataFrame | None = None
@@ -76,6 +82,8 @@ class Tally:
     """Per kind and year: ``_DOC_COUNTERS``."""
     reasons: pd.DataFrame
     """Per kind, year and fail reason: unplaced contributor rows."""
+    excluded: pd.DataFrame
+    """Per kind, year and document type: documents not of a counted type."""
     unplaced: pd.DataFrame
     contributions: pd.DataFrame | None = None
 
@@ -95,14 +103,18 @@ class Tally:
 
         reasons = inside(self.reasons)
         ledger = {}
+        excluded = self.excluded.groupby(["kind", "type"], sort=True)["documents"].sum()
         for kind in KINDS:
             docs = self.documents[self.documents["kind"] == kind]
             lo, hi = windows[kind]
             total = docs[_DOC_COUNTERS].sum()
             inner = docs.loc[(docs["year"] >= lo) & (docs["year"] <= hi), _DOC_COUNTERS].sum()
             by_reason = reasons[reasons["kind"] == kind].groupby("reason", sort=True)["rows"]
+            types = excluded[kind] if kind in excluded.index.get_level_values(0) else {}
             ledger[kind] = {
-                "documents": int(total["documents"]),
+                "documents": int(total["documents"] + total["documents_excluded_by_type"]),
+                "documents_excluded_by_type": int(total["documents_excluded_by_type"]),
+                "excluded_types": {str(t): int(n) for t, n in dict(types).items()},
                 "documents_in_window": int(inner["documents"]),
                 "documents_out_of_window": int(total["documents"] - inner["documents"]),
                 "documents_without_located_contributors":
@@ -133,6 +145,62 @@ class Tally:
             .reset_index(drop=True))
 
 
+def counted_types(docs: pd.DataFrame, types: tuple[str, ...] | None) -> np.ndarray:
+    """Which documents are of a counted type: every one when ``types`` is None or the
+    document has no ``document_type``; else one of its ``;``-separated types equals a
+    counted type ignoring case, or ends with it as a word (``journal article`` is an
+    ``article``; WoS ``Article; Proceedings Paper`` is an article, ``Proceedings Paper``
+    and ``Review`` are not)."""
+    if types is None or "document_type" not in docs or docs.empty:
+        return np.ones(len(docs), dtype=bool)
+    text = pd.Series(docs["document_type"].to_numpy(), dtype="string").fillna("") \
+        .str.strip().str.lower()
+    items = text.str.split(r"\s*;\s*", regex=True).explode()
+    wanted = [t.strip().lower() for t in types]
+    hit = items.isin(wanted)
+    for t in wanted:
+        hit |= items.str.endswith(" " + t).fillna(False)
+    return (hit.groupby(level=0).any() | (text == "")).to_numpy(bool)
+
+
+def count_warnings(ledger: dict, documents: pd.DataFrame,
+                   windows: dict[str, tuple[int, int]]) -> list[str]:
+    """One line for each thing a run did not count that a user would not expect: a kind
+    with no record in its window (or none read at all), more than half of a kind's records
+    outside its window, more than half of its documents left out for their type."""
+    lines = []
+    read = {k: ledger[k]["documents"] + ledger[k]["points_in_window"]
+            + ledger[k]["points_out_of_window"] for k in KINDS}
+    for kind in KINDS:
+        led, (lo, hi) = ledger[kind], windows[kind]
+        other = next(k for k in KINDS if k != kind)
+        if read[kind] == 0:
+            if read[other]:
+                lines.append(f"no {kind} in the input: scores rest on {other}s alone")
+            continue
+        years = documents.loc[(documents["kind"] == kind)
+                              & ((documents["documents"] + documents["points"]) > 0), "year"]
+        span = f"{years.min()}–{years.max()}" if len(years) else "none"
+        counted = led["documents_in_window"] + led["documents_out_of_window"] \
+            + led["points_in_window"] + led["points_out_of_window"]
+        inside = led["documents_in_window"] + led["points_in_window"]
+        if counted and inside == 0:
+            lines.append(f"no {kind} in the window {lo}–{hi}: the {counted:,} counted are "
+                         f"from {span} ([edition] {kind}_years)")
+        elif counted and counted - inside > counted / 2:
+            lines.append(f"{counted - inside:,} of {counted:,} {kind}s "
+                         f"({(counted - inside) / counted:.0%}) are outside the window "
+                         f"{lo}–{hi} (years read: {span})")
+        gone = led["documents_excluded_by_type"]
+        if gone > led["documents"] / 2:
+            top = sorted(led["excluded_types"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            named = ", ".join(f"{t or '(none)'} {n:,}" for t, n in top)
+            lines.append(f"{gone:,} of {led['documents']:,} {kind}s ({gone / led['documents']:.0%})"
+                         f" are not of a counted type ({named}); [edition] {kind}_types "
+                         "sets which count")
+    return lines
+
+
 def split_codes(docs: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per non-empty ``;``-separated code of each document: ``doc``, ``code``
     (``doc`` is the document's row position)."""
@@ -152,6 +220,7 @@ def tally(
     split_among: str = "placed",
     source: str = "",
     keep_contributions: bool = False,
+    excluded: pd.DataFrame | None = None,
 ) -> Tally:
     """Count one partition of the records (every year).
 
@@ -177,13 +246,17 @@ def tally(
         The contributors file, named in the unplaced rows.
     keep_contributions
         Also keep one row per placed contributor (for bootstrap resamples).
+    excluded
+        Documents left out for their type (``kind``, ``year``, ``document_type``; see
+        ``counted_types``): counted as such, nothing else.
     """
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
                                                            "contributions")}
     if "alternatives" not in located:
         located = located.assign(alternatives=0)
+    located = located.assign(**{c: "" for c in ADDRESS_FIELDS if c not in located})
     located = located[["doc_id", "kind", "role", "row", "lat", "lon", "cc", "geocode_level",
-                       "fail_reason", "alternatives"]]
+                       "fail_reason", "alternatives", *ADDRESS_FIELDS]]
     named = named[["doc_id", "kind", "role", "name"]]
     for kind in KINDS:
         docs = documents[kind].reset_index(drop=True)
@@ -216,7 +289,8 @@ def tally(
         parts["unplaced"].append(pd.DataFrame({
             "kind": kind, "year": year[miss_doc], "file": source,
             "row": miss["row"].to_numpy(np.int64), "doc_id": miss["doc_id"].to_numpy(),
-            "reason": miss["fail_reason"].astype("string").to_numpy(), "weight": miss_weight}))
+            "reason": miss["fail_reason"].astype("string").to_numpy(), "weight": miss_weight,
+            **{c: miss[c].astype("string").fillna("").to_numpy() for c in ADDRESS_FIELDS}}))
         parts["reasons"].append(pd.DataFrame({
             "kind": kind, "year": year[miss_doc],
             "reason": miss["fail_reason"].astype("string").to_numpy(), "rows": 1}))
@@ -224,7 +298,7 @@ def tally(
         placed_weight = np.where(n_placed > 0, n_placed / np.maximum(denom, 1.0), 0.0)
         kind_points = points[points["kind"] == kind]
         parts["documents"].append(pd.DataFrame({
-            "kind": kind, "year": year, "documents": 1,
+            "kind": kind, "year": year, "documents": 1, "documents_excluded_by_type": 0,
             "documents_without_located_contributors": (n_all == 0).astype(np.int64),
             "documents_without_placed_contributors": ((n_all > 0) & (n_placed == 0)).astype(
                 np.int64),
@@ -234,7 +308,7 @@ def tally(
             "points": 0, "points_weight": 0.0}))
         parts["documents"].append(pd.DataFrame({
             "kind": kind, "year": kind_points["year"].to_numpy(np.int64), "documents": 0,
-            "documents_without_located_contributors": 0,
+            "documents_excluded_by_type": 0, "documents_without_located_contributors": 0,
             "documents_without_placed_contributors": 0, "contributor_rows": 0,
             "contributor_rows_placed": 0, "contributor_rows_ambiguous": 0,
             "placed_weight": 0.0, "unplaced_weight": 0.0,
@@ -270,6 +344,16 @@ def tally(
 
     tables = {name: _sum(name, pd.concat(parts[name], ignore_index=True))
               for name in _TABLE_KEYS if parts[name]}
+    gone = excluded if excluded is not None else pd.DataFrame(
+        {"kind": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
+         "document_type": pd.Series(dtype=object)})
+    tables["documents"] = _sum("documents", pd.concat([tables["documents"], pd.DataFrame({
+        "kind": gone["kind"].to_numpy(), "year": gone["year"].to_numpy(np.int64),
+        **{c: 0 for c in _DOC_COUNTERS}, "documents_excluded_by_type": 1})],
+        ignore_index=True).astype({c: tables["documents"][c].dtype for c in _DOC_COUNTERS}))
+    tables["excluded"] = _sum("excluded", pd.DataFrame({
+        "kind": gone["kind"].to_numpy(), "year": gone["year"].to_numpy(np.int64),
+        "type": gone["document_type"].astype(str).to_numpy(), "documents": 1}))
     for name in ("fields", "subjects"):
         tables.setdefault(name, _empty(name))
     return Tally(**tables, unplaced=pd.concat(parts["unplaced"], ignore_index=True),

@@ -28,7 +28,7 @@ import pandas as pd
 from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
-from stclusters.count import Tally, combine_tallies, tally
+from stclusters.count import Tally, combine_tallies, counted_types, tally
 from stclusters.geocode import AddressCache, geocode, user_gazetteer
 from stclusters.measure.fields import read_concordance
 from stclusters.readers.canonical import LOCATED_ROLES, Records, ingest, read_table
@@ -58,6 +58,8 @@ class CountSettings:
     """What the per-record stages need to know (small, sent to every worker)."""
 
     split_among: str = "placed"
+    types: tuple[tuple[str, ...] | None, tuple[str, ...] | None] = (None, None)
+    """Document types counted: (patents, articles); None counts every type."""
     concordance: str | None = None
     gazetteer: str | None = None
     postcodes: str | None = None
@@ -149,6 +151,7 @@ def count_records(
     if engine not in ENGINES:
         raise StclustersError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     settings = CountSettings(split_among=cfg.edition.split_among,
+                             types=(cfg.edition.patent_types, cfg.edition.article_types),
                              concordance=cfg.measure.ipc_concordance,
                              gazetteer=cfg.input.gazetteer, postcodes=cfg.input.postcodes,
                              strict=strict,
@@ -173,7 +176,13 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                          contributors=part.contributors, points=part.points,
                          strict=settings.strict)
     t_ingest = time.perf_counter()
+    documents, excluded = _of_counted_types(records, settings.types)
     contributors = records.contributors
+    if len(excluded):     # contributors of documents not counted are not even geocoded
+        gone = pd.Index(excluded["kind"] + "\x1f" + excluded["doc_id"].astype(str))
+        of_gone = gone.get_indexer(contributors["kind"] + "\x1f"
+                                   + contributors["doc_id"].astype(str)) >= 0
+        contributors = contributors[~of_gone]
     # only inventors and authors carry weight; applicants and organisations are named
     # (leaders), never placed
     people = contributors["role"].isin(list(LOCATED_ROLES.values()))
@@ -181,11 +190,10 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                       gazetteer=_gazetteer(settings.gazetteer, settings.postcodes), cache=cache)
     t_geocode = time.perf_counter()
     source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
-    counted = tally({"patent": records.patents, "article": records.articles}, located,
-                    contributors[~people], records.points,
+    counted = tally(documents, located, contributors[~people], records.points,
                     concordance=_concordance(settings.concordance),
                     split_among=settings.split_among, source=source,
-                    keep_contributions=settings.keep_contributions)
+                    keep_contributions=settings.keep_contributions, excluded=excluded)
     keys = np.concatenate([_doc_keys("patent", records.patents["doc_id"]),
                            _doc_keys("article", records.articles["doc_id"])])
     end = time.perf_counter()
@@ -193,6 +201,23 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                      doc_keys=keys, timings={"ingest": t_ingest - start,
                                              "geocode": t_geocode - t_ingest,
                                              "count": end - t_geocode})
+
+
+def _of_counted_types(records: Records, types: tuple) -> tuple[dict[str, pd.DataFrame],
+                                                              pd.DataFrame]:
+    """The documents of counted types per kind, and the others (kind, doc_id, year,
+    document_type)."""
+    kept, gone = {}, []
+    for kind, table, counted in (("patent", records.patents, types[0]),
+                                 ("article", records.articles, types[1])):
+        mask = counted_types(table, counted)
+        kept[kind] = table[mask]
+        if not mask.all():
+            gone.append(table.loc[~mask, ["doc_id", "year", "document_type"]].assign(kind=kind))
+    excluded = pd.concat(gone, ignore_index=True) if gone else pd.DataFrame(
+        {"doc_id": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
+         "document_type": pd.Series(dtype=object), "kind": pd.Series(dtype=object)})
+    return kept, excluded
 
 
 def _doc_keys(kind: str, doc_id: pd.Series) -> np.ndarray:

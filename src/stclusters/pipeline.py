@@ -20,7 +20,7 @@ from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
 from stclusters.combine.naming import cluster_economies, cluster_names
 from stclusters.config import Config
-from stclusters.count import Counts, Tally
+from stclusters.count import Counts, Tally, count_warnings
 from stclusters.engine import count_records
 from stclusters.geocode.gazetteer import load_geonames, region_codes
 from stclusters.geocode.places import snap_to_places
@@ -176,6 +176,7 @@ def run(
         "partitions": counted.partitions,
         "rows_rejected": len(counted.rejected),
         "counting": counts.ledger,
+        "warnings": count_warnings(counts.ledger, counted.tally.documents, windows),
         "world_totals": world,
         "min_weight": thresholds,
         "clusters": {"total": len(clusters), "top": int((clusters["list"] == "top").sum()),

@@ -2,8 +2,10 @@
 
 Canonical tables (CSV or Parquet, see docs/input.md):
 
-- patents: ``doc_id``, ``year``, optional ``ipc`` (codes separated by ``;``)
-- articles: ``doc_id``, ``year``, optional ``subjects`` (separated by ``;``)
+- patents: ``doc_id``, ``year``, optional ``ipc`` (codes separated by ``;``),
+  ``document_type``
+- articles: ``doc_id``, ``year``, optional ``subjects`` (separated by ``;``),
+  ``document_type``
 - contributors: ``doc_id``, ``role`` (inventor | applicant for patents; author |
   organisation for articles), optional ``name``, ``address``, ``city``, ``region``,
   ``postcode``, ``country``, ``lat``, ``lon``
@@ -35,8 +37,8 @@ LOCATED_ROLES = {"patent": "inventor", "article": "author"}
 KINDS = ("patent", "article")
 
 _SCHEMAS: dict[str, tuple[list[str], list[str]]] = {
-    "patents": (["doc_id", "year"], ["ipc"]),
-    "articles": (["doc_id", "year"], ["subjects"]),
+    "patents": (["doc_id", "year"], ["ipc", "document_type"]),
+    "articles": (["doc_id", "year"], ["subjects", "document_type"]),
     "contributors": (["doc_id", "role"],
                      ["name", "address", "city", "region", "postcode", "country", "lat", "lon"]),
     "points": (["lat", "lon", "weight", "kind", "year"], ["organisation", "country"]),
@@ -209,7 +211,8 @@ def ingest(
             frame, rej = load(path, table)
             tables[table] = _documents(frame, rej)
         else:
-            tables[table] = empty_docs.assign(**{extra: pd.Series(dtype="string")})
+            tables[table] = empty_docs.assign(**{extra: pd.Series(dtype="string"),
+                                                 "document_type": pd.Series(dtype="string")})
 
     if contributors:
         frame, rej = load(contributors, "contributors")
