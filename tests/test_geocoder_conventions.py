@@ -409,3 +409,85 @@ def test_a_place_written_with_its_region_is_found_in_that_region(picks):
                                             + ", " + chosen["country"]).to_list()}))
     assert (out["geocode_level"] == "city").all()
     assert _admin1(out) == list(zip(chosen["cc"], chosen["admin1"], strict=True))
+
+
+# --- address forms of real exports (issue 20)
+
+
+def _places(addresses: list[str], **columns: list[str]) -> pd.DataFrame:
+    return geocode(pd.DataFrame({"address": addresses, **columns}))
+
+
+def test_territories_written_with_their_state():
+    """Hong Kong and Macau in WoS form, Puerto Rico and New Caledonia with their state: the
+    territory's places fit; its namesake in the state itself still comes first."""
+    out = _places(["City Univ Hong Kong, Kowloon, Hong Kong, Peoples R China",
+                   "Univ Macau, Taipa, Macau, Peoples R China",
+                   "Hong Kong Polytech Univ, Hong Kong, Peoples R China",
+                   "Turabo Univ, Dept Elect & Comp Engn, Gurabo, PR USA",
+                   "IRD, Noumea, France",
+                   "Lab X, Saint-Denis, France",
+                   "Univ La Reunion, Saint-Denis, Reunion, France"])
+    assert out["place_name"].tolist() == ["Kowloon", "Taipa", "Hong Kong", "Gurabo", "Nouméa",
+                                          "Saint-Denis", "Saint-Denis"]
+    assert out["cc"].tolist() == ["HK", "MO", "HK", "PR", "NC", "FR", "RE"]
+    assert (out["geocode_level"] == "city").all()
+
+
+@pytest.mark.parametrize(("address", "place"), [
+    ("Delft Univ Technol, Dept Elect Engn, NL-2628 CD Delft, Netherlands", "Delft"),
+    ("Wageningen Univ, 6700 AA Wageningen, Netherlands", "Wageningen"),
+    ("Botanical Institute, Box 461, SE 405 30 Göteborg, Sweden", "Gothenburg"),
+    ("Soc Pesquisa, Batel, Curitiba-PR CEP 80420-030, Brazil", "Curitiba"),
+    ("Univ Las Palmas Gran Canaria, Las Palmas Gran Canaria 35017, Spain",
+     "Las Palmas de Gran Canaria"),
+    ("IARC, 150 cours Albert Thomas, 69372 Lyon Cedex 08, France", "Lyon"),
+    ("OECD, 2 rue Andre-Pascal, 75775 Paris CEDEX 16, France", "Paris"),
+    ("Dedan Kimathi Univ Technol, Private Bag 10143, Dedan Kimathi Nyeri, Kenya", "Nyeri"),
+    ("Tel Aviv University, Israel", "Tel Aviv"),
+    ("Philadelphia Fox Chase Cancer Centre, United States", "Philadelphia"),
+    ("UNIV COLORADO,DEPT PHYS & ASTROPHYS,BOULDER,CO 80309", "Boulder"),
+])
+def test_postcodes_postal_words_and_places_inside_other_words(address, place):
+    """A postcode with letters or spaces, Cedex, CEP, a place named inside a longer part
+    or inside the organisation's name (when no part names one), a US address without
+    its country: all placed."""
+    out = _places([address])
+    assert out["place_name"].tolist() == [place]
+    assert out["geocode_level"].isin(["city", "postcode"]).all()
+
+
+def test_words_inside_a_part_name_only_well_known_places_of_the_known_country():
+    """First or last words are tried only when no whole part names a place, must name a
+    place of 50,000 or more in the address's own country (not a territory), and never a
+    common word of affiliations: Playa Vista is not found as Vista unless nothing else
+    is; Stanford (21,000) is not found inside "Stanford University"; a whole part wins."""
+    out = _places(["Moss Landing Marine Labs, Moss Landing, US",
+                   "Stanford University, United States",
+                   "Unite Porcins, Saint-Pierre-d'Amilly, France",
+                   "Forest Resources",
+                   "Anhembi Morumbi University, São Paulo, Brazil",
+                   "University Hospital, Research Center, United States"])
+    assert out["geocode_level"].tolist()[:4] == ["country", "country", "country", "failed"]
+    assert out["place_name"].tolist()[4] == "São Paulo"
+    assert out["geocode_level"].tolist()[5] == "country"
+
+
+def test_korean_names_in_either_romanization():
+    out = _places(["Kangwon Natl Univ, Chunchon 24341, South Korea",
+                   "Hallym Univ, Chuncheon, South Korea",
+                   "Chonbuk Natl Univ, Chonju, South Korea",
+                   "KAIST, Taejon, South Korea"])
+    assert out["place_name"].tolist() == ["Chuncheon", "Chuncheon", "Jeonju", "Daejeon"]
+
+
+def test_the_address_text_overrules_the_country_field():
+    """An OpenAlex institution's country is where the institution is: the address text
+    names where the author is. The text's country is used and the conflict flagged."""
+    out = _places(["Shell International Ltd., London, UK",
+                   "Saint Louis Zoo, Managua, Nicaragua",
+                   "Univ X, Lyon, France", "Univ Y"],
+                  country=["NL", "US", "FR", "DE"])
+    assert out["cc"].tolist()[:3] == ["GB", "NI", "FR"]
+    assert out["place_name"].tolist()[:3] == ["London", "Managua", "Lyon"]
+    assert out["country_conflict"].tolist() == [True, True, False, False]

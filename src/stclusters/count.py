@@ -41,7 +41,8 @@ _AT = ["kind", "year", "lat", "lon"]
 _DOC_COUNTERS = ["documents", "documents_excluded_by_type",
                  "documents_without_located_contributors",
                  "documents_without_placed_contributors", "contributor_rows",
-                 "contributor_rows_placed", "contributor_rows_ambiguous", "placed_weight",
+                 "contributor_rows_placed", "contributor_rows_ambiguous",
+                 "contributor_rows_country_conflict", "placed_weight",
                  "unplaced_weight", "points", "points_weight"]
 _TABLE_KEYS = {"locations": [*_AT, "cc"], "credits": [*_AT, "name"],
                "fields": [*_AT, "field"], "subjects": [*_AT, "subject"],
@@ -126,6 +127,8 @@ class Tally:
                 "contributor_rows_unplaced":
                     int(inner["contributor_rows"] - inner["contributor_rows_placed"]),
                 "contributor_rows_ambiguous": int(inner["contributor_rows_ambiguous"]),
+                "contributor_rows_country_conflict":
+                    int(inner["contributor_rows_country_conflict"]),
                 "placed_weight": float(inner["placed_weight"]),
                 "unplaced_weight": float(inner["unplaced_weight"]),
                 "points_in_window": int(inner["points"]),
@@ -254,9 +257,11 @@ def tally(
                                                            "contributions")}
     if "alternatives" not in located:
         located = located.assign(alternatives=0)
+    if "country_conflict" not in located:
+        located = located.assign(country_conflict=False)
     located = located.assign(**{c: "" for c in ADDRESS_FIELDS if c not in located})
     located = located[["doc_id", "kind", "role", "row", "lat", "lon", "cc", "geocode_level",
-                       "fail_reason", "alternatives", *ADDRESS_FIELDS]]
+                       "fail_reason", "alternatives", "country_conflict", *ADDRESS_FIELDS]]
     named = named[["doc_id", "kind", "role", "name"]]
     for kind in KINDS:
         docs = documents[kind].reset_index(drop=True)
@@ -269,6 +274,8 @@ def tally(
         n_placed = np.bincount(doc[is_placed], minlength=len(docs))
         ambiguous = is_placed & (rows["alternatives"].to_numpy() > 0)
         n_ambiguous = np.bincount(doc[ambiguous], minlength=len(docs))
+        n_conflict = np.bincount(doc[rows["country_conflict"].to_numpy(bool)],
+                                 minlength=len(docs))
         denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
         pd_doc = doc[is_placed]
         placed = pd.DataFrame({
@@ -303,7 +310,8 @@ def tally(
             "documents_without_placed_contributors": ((n_all > 0) & (n_placed == 0)).astype(
                 np.int64),
             "contributor_rows": n_all, "contributor_rows_placed": n_placed,
-            "contributor_rows_ambiguous": n_ambiguous, "placed_weight": placed_weight,
+            "contributor_rows_ambiguous": n_ambiguous,
+            "contributor_rows_country_conflict": n_conflict, "placed_weight": placed_weight,
             "unplaced_weight": 1.0 - placed_weight,
             "points": 0, "points_weight": 0.0}))
         parts["documents"].append(pd.DataFrame({
@@ -311,6 +319,7 @@ def tally(
             "documents_excluded_by_type": 0, "documents_without_located_contributors": 0,
             "documents_without_placed_contributors": 0, "contributor_rows": 0,
             "contributor_rows_placed": 0, "contributor_rows_ambiguous": 0,
+            "contributor_rows_country_conflict": 0,
             "placed_weight": 0.0, "unplaced_weight": 0.0,
             "points": 1,
             "points_weight": kind_points["weight"].to_numpy(np.float64)}))

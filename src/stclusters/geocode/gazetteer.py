@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["GEONAMES_COLUMNS", "Gazetteer", "arrow_strings", "codes_at", "country_code",
-           "country_index", "country_keys", "derived", "extend_gazetteer", "load_geonames",
-           "normalize", "region_codes"]
+__all__ = ["GEONAMES_COLUMNS", "TERRITORIES", "Gazetteer", "arrow_strings", "codes_at",
+           "country_code", "country_index", "country_keys", "derived", "extend_gazetteer",
+           "load_geonames", "normalize", "region_codes"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -74,6 +74,24 @@ COUNTRY_ALIASES = {
     "macedonia": "MK", "eswatini": "SZ", "swaziland": "SZ", "cape verde": "CV",
 }
 
+# Territories that ISO 3166-1 lists apart from the state they belong to, which addresses
+# often write with that state ("Kowloon, Hong Kong, Peoples R China", "Gurabo, PR USA",
+# "Nouméa, France"): a place there fits an address of the state. (ISO 3166-1 entries whose
+# UN M49 / CIA World Factbook status is a dependency, special administrative region,
+# overseas collectivity or constituent country of another state.)
+TERRITORIES = {
+    "US": ("PR", "GU", "VI", "AS", "MP", "UM"),
+    "CN": ("HK", "MO"),
+    "GB": ("GG", "JE", "IM", "GI", "BM", "KY", "VG", "TC", "AI", "MS", "FK", "SH", "PN",
+           "IO", "GS"),
+    "FR": ("GP", "MQ", "GF", "RE", "YT", "PF", "NC", "PM", "WF", "BL", "MF", "TF"),
+    "NL": ("AW", "CW", "SX", "BQ"),
+    "DK": ("GL", "FO"),
+    "NO": ("SJ", "BV"),
+    "AU": ("CX", "CC", "NF", "HM"),
+    "NZ": ("CK", "NU", "TK"),
+    "FI": ("AX",),
+}
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Words that place names write in full or abbreviated ("St Louis", "Ft Collins", "Mt
 # Pleasant", "Ste Anne de Bellevue", "Sankt Gallen"), keyed in one form: the abbreviation.

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 
 from stclusters._geo import chord, unit_vectors
 from stclusters.geocode.gazetteer import (
+    TERRITORIES,
     Gazetteer,
     arrow_strings,
     codes_at,
@@ -51,7 +52,7 @@ LEVELS = ("input", "postcode", "city", "admin", "country", "failed")
 PLACED_LEVELS = ("input", "postcode", "city")
 """Levels that are locations to cluster (a state, province, county or country is not)."""
 GEOCODE_COLUMNS = ["lat", "lon", "geocode_level", "place_id", "place_name", "cc", "fail_reason",
-                   "alternatives"]
+                   "alternatives", "country_conflict"]
 RIVAL_KM = 25.0
 """A rival place is at least this far from the chosen one (nearer ones are the same area)."""
 RIVAL_SHARE = 0.1
@@ -111,9 +112,10 @@ def geocode(
     {input, postcode, city, admin, country, failed} (only the first three are locations),
     ``place_id`` (GeoNames id of the place or region, -1 when none or a postcode),
     ``place_name``, ``cc`` (ISO alpha-2 or NA), ``fail_reason`` (empty when placed,
-    ``region_only``, ``country_only``, ``no_match`` or ``no_address``) and ``alternatives``
+    ``region_only``, ``country_only``, ``no_match`` or ``no_address``), ``alternatives``
     (other places, far from the chosen one, that fit the address about as well: > 0 means
-    ambiguous).
+    ambiguous) and ``country_conflict`` (the country field names another country than the
+    address text; the text's is used).
     """
     gaz = gazetteer or load_gazetteer()
     out = frame.copy()
@@ -174,6 +176,8 @@ def geocode(
     out["cc"] = cc
     out["fail_reason"] = merged["fail_reason"].astype("string").fillna("").mask(given, "")
     out["alternatives"] = alternatives
+    out["country_conflict"] = merged["country_conflict"].fillna(False).astype(bool).to_numpy() \
+        & ~given
     assert len(out) == n
     return out
 
@@ -281,10 +285,43 @@ def _build_name_index(names: pd.DataFrame) -> tuple[pd.Index, np.ndarray, np.nda
     return index, starts, ends, names["place"].to_numpy()
 
 
-def _name_hits(cand: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
+_ROMANIZED = ("KR", "KP")
+"""Countries whose place names are also looked up in one romanized form (``romanized``)."""
+
+
+def romanized(keys: pd.Series) -> pd.Series:
+    """One key for the romanizations of a Korean name: Revised Romanization (Chuncheon,
+    Daegu, Gwangju, Busan) and McCune–Reischauer without its marks (Chunchon, Taegu,
+    Kwangju, Pusan), which real exports mix: vowels eo/o and eu/u, consonants g/k, d/t,
+    b/p, j/ch, r/l written one way, spaces and hyphens dropped."""
+    out = keys.astype("string").str.replace(" ", "", regex=False)
+    for written, key in (("eo", "o"), ("eu", "u"), ("g", "k"), ("d", "t"), ("b", "p"),
+                         ("j", "ch"), ("r", "l")):
+        out = out.str.replace(written, key, regex=False)
+    return out
+
+
+def _romanized_index(gaz: Gazetteer) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
+    """``_name_index`` over the romanized keys of the names of places in ``_ROMANIZED``."""
+    def build(names: pd.DataFrame) -> tuple:
+        where = gaz.places["cc"].isin(_ROMANIZED).to_numpy()[names["place"].to_numpy()]
+        mine = names[where]
+        keyed = mine.assign(key=romanized(mine["key"]).to_numpy(dtype=object)).sort_values(
+            ["key", "place"], kind="stable").reset_index(drop=True)
+        return (*_build_name_index(keyed), keyed["primary"].to_numpy())
+
+    return derived(gaz.names, "romanized index", build)
+
+
+def _name_hits(cand: pd.DataFrame, gaz: Gazetteer, *, romanize: bool = False) -> pd.DataFrame:
     """Every (candidate, place) pair whose names match: a join without re-hashing names.
-    Columns row, part, prio (the candidate's), place, primary."""
-    index, starts, ends, place = _name_index(gaz)
+    Columns row, part, prio (the candidate's), place, primary. ``romanize``: look the
+    candidates up among the romanized names instead (``romanized``)."""
+    if romanize:
+        index, starts, ends, place, primary = _romanized_index(gaz)
+    else:
+        index, starts, ends, place = _name_index(gaz)
+        primary = gaz.names["primary"].to_numpy()
     found = index.get_indexer(cand["key"].to_numpy())
     ok = found >= 0
     found = found[ok]
@@ -294,7 +331,7 @@ def _name_hits(cand: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     pos = np.repeat(starts[found], lengths) + offsets
     return pd.DataFrame({column: cand[column].to_numpy()[rows]
                          for column in ("row", "part", "prio")}
-                        | {"place": place[pos], "primary": gaz.names["primary"].to_numpy()[pos]})
+                        | {"place": place[pos], "primary": primary[pos]})
 
 
 @dataclass(frozen=True)
@@ -304,6 +341,9 @@ class _PlaceCodes:
 
     cc: pd.Index
     cc_code: np.ndarray
+    state_code: np.ndarray
+    """Per country code: the code of the state it is a territory of (``TERRITORIES``), or
+    its own."""
     admin1: pd.Index
     admin1_code: np.ndarray
     no_admin1: int
@@ -316,7 +356,11 @@ def _place_codes(gaz: Gazetteer) -> _PlaceCodes:
         admin1_code, admin1 = pd.factorize(
             places["admin1"].astype("string").fillna("").str.upper().to_numpy(dtype=object))
         admin1 = pd.Index(admin1)
-        return _PlaceCodes(pd.Index(cc), cc_code, admin1, admin1_code,
+        cc = pd.Index(cc)
+        state = {t: s for s, ts in TERRITORIES.items() for t in ts}
+        state_code = cc.get_indexer([state.get(c, c) for c in cc])
+        state_code = np.where(state_code >= 0, state_code, np.arange(len(cc)))
+        return _PlaceCodes(cc, cc_code, state_code, admin1, admin1_code,
                            int(admin1.get_indexer([""])[0]))
 
     return derived(gaz.places, "place codes", build)
@@ -338,6 +382,21 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     last = _drop_numbers(last_raw)
     last_key = arrow_strings(normalize(last)).fill_null("")
     last_cc = codes_at(country_index(last_key, gaz), gaz, res.index)
+    # older Web of Science writes a US address without the country: "BOULDER,CO 80309" (a
+    # state code and a ZIP code, not Colombia)
+    zip_only = pc.extract_regex(arrow_strings(last_raw.str.strip()),
+                                r"^(?P<s>[A-Za-z]{2})\s+\d{5}(?:-\d{4})?$")
+    state = pd.Series(pc.utf8_lower(pc.struct_field(zip_only, "s")).to_numpy(
+        zero_copy_only=False), index=res.index, dtype="string")
+    last_cc = last_cc.mask(state.isin(_US_CODES_LOWER).fillna(False), "US")
+    # "CA 94305 USA": the country is the trailing word(s)
+    trailing, before_country = _trailing_country(last_key, gaz)
+    # the address's own words over the country field: an OpenAlex institution's country is
+    # where the institution is, "Shell International Ltd., London, UK" with NL is in London
+    text_cc = last_cc.fillna(codes_at(trailing, gaz, res.index))
+    conflict = (cc.notna() & text_cc.notna() & (cc != text_cc)).fillna(False).to_numpy(bool)
+    res["country_conflict"] = conflict
+    cc = cc.mask(conflict, text_cc)
     cc = cc.fillna(last_cc)
     # "Congo, The Democratic Republic of the": a country name inverted around a comma
     # (only where the last part is no country: the rest of this block is for few rows)
@@ -348,8 +407,6 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     inverted_cc = country_code(inverted, gaz).reindex(res.index)
     cc = cc.fillna(inverted_cc)
     inverted_rows = last_cc.isna() & inverted_cc.notna()
-    # "CA 94305 USA": the country is the trailing word(s)
-    trailing, before_country = _trailing_country(last_key, gaz)
     res["cc_q"] = cc.fillna(codes_at(trailing, gaz, res.index))
 
     # candidate names: the city field, else the address parts right to left; the last
@@ -365,6 +422,8 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     parts["key"] = normalize(parts["token"])
     country_at = country_index(arrow_strings(parts["key"]), gaz)
     named_cc = codes_at(country_at, gaz, parts.index)
+    _territory_named(res, parts["row"].to_numpy(), named_cc.to_numpy(dtype=object),
+                     codes_at(country_index(before_country, gaz), gaz, res.index))
     part_cc = res["cc_q"].to_numpy()[parts["row"].to_numpy()]
     own_country = (named_cc == pd.Series(part_cc, index=parts.index, dtype="string")
                    ).fillna(False).to_numpy(dtype=bool)
@@ -412,9 +471,17 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         sides = cand[two].assign(token=cand["token"][two].str.split("/")).explode("token")
         variants.append(sides.assign(key=normalize(sides["token"].astype("string"))))
     variants = pd.concat(variants, ignore_index=True)
-    cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
+    cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5),
+                      _leading_and_trailing_words(cand)], ignore_index=True)
 
     hits = _name_hits(cand, gaz)
+    # Korean names in either romanization ("Chunchon" is Chuncheon, "Taegu" Daegu), after
+    # the names as written
+    korean = res["cc_q"].isin(_ROMANIZED).fillna(False).to_numpy()[cand["row"].to_numpy()]
+    if korean.any():
+        other = cand[korean]
+        other = other.assign(key=romanized(other["key"]).to_numpy(), prio=other["prio"] + 0.25)
+        hits = pd.concat([hits, _name_hits(other, gaz, romanize=True)], ignore_index=True)
     place = hits["place"].to_numpy()
     about = _place_codes(gaz)
     # (res is in row order: a row's values are gathered by position; the hits table holds
@@ -422,7 +489,13 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     cc_q = about.cc.get_indexer(res["cc_q"].fillna("").to_numpy(dtype=object))
     cc_q[res["cc_q"].isna().to_numpy()] = -2
     cc_q = cc_q[hits["row"].to_numpy()]
-    hits = hits[(cc_q == -2) | (cc_q == about.cc_code[place])]
+    # a place of the address's country, or of a territory of it ("Hong Kong, Peoples R
+    # China", "Gurabo, PR USA")
+    place_cc = about.cc_code[place]
+    fits = (cc_q == -2) | (cc_q == place_cc) | (cc_q == about.state_code[place_cc])
+    hits = hits[fits]
+    abroad = (cc_q[fits] >= 0) & (cc_q[fits] != place_cc[fits])
+    country_known = cc_q[fits] >= 0
     row_of, place = hits["row"].to_numpy(), hits["place"].to_numpy()
     # (a place GeoNames puts in no division is in none the address names)
     code = res["region_q"].to_numpy(dtype=object)
@@ -448,12 +521,22 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     elsewhere[at] = population[at] >= REGION_PLACE_SHARE * largest.to_numpy()
     # (a place GeoNames puts in no division is not known to lie outside the region)
     keep = (region_part < 0) | region_match | elsewhere | (admin1 == about.no_admin1)
+    # a place named by some words of a part only when it is well known, and in the
+    # address's own country, which must be known: "Lyon Cedex" is Lyon, but "Playa Vista"
+    # is not Vista, CA, nor "Moss Landing" Mosses, nor "Saint-Pierre-d'Amilly, France"
+    # Saint-Pierre, Réunion
+    keep &= (hits["prio"].to_numpy() < _WORDS_PRIO) | (
+        (population >= WORDS_MIN_POPULATION) & country_known & ~abroad)
     # a place in the address's region first ("Stanford, California": not California, MD),
     # then the rightmost part, then the weightiest place
     order = np.flatnonzero(keep)
+    # (a place of a territory of the address's country comes after its own: Saint-Denis,
+    # France is not Saint-Denis, Réunion; "Noumea, France" is still Nouméa)
+    # (the first or last words of a part only when no whole part names a place)
+    part_words = hits["prio"].to_numpy() >= _POSTAL_PRIO
     order = order[np.lexsort((gaz.places["geonameid"].to_numpy()[place[order]], -weight[order],
-                              hits["prio"].to_numpy()[order], ~region_match[order],
-                              row_of[order]))]
+                              hits["prio"].to_numpy()[order], abroad[order],
+                              ~region_match[order], part_words[order], row_of[order]))]
     ranked = pd.DataFrame({"row": row_of[order], "prio": hits["prio"].to_numpy()[order],
                            "region_match": region_match[order], "weight": weight[order],
                            "place": place[order]})
@@ -503,6 +586,92 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
                  np.where(~empty, "no_match",
                           np.where(has_country, "country_only", "no_address"))))
     return res.drop(columns=["row", "cc_q", "region_q", "region_q2", "region_part"])
+
+
+# Words of affiliations and street addresses that are no place on their own, however many
+# places GeoNames gives such a name ("Center, TX", "College, AK", "University Park").
+_NOT_A_PLACE = frozenset({"univ", "university", "universidad", "universidade", "universite",
+    "universita", "universitat", "universiteit", "dept", "department", "departamento", "inst",
+    "institute", "institut", "instituto", "istituto", "lab", "labs", "laboratory",
+    "laboratories", "ctr", "center", "centre", "centro", "hosp", "hospital", "hopital", "coll",
+    "college", "school", "sch", "faculty", "fac", "div", "division", "sect", "section", "unit",
+    "program", "programme", "grp", "group", "res", "research", "sci", "science", "sciences",
+    "technol", "technology", "tech", "engn", "engineering", "natl", "national", "state", "city",
+    "campus", "st", "street", "str", "rd", "road", "ave", "avenue", "blvd", "ln", "lane", "po",
+    "box", "bp", "cedex", "cep", "cp", "cx", "postfach", "bus", "pob", "private", "bag", "key",
+    "med", "medical", "clin", "clinical", "hlth", "health", "publ", "public", "acad", "academy",
+    "soc", "society", "fdn", "foundation", "co", "corp", "inc", "ltd", "gmbh", "ag", "sa", "bv",
+    "llc", "plc", "srl", "spa", "the", "of", "and", "for", "in", "de", "la", "le", "les", "du",
+    "des", "di", "da", "do", "dos", "das", "del", "der", "den", "und", "et", "y", "e", "van",
+    "von", "north", "south", "east", "west", "new", "old", "upper", "lower", "central",
+    "metropolitan", "greater", "great", "little", "big", "district", "region", "province",
+    "county", "prefecture", "municipality", "area", "zone", "park", "garden", "gardens", "hill",
+    "hills", "village", "town", "ku", "shi", "gun", "si", "gu", "cho", "machi", "mura", "qu",
+    "xian", "hi", "high", "tower", "building", "bldg", "floor", "room",
+    "suite"})
+_MAX_WORDS_KEPT = 3
+"""A place named by some words of a part is named by its first or last three words at most
+(the longest tried first)."""
+_POSTAL_PRIO = 1500
+"""Added to the priority of a part's words beside a postcode (after every whole part)."""
+_WORDS_PRIO = 2000
+"""Added to the priority of a part's other first or last words (after those)."""
+WORDS_MIN_POPULATION = 50_000
+"""A place named by the first or last words of a part (not beside a postcode) has at least
+this population."""
+_POSTAL_WORDS = frozenset({"cedex", "cep", "bp", "cp", "pb", "cx", "postbus", "postfach",
+                           "box", "po", "pob", "apartado", "caixa", "postal", "gpo", "ms"})
+
+
+def _leading_and_trailing_words(cand: pd.DataFrame) -> pd.DataFrame:
+    """Candidates made of the first or last one to three words of a part (of more words),
+    tried after every whole part
+    (and after a region's or country's own part), so only for an address no part of which
+    names a place. Where the words left out are a postcode's letters or a postal word
+    ("NL-2628 CD Delft", "6700 AA Wageningen", "69372 Lyon Cedex 08", "Curitiba-PR CEP
+    80420-030": digits are already blanked), the rest is the place; otherwise ("Las Palmas
+    Gran Canaria", "Dedan Kimathi Nyeri", "Tel Aviv University, Israel": an affiliation
+    with no city part) it must name a well-known place (``WORDS_MIN_POPULATION``). A
+    variant of one word that is a common word of affiliations or streets
+    (``_NOT_A_PLACE``) is none."""
+    keys = arrow_strings(cand["key"])
+    frames = [cand.iloc[:0]]
+    for kept in range(_MAX_WORDS_KEPT, 0, -1):
+        for side, pattern in (("lead", rf"^(?P<w>\S+(?: \S+){{{kept - 1}}})(?P<r>(?: \S+)+)$"),
+                              ("trail", rf"^(?P<r>(?:\S+ )+)(?P<w>\S+(?: \S+){{{kept - 1}}})$")):
+            found = pc.extract_regex(keys, pattern)
+            ok = pc.is_valid(found).to_numpy(zero_copy_only=False)
+            if not ok.any():
+                continue
+            found = found.filter(pa.array(ok))
+            words, rest = (pd.Series(pc.utf8_trim_whitespace(pc.struct_field(found, f))
+                                     .to_numpy(zero_copy_only=False), dtype="string")
+                           for f in ("w", "r"))
+            useful = ~words.str.split(" ").map(
+                lambda ws: all(w in _NOT_A_PLACE or len(w) < 3 for w in ws)).to_numpy(bool)
+            postal = rest.str.split(" ").map(
+                lambda ws: all(len(w) <= 2 or w in _POSTAL_WORDS for w in ws)).to_numpy(bool)
+            frames.append(cand[ok][useful].assign(
+                key=words[useful].to_numpy(),
+                prio=cand["prio"].to_numpy()[ok][useful]
+                + np.where(postal[useful], _POSTAL_PRIO, _WORDS_PRIO)
+                + (_MAX_WORDS_KEPT - kept) / 10 + (side == "trail") / 100))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _territory_named(res: pd.DataFrame, part_row: np.ndarray, part_cc: np.ndarray,
+                     last_cc: pd.Series) -> None:
+    """An address of a state that names one of its territories (``TERRITORIES``) is in that
+    territory: "Kowloon, Hong Kong, Peoples R China" is in HK, "Gurabo, PR USA" (the words
+    before the trailing country, ``last_cc``) in PR. Sets ``res["cc_q"]``."""
+    territory = {t: state for state, ts in TERRITORIES.items() for t in ts}
+    state = res["cc_q"].fillna("").to_numpy(dtype=object)
+    for rows, named in ((part_row, part_cc), (res["row"].to_numpy(), last_cc.to_numpy(
+            dtype=object))):
+        named = np.where(pd.isna(named), "", named).astype(object)
+        of = np.array([territory.get(c, "") for c in named], dtype=object)
+        hit = (of != "") & (of == state[rows])
+        res.loc[rows[hit], "cc_q"] = named[hit]
 
 
 def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray,
