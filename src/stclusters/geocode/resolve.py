@@ -471,8 +471,18 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         sides = cand[two].assign(token=cand["token"][two].str.split("/")).explode("token")
         variants.append(sides.assign(key=normalize(sides["token"].astype("string"))))
     variants = pd.concat(variants, ignore_index=True)
-    cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5),
-                      _leading_and_trailing_words(cand)], ignore_index=True)
+    cand = pd.concat([cand, variants.assign(prio=variants["prio"] + 0.5)], ignore_index=True)
+    about = _place_codes(gaz)
+    # (res is in row order: a row's values are gathered by position; the hits table holds
+    # numbers only, the chosen places' names are gathered at the end)
+    row_cc = about.cc.get_indexer(res["cc_q"].fillna("").to_numpy(dtype=object))
+    row_cc[res["cc_q"].isna().to_numpy()] = -2
+
+    def of_country(hits: pd.DataFrame) -> np.ndarray:
+        """A place of the address's country, or of a territory of it ("Hong Kong, Peoples
+        R China", "Gurabo, PR USA")."""
+        want, place_cc = row_cc[hits["row"].to_numpy()], about.cc_code[hits["place"].to_numpy()]
+        return (want == -2) | (want == place_cc) | (want == about.state_code[place_cc])
 
     hits = _name_hits(cand, gaz)
     # Korean names in either romanization ("Chunchon" is Chuncheon, "Taegu" Daegu), after
@@ -482,17 +492,18 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
         other = cand[korean]
         other = other.assign(key=romanized(other["key"]).to_numpy(), prio=other["prio"] + 0.25)
         hits = pd.concat([hits, _name_hits(other, gaz, romanize=True)], ignore_index=True)
+    # a part's first or last words, for the addresses no whole part of which names a place
+    # of their country
+    named = np.zeros(len(res), dtype=bool)
+    named[hits["row"].to_numpy()[of_country(hits)]] = True
+    unnamed = ~named[cand["row"].to_numpy()]
+    if unnamed.any():
+        hits = pd.concat([hits, _name_hits(_leading_and_trailing_words(cand[unnamed]), gaz)],
+                         ignore_index=True)
     place = hits["place"].to_numpy()
-    about = _place_codes(gaz)
-    # (res is in row order: a row's values are gathered by position; the hits table holds
-    # numbers only, the chosen places' names are gathered at the end)
-    cc_q = about.cc.get_indexer(res["cc_q"].fillna("").to_numpy(dtype=object))
-    cc_q[res["cc_q"].isna().to_numpy()] = -2
-    cc_q = cc_q[hits["row"].to_numpy()]
-    # a place of the address's country, or of a territory of it ("Hong Kong, Peoples R
-    # China", "Gurabo, PR USA")
+    cc_q = row_cc[hits["row"].to_numpy()]
     place_cc = about.cc_code[place]
-    fits = (cc_q == -2) | (cc_q == place_cc) | (cc_q == about.state_code[place_cc])
+    fits = of_country(hits)
     hits = hits[fits]
     abroad = (cc_q[fits] >= 0) & (cc_q[fits] != place_cc[fits])
     country_known = cc_q[fits] >= 0
@@ -644,19 +655,27 @@ def _leading_and_trailing_words(cand: pd.DataFrame) -> pd.DataFrame:
             if not ok.any():
                 continue
             found = found.filter(pa.array(ok))
-            words, rest = (pd.Series(pc.utf8_trim_whitespace(pc.struct_field(found, f))
-                                     .to_numpy(zero_copy_only=False), dtype="string")
+            words, rest = (pc.utf8_trim_whitespace(pc.struct_field(found, f))
                            for f in ("w", "r"))
-            useful = ~words.str.split(" ").map(
-                lambda ws: all(w in _NOT_A_PLACE or len(w) < 3 for w in ws)).to_numpy(bool)
-            postal = rest.str.split(" ").map(
-                lambda ws: all(len(w) <= 2 or w in _POSTAL_WORDS for w in ws)).to_numpy(bool)
+            useful = ~_every_word(words, _NOT_A_PLACE, 2)
+            postal = _every_word(rest, _POSTAL_WORDS, 2)
             frames.append(cand[ok][useful].assign(
-                key=words[useful].to_numpy(),
+                key=words.filter(pa.array(useful)).to_numpy(zero_copy_only=False),
                 prio=cand["prio"].to_numpy()[ok][useful]
                 + np.where(postal[useful], _POSTAL_PRIO, _WORDS_PRIO)
                 + (_MAX_WORDS_KEPT - kept) / 10 + (side == "trail") / 100))
     return pd.concat(frames, ignore_index=True)
+
+def _every_word(texts: pa.Array, listed: frozenset[str], short: int) -> np.ndarray:
+    """Whether every space-separated word of each text is in ``listed`` or has at most
+    ``short`` letters (columnwise)."""
+    words = pc.split_pattern(texts, " ")
+    parent = pc.list_parent_indices(words).to_numpy()
+    flat = pc.list_flatten(words)
+    fine = (pc.is_in(flat, value_set=pa.array(sorted(listed))).to_numpy(zero_copy_only=False)
+            | (pc.utf8_length(flat).to_numpy(zero_copy_only=False) <= short))
+    bad = np.bincount(parent[~fine], minlength=len(texts))
+    return bad == 0
 
 
 def _territory_named(res: pd.DataFrame, part_row: np.ndarray, part_cc: np.ndarray,
