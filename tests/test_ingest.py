@@ -68,3 +68,18 @@ def test_points_validation(tmp_path):
     rec = ingest(points=f)
     assert len(rec.points) == 1
     assert sorted(rec.rejected["row"].tolist()) == [2, 3, 4, 5]
+
+
+def test_a_rejected_contributor_row_carries_its_address(tmp_path):
+    """rejected.csv alone shows the text that failed (issue 20): address fields as read."""
+    from stclusters import ingest
+
+    (tmp_path / "a.csv").write_text("doc_id,year\na1,2020\n")
+    (tmp_path / "c.csv").write_text('doc_id,role,address,city,country\n'
+                                    'zz,author,"Univ X, Lyon, France",Lyon,FR\n'
+                                    'a1,writer,"Lab Y, Paris",Paris,FR\n')
+    rec = ingest(articles=tmp_path / "a.csv", contributors=tmp_path / "c.csv")
+    rows = rec.rejected.sort_values("row")
+    assert rows[["row", "field", "address", "city", "country"]].values.tolist() == [
+        [1, "doc_id", "Univ X, Lyon, France", "Lyon", "FR"],
+        [2, "role", "Lab Y, Paris", "Paris", "FR"]]

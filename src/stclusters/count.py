@@ -28,13 +28,11 @@ import pandas as pd
 
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
-from stclusters.readers.canonical import KINDS, LOCATED_ROLES
+from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
 
 __all__ = ["Counts", "Tally", "aggregate_locations", "combine_tallies", "count_warnings",
            "counted_types", "split_codes", "tally"]
 
-ADDRESS_FIELDS = ["address", "city", "region", "postcode", "country"]
-"""The text of a contributor's address as read, carried into every unplaced row."""
 NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 """Who is credited with a document's output inside a cluster (never placed)."""
 _AT = ["kind", "year", "lat", "lon"]
@@ -64,7 +62,7 @@ class Counts:
     """kind, lat, lon, subject, weight."""
     unplaced: pd.DataFrame
     """Every located contributor row not placed: kind, file, row, doc_id, reason, weight,
-    and the address as read (``ADDRESS_FIELDS``)."""
+    and the address as read (``ADDRESS_COLUMNS``)."""
     ledger: dict = field(default_factory=dict)
     """Per kind: documents, in and out of window, placed and unplaced weight, points."""
     contributions: pd.DataFrame | None = None
@@ -259,9 +257,9 @@ def tally(
         located = located.assign(alternatives=0)
     if "country_conflict" not in located:
         located = located.assign(country_conflict=False)
-    located = located.assign(**{c: "" for c in ADDRESS_FIELDS if c not in located})
+    located = located.assign(**{c: "" for c in ADDRESS_COLUMNS if c not in located})
     located = located[["doc_id", "kind", "role", "row", "lat", "lon", "cc", "geocode_level",
-                       "fail_reason", "alternatives", "country_conflict", *ADDRESS_FIELDS]]
+                       "fail_reason", "alternatives", "country_conflict", *ADDRESS_COLUMNS]]
     named = named[["doc_id", "kind", "role", "name"]]
     for kind in KINDS:
         docs = documents[kind].reset_index(drop=True)
@@ -297,7 +295,7 @@ def tally(
             "kind": kind, "year": year[miss_doc], "file": source,
             "row": miss["row"].to_numpy(np.int64), "doc_id": miss["doc_id"].to_numpy(),
             "reason": miss["fail_reason"].astype("string").to_numpy(), "weight": miss_weight,
-            **{c: miss[c].astype("string").fillna("").to_numpy() for c in ADDRESS_FIELDS}}))
+            **{c: miss[c].astype("string").fillna("").to_numpy() for c in ADDRESS_COLUMNS}}))
         parts["reasons"].append(pd.DataFrame({
             "kind": kind, "year": year[miss_doc],
             "reason": miss["fail_reason"].astype("string").to_numpy(), "rows": 1}))

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from stclusters._errors import InputError
 from stclusters.readers._spill import Spill
-from stclusters.readers.canonical import REJECTED_COLUMNS
+from stclusters.readers.canonical import ADDRESS_COLUMNS, REJECTED_COLUMNS
 
 __all__ = ["ARTICLE_COLUMNS", "CHUNK_ROWS", "CONTRIBUTOR_COLUMNS", "Export", "add_contributors",
            "count_rejected",
@@ -102,7 +102,8 @@ def rejected_rows(path: Path | np.ndarray, table: str, rows: np.ndarray, fld: st
     values = values if isinstance(values, str) else np.asarray(values, dtype=object)
     where = path if isinstance(path, np.ndarray) else str(path)
     return pd.DataFrame({"file": where, "table": table, "row": rows, "field": fld,
-                         "reason": reason, "value": values}, columns=REJECTED_COLUMNS)
+                         "reason": reason, "value": values}, columns=REJECTED_COLUMNS
+                        ).fillna({c: "" for c in ADDRESS_COLUMNS})
 
 
 _TEXT = [c for c in CONTRIBUTOR_COLUMNS if c not in ("lat", "lon")]

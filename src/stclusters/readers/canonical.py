@@ -43,7 +43,10 @@ _SCHEMAS: dict[str, tuple[list[str], list[str]]] = {
                      ["name", "address", "city", "region", "postcode", "country", "lat", "lon"]),
     "points": (["lat", "lon", "weight", "kind", "year"], ["organisation", "country"]),
 }
-REJECTED_COLUMNS = ["file", "table", "row", "field", "reason", "value"]
+ADDRESS_COLUMNS = ["address", "city", "region", "postcode", "country"]
+REJECTED_COLUMNS = ["file", "table", "row", "field", "reason", "value", *ADDRESS_COLUMNS]
+"""A rejected row: where, why, the value at fault, and (contributor rows) the address as
+read, so that the failing text is in the rejected file alone."""
 
 
 @dataclass
@@ -118,6 +121,7 @@ class _Rejector:
                 "file": self.path, "table": self.table, "row": rows["row"].to_numpy(),
                 "field": fld, "reason": reason,
                 "value": rows[fld].to_numpy() if fld in rows else "",
+                **{c: rows[c].to_numpy() if c in rows else "" for c in ADDRESS_COLUMNS},
             }))
         return frame.loc[~bad]
 

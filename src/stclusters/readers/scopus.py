@@ -255,4 +255,4 @@ def _bad_rows(seen: list[warnings.WarningMessage]) -> pd.DataFrame:
 def _bad(rows: np.ndarray, why: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"file": "", "table": "scopus", "row": rows, "field": "(row)",
                          "reason": [f"the row does not fit the header ({w})" for w in why],
-                         "value": ""}, columns=REJECTED_COLUMNS)
+                         "value": ""}, columns=REJECTED_COLUMNS).fillna("")
