@@ -44,10 +44,13 @@ def test_a_postcode_in_the_address_places_it(coded):
     assert out["lat"][5] == pytest.approx(47.3707, abs=1e-4)     # the mean of its two places
     assert out["lon"][5] == pytest.approx(8.5435, abs=1e-4)
     assert round(out["lat"][6]) == 42 and out["fail_reason"][7] == "no_match"
-    # without the file the same text is placed by its city names, and the US ZIP code by
-    # the postcodes that ship with the package
+    # without the file the same text is placed by its city names, and the US ZIP code and
+    # the Swedish and Swiss codes by the postcodes that ship with the package (those two
+    # listed by place name: at the place the text names too)
     plain = geocode(pd.DataFrame({"address": addresses}))
-    assert plain["geocode_level"].tolist()[:6] == ["city", "postcode"] + ["city"] * 4
+    assert plain["geocode_level"].tolist()[:6] == ["city", "postcode", "city", "city",
+                                                   "postcode", "postcode"]
+    assert plain["place_name"].tolist()[4:6] == ["Uppsala", "Zürich"]
 
 
 def test_a_postcode_field_alone_places_a_row(coded):
@@ -116,7 +119,8 @@ def test_a_run_places_contributors_by_postcode(data_dir, tmp_path):
                             "ipc": "G06F 16/00"})
     people = pd.DataFrame({"doc_id": patents["doc_id"], "role": "inventor", "name": "X",
                            "address": "", "city": "", "region": "",
-                           "postcode": ["80333", "113-0033"] * 20, "country": ["DE", "JP"] * 20,
+                           "postcode": ["CB2 1TN", "113-0033"] * 20,
+                           "country": ["GB", "JP"] * 20,
                            "lat": "", "lon": ""})
     patents.to_csv(tmp_path / "patents.csv", index=False)
     people.to_csv(tmp_path / "contributors.csv", index=False)
@@ -182,3 +186,17 @@ def test_a_user_postcode_file_overrides_a_shipped_code(tmp_path):
     assert len(gaz.postcodes.index) == len(load_gazetteer().postcodes.index)
     out = geocode(pd.DataFrame({"postcode": ["94305"], "country": ["US"]}), gazetteer=gaz)
     assert out["place_name"].tolist() == ["Stanford Campus"] and out["lat"][0] == 37.43
+
+
+def test_codes_listed_by_place_name_settle_namesakes_but_never_move_a_named_place():
+    """Codes the shipped table lists with a place name and no coordinates (Germany,
+    Spain, ...) are placed at that place: "D-85276 Pfaffenhofen" is Pfaffenhofen an der
+    Ilm (Bavaria), not the Pfaffenhofen 190 km away; but such a code never moves a city
+    the text names to another town ("ES-08034 Barcelona" is listed under Calders)."""
+    out = geocode(pd.DataFrame({"address": [
+        "ASC GmbH, Ledererstr 10, D-85276 Pfaffenhofen, Germany",
+        "Univ Politecn Cataluna, ES-08034 Barcelona, Spain",
+        "Univ Freiburg, Dept Comp Sci, D-79110 Freiburg, Germany"]}))
+    assert out["place_name"].tolist() == ["Pfaffenhofen an der Ilm", "Barcelona", "Freiburg"]
+    assert abs(out["lat"][0] - 48.53) < 0.05 and abs(out["lon"][0] - 11.50) < 0.05
+    assert out["geocode_level"].tolist() == ["postcode", "city", "postcode"]

@@ -6,8 +6,12 @@ Shipped: the codes with coordinates of the ``countrystatecity-postal-codes`` pac
 https://github.com/dr5hn/countries-states-cities-database): every US ZIP code area, the
 forward sortation areas of Canada (``M5S``), and the codes of Poland, Malta, Brazil,
 Australia, Sri Lanka, Algeria, Moldova, Greece, Ecuador, Belgium, Denmark, New Zealand,
-Slovenia and a few territories, about 104,000 in all. Its other countries (Japan, Germany,
-France, China, ...) have codes without coordinates, and Britain only postcode areas
+Slovenia and a few territories, about 104,000 in all. Its other countries (Germany,
+France, Italy, Spain, Sweden, the Netherlands, Japan, China, ...; about 733,000 codes in
+103 countries) list each code with its place's name and state but no coordinates: such
+a code is placed at the gazetteer's place of that name in that state
+(``_placed_by_name``), so that "D-85276 Pfaffenhofen" is Pfaffenhofen an der Ilm in
+Bavaria, not a village of that name 190 km away. Britain has only postcode areas
 (``CB``), too coarse to place a row: those are left out.
 
 GeoNames publishes postcodes with coordinates per country (CC BY 4.0,
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import version
@@ -36,11 +39,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pycountry
 
 from stclusters._errors import InputError
 from stclusters._geo import mean_positions
-from stclusters.geocode.gazetteer import Gazetteer, arrow_strings, cached_tables
+from stclusters.geocode.gazetteer import Gazetteer, arrow_strings, cached_tables, normalize
 from stclusters.geocode.places import snap_to_places
+from stclusters.geocode.regions import region_code
 
 __all__ = ["POSTCODE_COLUMNS", "Postcodes", "add_postcodes", "bundled_postcodes",
            "find_postcodes", "postcode_key"]
@@ -62,6 +67,8 @@ class Postcodes:
     lat: np.ndarray
     lon: np.ndarray
     name: np.ndarray
+    by_name: np.ndarray
+    """The code was placed by its place's name (``_placed_by_name``), not by coordinates."""
 
 
 def postcode_key(values: pd.Series) -> pd.Series:
@@ -104,8 +111,9 @@ def add_postcodes(gaz: Gazetteer, path: str | Path) -> Gazetteer:
         old = gaz.postcodes
         keep = ~old.index.isin(table["code"])
         table = pd.concat([pd.DataFrame({"code": old.index[keep], "lat": old.lat[keep],
-                                         "lon": old.lon[keep], "name": old.name[keep]}),
-                           table], ignore_index=True)
+                                         "lon": old.lon[keep], "name": old.name[keep],
+                                         "by_name": old.by_name[keep]}),
+                           table.assign(by_name=False)], ignore_index=True)
     return dataclasses.replace(gaz, postcodes=_indexed(table))
 
 
@@ -118,8 +126,10 @@ def _indexed(table: pd.DataFrame) -> Postcodes:
                               table["lon"].to_numpy(np.float64), np.ones(len(table)),
                               len(codes))
     first = np.unique(group, return_index=True)[1]
+    by_name = (table["by_name"].fillna(False).to_numpy(bool) if "by_name" in table
+               else np.zeros(len(table), dtype=bool))
     return Postcodes(index=pd.Index(np.asarray(codes, dtype=object)), lat=lat, lon=lon,
-                     name=table["name"].to_numpy(dtype=object)[first])
+                     name=table["name"].to_numpy(dtype=object)[first], by_name=by_name[first])
 
 
 def bundled_postcodes(gaz: Gazetteer) -> Postcodes:
@@ -127,48 +137,95 @@ def bundled_postcodes(gaz: Gazetteer) -> Postcodes:
     docstring), read once from their JSON files and then from a Parquet cache; a code
     listed without a place name (US ZIP codes) is named after the place of ``gaz`` it
     lies in (``places.snap_to_places``: the most populous within 3 km, else the nearest)."""
-    table = cached_tables(f"postcodes-{version(BUNDLED)}-v1", ("postcodes",),
+    table = cached_tables(f"postcodes-{version(BUNDLED)}-v3", ("postcodes",),
                           lambda: {"postcodes": _read_bundled(gaz)})["postcodes"]
     return _indexed(table)
 
 
-_HAS_COORDINATES = re.compile(rb'"latitude":\s*-?[0-9]')
-
-
 def _read_bundled(gaz: Gazetteer) -> pd.DataFrame:
     """Columns code, lat, lon, name of every shipped postcode with coordinates, of a kind
-    finer than a British postcode area."""
+    finer than a British postcode area; and of every one listed with its place's name and
+    state but no coordinates (Germany, France, Italy, Spain, Sweden, ...), placed at that
+    place of the gazetteer (``_placed_by_name``)."""
     folder = resources.files("countrystatecity_postal_codes") / "data" / "by-country"
-    frames = []
+    frames, named = [], []
     for country in sorted(folder.iterdir(), key=lambda entry: entry.name):
-        raw = (country / "postcodes.json").read_bytes()
-        if not _HAS_COORDINATES.search(raw):  # (most countries: skipped unparsed)
+        rows = pd.DataFrame(json.loads((country / "postcodes.json").read_bytes()))
+        if rows.empty:
             continue
-        rows = pd.DataFrame(json.loads(raw))
-        rows = rows[rows["latitude"].notna() & rows["longitude"].notna()
-                    & (rows["type"] != "area")]
+        rows = rows.reindex(columns=["code", "countryCode", "stateCode", "localityName",
+                                     "type", "latitude", "longitude"])
+        rows = rows[rows["type"] != "area"]
+        code = postcode_key(rows["code"])
         lat = pd.to_numeric(rows["latitude"], errors="coerce")
         lon = pd.to_numeric(rows["longitude"], errors="coerce")
         ok = (lat.between(-90, 90) & lon.between(-180, 180)).to_numpy()
-        code = postcode_key(rows["code"])
+        coded = (code.fillna("") != "").to_numpy()
         frames.append(pd.DataFrame({
             "code": rows["countryCode"].str.upper() + "|" + code,
             "lat": lat, "lon": lon,
             "name": rows["localityName"].astype("string"),
-        })[ok & (code.fillna("") != "").to_numpy()])
+        })[ok & coded])
+        by_name = ~ok & coded & rows["localityName"].fillna("").ne("").to_numpy()
+        named.append(pd.DataFrame({
+            "code": (rows["countryCode"].str.upper() + "|" + code)[by_name],
+            "cc": rows["countryCode"].str.upper()[by_name],
+            "state": rows["stateCode"].astype("string").fillna("")[by_name],
+            "locality": rows["localityName"].astype("string")[by_name]}))
     table = pd.concat(frames, ignore_index=True).astype({"name": "string"})
     unnamed = table["name"].fillna("").eq("").to_numpy()
     table.loc[unnamed, "name"] = snap_to_places(
         table["lat"].to_numpy()[unnamed], table["lon"].to_numpy()[unnamed], snap_km=3.0,
         min_population=0, gazetteer=gaz)["place"].to_numpy()
-    return table
+    return pd.concat([table.assign(by_name=False),
+                      _placed_by_name(pd.concat(named, ignore_index=True), gaz).assign(
+                          by_name=True)], ignore_index=True)
 
 
+def _placed_by_name(codes: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
+    """Postcodes listed by place name (``code``, ``cc``, ``state`` as ISO 3166-2, e.g. BY
+    for Bavaria, ``locality``) at the gazetteer's place of that name: the most populous of
+    that name in the state when the state is known to the gazetteer, else the only one of
+    that name in the country; a code none of whose places is found is left out (Japanese
+    wards, Chinese provinces). A code listed for several places lies at their mean and is
+    named after the most populous."""
+    key = normalize(codes["locality"])
+    state_names = {s.code.upper(): s.name for s in pycountry.subdivisions}
+    iso = (codes["cc"] + "-" + codes["state"].str.upper()).map(state_names)
+    admin1, _ = region_code(normalize(iso.fillna("").astype("string")),
+                            codes["cc"].to_numpy(dtype=object), gaz, names_only=True)
+    wanted = pd.DataFrame({"i": np.arange(len(codes)), "key": key.to_numpy(dtype=object),
+                           "cc": codes["cc"].to_numpy(dtype=object),
+                           "admin1": pd.Series(admin1, dtype=object).fillna("").to_numpy()})
+    places = gaz.places
+    hits = wanted.merge(gaz.names[["key", "place"]], on="key").drop_duplicates(["i", "place"])
+    hits = hits[(places["cc"].to_numpy(dtype=object)[hits["place"].to_numpy()]
+                 == hits["cc"].to_numpy())]
+    place_admin1 = places["admin1"].astype("string").fillna("").str.upper().to_numpy(
+        dtype=object)[hits["place"].to_numpy()]
+    in_state = (hits["admin1"].to_numpy() != "") & (place_admin1 == hits["admin1"].str.upper()
+                                                     .to_numpy())
+    count = hits.groupby("i")["place"].transform("size").to_numpy()
+    state_known = hits["admin1"].to_numpy() != ""
+    hits = hits[in_state | (~state_known & (count == 1))]
+    hits = hits.assign(population=places["population"].to_numpy()[hits["place"].to_numpy()])
+    best = hits.sort_values(["i", "population", "place"], ascending=[True, False, True],
+                            kind="stable").drop_duplicates("i")
+    # (a code of several places is named after the most populous: listed first)
+    best = best.assign(code=codes["code"].to_numpy(dtype=object)[best["i"].to_numpy()]
+                       ).sort_values(["code", "population", "place"],
+                                     ascending=[True, False, True], kind="stable")
+    chosen = places.iloc[best["place"].to_numpy()]
+    return pd.DataFrame({"code": best["code"].to_numpy(dtype=object),
+                         "lat": chosen["lat"].to_numpy(np.float64),
+                         "lon": chosen["lon"].to_numpy(np.float64),
+                         "name": pd.array(chosen["name"].to_numpy(dtype=object),
+                                          dtype="string")})
 def find_postcodes(texts: pd.DataFrame, postcodes: Postcodes) -> pd.DataFrame:
     """The best postcode per row among ``texts`` (columns row, source, cc, text): every
     token with a digit, and every pair of adjacent tokens (``CB2 1TN``, ``113 0033``), is
     looked up in the row's country; a lower source wins, then the longer (more specific)
-    code. Returns row, lat, lon, name for the rows where one was found. (Arrow sets aside
+    code. Returns row, lat, lon, name, by_name for the rows where one was found. (Arrow sets aside
     at once the many texts with no digit.)"""
     text = arrow_strings(texts["text"]).fill_null("")
     keep = (texts["cc"].notna().to_numpy()
@@ -197,4 +254,5 @@ def find_postcodes(texts: pd.DataFrame, postcodes: Postcodes) -> pd.DataFrame:
                             ).drop_duplicates("row")
     slot = best["slot"].to_numpy()
     return pd.DataFrame({"row": best["row"].to_numpy(), "lat": postcodes.lat[slot],
-                         "lon": postcodes.lon[slot], "name": postcodes.name[slot]})
+                         "lon": postcodes.lon[slot], "name": postcodes.name[slot],
+                         "by_name": postcodes.by_name[slot]})

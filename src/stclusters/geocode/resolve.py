@@ -571,6 +571,7 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     if gaz.postcodes is not None:  # a postcode of the row's country is the finer place
         tail = (before_raw + " " + last_raw).fillna(last_raw)
         coded = find_postcodes(_postcode_texts(res, tail), gaz.postcodes)
+        coded = coded[~_postcode_disagrees(coded, res, found)]
         at = coded["row"].to_numpy()
         res.loc[at, ["lat", "lon"]] = coded[["lat", "lon"]].to_numpy()
         res.loc[at, "place_name"] = coded["name"].to_numpy()
@@ -691,6 +692,24 @@ def _territory_named(res: pd.DataFrame, part_row: np.ndarray, part_cc: np.ndarra
         of = np.array([territory.get(c, "") for c in named], dtype=object)
         hit = (of != "") & (of == state[rows])
         res.loc[rows[hit], "cc_q"] = named[hit]
+
+def _postcode_disagrees(coded: pd.DataFrame, res: pd.DataFrame, found: np.ndarray
+                        ) -> np.ndarray:
+    """A code placed by its place's name (not by coordinates: ``postcodes._placed_by_name``,
+    whose source lists some codes under a wrong town, "ES-08034 Barcelona" under Calders
+    47 km away) never moves a place the text names, unless its place is named like that
+    one: then it settles which namesake ("D-85276 Pfaffenhofen" is Pfaffenhofen an der
+    Ilm, not the Pfaffenhofen 190 km away). Where the text names no place, it places the
+    row."""
+    row = coded["row"].to_numpy()
+    check = coded["by_name"].to_numpy(bool) & found[row]
+    if not check.any():
+        return np.zeros(len(coded), dtype=bool)
+    city = normalize(pd.Series(res["place_name"].to_numpy()[row], dtype="string")).fillna("")
+    code_place = normalize(pd.Series(coded["name"].to_numpy(), dtype="string")).fillna("")
+    namesake = np.array([c != "" and (c in p) for c, p in zip(city, code_place, strict=True)],
+                        dtype=bool)
+    return check & ~namesake
 
 
 def _read_region(res: pd.DataFrame, parts: pd.DataFrame, own_country: np.ndarray,
