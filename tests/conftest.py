@@ -42,3 +42,11 @@ def rendered_run(tmp_path_factory) -> Path:
     out = write_result(run(cfg, synthetic=True), folder / "out")
     render_report(out)
     return out
+
+
+@pytest.fixture
+def real_exports() -> Path:
+    folder = SHARED / "real" / "exports"
+    if not folder.is_dir():
+        pytest.skip("../shared/real/exports is not present")
+    return folder
