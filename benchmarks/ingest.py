@@ -7,7 +7,10 @@ and, as the floor a reader cannot beat, parses the same file whole with pyarrow
 (CSV/TSV/JSON, no conversion). Peak memory at the two sizes shows whether it grows with
 the file. Writes benchmarks/results/ingest.json.
 
-    python benchmarks/ingest.py [--rows 1000000,5000000] [--formats wos,openalex,...]
+    python benchmarks/ingest.py [--rows 1000000,5000000] [--formats wos,wos_plain,openalex,...]
+
+``wos_plain`` is Web of Science's plain-text form (tagged lines, PT ... ER) of the same
+records as ``wos``; its floor is pyarrow reading the file's lines as one column.
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ def generate(fmt: str, rows: int, folder: Path) -> list[Path]:
             f"{CITIES[c][0]}, {CITIES[c][1]}\tUniv {CITIES[c][0].split(',')[0]}\tPhysics, "
             f"Applied\t{y}\tArticle\tWOS:{i:015d}\n"
             for i, c, y in zip(range(rows), city, year, strict=True))])
+        return [path]
+    if fmt == "wos_plain":            # the same records in the plain-text form
+        path = folder / "savedrecs_plain.txt"
+        _write(path, ["FN Clarivate Analytics Web of Science\nVR 1.0\n", *(
+            f"PT J\nAU A, B\nTI Title {i}\nC1 [A, B] Univ {CITIES[c][0].split(',')[0]}, Dept "
+            f"Phys, {CITIES[c][0]}, {CITIES[c][1]}.\nC3 Univ {CITIES[c][0].split(',')[0]}\n"
+            f"WC Physics,\n   Applied\nPY {y}\nDT Article\nUT WOS:{i:015d}\nER\n\n"
+            for i, c, y in zip(range(rows), city, year, strict=True)), "EF\n"])
         return [path]
     if fmt == "openalex":
         path = folder / "part_000.jsonl"
@@ -106,7 +117,7 @@ from stclusters._memory import peak_rss_mb
 from stclusters.readers import convert_export
 with tempfile.TemporaryDirectory() as out:
     t = time.perf_counter()
-    done = convert_export(sys.argv[2:], out, sys.argv[1])
+    done = convert_export(sys.argv[2:], out, sys.argv[1].removesuffix("_plain"))
     seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds,
                   "peak_rss_gb": peak_rss_mb() / 1024,
@@ -128,6 +139,10 @@ n = 0
 for path in sys.argv[2:]:
     if sys.argv[1] == "openalex":
         n += pj.read_json(path).num_rows
+    elif sys.argv[1] == "wos_plain":     # its lines, one column (no reader parses the tags)
+        n += pv.read_csv(path, read_options=pv.ReadOptions(column_names=["line"]),
+                         parse_options=pv.ParseOptions(delimiter="\x01", quote_char=False)
+                         ).num_rows
     else:
         sep = "," if sys.argv[1] in ("scopus", "patstat") else "\\t"
         quote = sys.argv[1] != "wos"

@@ -102,3 +102,32 @@ def test_report_offline_with_briefs(rendered, browser):
     page.screenshot(path=str(rendered / "screenshots" / "report.png"))
     watch.assert_clean()
     page.close()
+
+
+def test_a_hostile_name_is_text_on_the_map(rendered, browser, tmp_path):
+    """A cluster name holding markup is shown as text in the tooltip (Leaflet would set a
+    string as HTML), and the page's policy runs only its own scripts: no inline handler."""
+    from stclusters import render_report
+
+    copy = shutil.copytree(rendered, tmp_path / "hostile")
+    clusters = pd.read_parquet(copy / "clusters.parquet")
+    evil = '<img src=x onerror="window.__xss=1">Evil'
+    clusters.loc[0, "name"] = evil
+    clusters.to_parquet(copy / "clusters.parquet", index=False)
+    render_report(copy)
+    page = browser.new_page()
+    watch = Watch(page)
+    page.goto((copy / "map.html").as_uri())
+    page.wait_for_selector(".cluster-marker")
+    page.hover(".rank-1", force=True)
+    page.wait_for_selector(".leaflet-tooltip")
+    assert page.inner_text(".leaflet-tooltip") == "1. " + evil
+    assert page.evaluate("window.__xss") is None
+    assert page.locator(".leaflet-tooltip img").count() == 0
+    watch.assert_clean()
+    # markup that did reach the page could still not run a handler: the policy forbids it
+    page.evaluate("""document.body.insertAdjacentHTML('beforeend',
+                     '<img src="data:," onload="window.__csp=1" onerror="window.__csp=2">')""")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__csp") is None
+    page.close()

@@ -415,12 +415,12 @@ def test_wos_plain_text_and_tab_delimited_give_the_same_tables(tmp_path, newline
     other = read_export([tmp_path / "plain.txt"], "wos")
     pd.testing.assert_frame_equal(one.articles, other.articles)
     pd.testing.assert_frame_equal(one.contributors, other.contributors)
-    small = wos._CHUNK_LINES
+    small = wos._PLAIN_BLOCK_CHARS
     try:
-        wos._CHUNK_LINES = 3                      # chunks end at ER lines
+        wos._PLAIN_BLOCK_CHARS = 40               # blocks end after ER lines
         chunked = read_export([tmp_path / "plain.txt"], "wos")
     finally:
-        wos._CHUNK_LINES = small
+        wos._PLAIN_BLOCK_CHARS = small
     pd.testing.assert_frame_equal(  # (chunks list their authors, then organisations)
         other.contributors.sort_values(["doc_id", "role"], kind="stable", ignore_index=True),
         chunked.contributors.sort_values(["doc_id", "role"], kind="stable", ignore_index=True))

@@ -51,6 +51,13 @@ def test_render_writes_every_output(rendered_run):
 def test_map_page_is_self_contained(rendered_run):
     page = (rendered_run / "map.html").read_text(encoding="utf-8")
     assert "<script src" not in page and "<link" not in page
+    # its policy names each of its own inline scripts by hash, and nothing else may run
+    policy = page.split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    scripts = [part.split("</script>")[0] for part in page.split("<script>")[1:]]
+    assert policy.count("'sha256-") == len(scripts) == 2
+    from stclusters.report.render import script_hashes
+    assert script_hashes(*scripts) in policy
     assert "url(images/" not in page          # Leaflet's image references are removed
     data = page.split('<script id="stclusters-data" type="application/json">')[1]
     payload = json.loads(data.split("</script>")[0])

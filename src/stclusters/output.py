@@ -16,7 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["atomic_write", "write_csv", "write_figure", "write_json", "write_parquet"]
+__all__ = ["atomic_write", "spreadsheet_safe", "write_csv", "write_figure", "write_json",
+           "write_parquet"]
 
 
 def _file_mode() -> int:
@@ -45,10 +46,38 @@ def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
     return path
 
 
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula (one that
+    begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, and is not a plain
+    number) prefixed with a single quote, as OWASP advises against CSV injection
+    (https://owasp.org/www-community/attacks/CSV_Injection): ``=HYPERLINK(…)`` is written
+    ``'=HYPERLINK(…)``. Numbers, and text that is a plain number (``-12.5``), stay as
+    they are. Parquet files keep the raw text."""
+    out = None
+    for column in frame.columns:
+        values = frame[column]
+        if not (pd.api.types.is_object_dtype(values.dtype)
+                or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        text = values.astype("string")
+        risky = (text.str.contains(_FORMULA_START, regex=True)
+                 & ~text.str.strip().str.fullmatch(_PLAIN_NUMBER)).fillna(False)
+        if risky.any():
+            out = frame.copy() if out is None else out
+            out[column] = values.astype(object).where(~risky.to_numpy(), "'" + text)
+    return frame if out is None else out
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """UTF-8 CSV, no index, '\\n' line endings, shortest round-trip floats."""
-    return atomic_write(path, lambda p: frame.to_csv(p, index=False, lineterminator="\n",
-                                                     encoding="utf-8"))
+    """UTF-8 CSV, no index, '\\n' line endings, shortest round-trip floats; text that a
+    spreadsheet would run as a formula is neutralised (``spreadsheet_safe``)."""
+    safe = spreadsheet_safe(frame)
+    return atomic_write(path, lambda p: safe.to_csv(p, index=False, lineterminator="\n",
+                                                    encoding="utf-8"))
 
 
 def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:

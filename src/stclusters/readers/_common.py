@@ -224,10 +224,19 @@ def distinct_per_record(rows: pd.DataFrame, record: str, column: str) -> pd.Data
     every article reader, so that an address listed twice for one document gets one share,
     not two. Texts are the same when they are equal ignoring case, runs of spaces and a
     final full stop (``Univ X, Paris, France.`` is ``univ x,  paris, France``)."""
-    if rows.empty:
+    owner = rows[record].to_numpy(np.int64)
+    # (only records of several rows can repeat one: most have one address)
+    _, inverse, counts = np.unique(owner, return_inverse=True, return_counts=True)
+    several = np.flatnonzero(counts[inverse] > 1)
+    if not len(several):
         return rows
-    key = (pa.array(rows[column].to_numpy(dtype=object), type=pa.string()))
+    key = pa.array(rows[column].to_numpy(dtype=object)[several], type=pa.string())
     key = pc.utf8_rtrim(pc.utf8_trim_whitespace(pc.replace_substring_regex(
         pc.utf8_lower(key), r"\s+", " ")), ". ")
-    seen = pd.DataFrame({"r": rows[record].to_numpy(), "k": key.to_numpy(zero_copy_only=False)})
-    return rows[~seen.duplicated().to_numpy()]
+    # (texts as integer codes, Arrow's hash table; then one int64 per (record, text))
+    encoded = pc.dictionary_encode(key.fill_null(""))
+    code = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    pair = owner[several] * (len(encoded.dictionary) + 1) + code
+    repeat = np.zeros(len(rows), dtype=bool)
+    repeat[several] = pd.Series(pair).duplicated().to_numpy()
+    return rows[~repeat]

@@ -19,6 +19,7 @@ unless ``strict`` is set. Row numbers count data rows from 1 (CSV line = row + 1
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +27,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pycountry
 
 from stclusters._errors import InputError
 
-__all__ = ["ROLES", "Records", "ingest", "read_table", "read_text_table"]
+__all__ = ["ROLES", "Records", "country_codes", "ingest", "read_table", "read_text_table"]
 
 ROLES = {"inventor": "patent", "applicant": "patent", "author": "article",
          "organisation": "article"}
@@ -173,6 +175,22 @@ def _documents(frame: pd.DataFrame, reject: _Rejector) -> pd.DataFrame:
     frame = reject(frame, frame["doc_id"].duplicated(), "doc_id", "duplicate doc_id")
     return frame
 
+def country_codes(values: pd.Series) -> pd.Series:
+    """ISO 3166 alpha-2 code of each value: a code (alpha-2 or alpha-3, any case) or a
+    country's name as pycountry knows it (``XK`` for Kosovo too); NA for anything else,
+    so that no text of the input becomes an economy."""
+    codes = {}
+    for value in pd.unique(values.fillna("")):
+        text = str(value).strip()
+        if not text:
+            continue
+        if text.upper() == "XK":
+            codes[value] = "XK"
+            continue
+        with contextlib.suppress(LookupError):
+            codes[value] = pycountry.countries.lookup(text).alpha_2
+    return values.map(codes).astype("string")
+
 
 def ingest(
     *,
@@ -250,7 +268,11 @@ def ingest(
         frame = rej(frame, ~(np.isfinite(weight) & (weight >= 0)), "weight",
                     "weight must be a finite number >= 0")
         frame = _int_year(frame, rej)
-        tables["points"] = frame.assign(weight=as_float(frame["weight"]))
+        code = country_codes(frame["country"])
+        frame = rej(frame, (frame["country"] != "") & code.isna(), "country",
+                    "country must be an ISO 3166 code (alpha-2 or alpha-3) or a country name")
+        tables["points"] = frame.assign(weight=as_float(frame["weight"]),
+                                        country=code[frame.index].fillna(""))
     else:
         tables["points"] = pd.DataFrame({
             "row": pd.Series(dtype=np.int64), "lat": pd.Series(dtype=np.float64),

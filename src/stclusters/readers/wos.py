@@ -51,6 +51,8 @@ TABLES = ["documents", "contributors"]
 
 _NAMES = r"\[[^\]]*\]"
 _CHUNK_LINES = 200_000
+_PLAIN_BLOCK_CHARS = 32 << 20
+"""Characters of a plain-text export read at a time (whole records are parsed per block)."""
 _USED = ("UT", "PY", "WC", "DT", "C1", "C3")
 
 
@@ -124,42 +126,53 @@ def _tab_chunks(first: str, handle: Iterator[str], path: Path
 
 def _plain_chunks(first: str, handle: Iterator[str]
                   ) -> Iterator[tuple[np.ndarray, dict[str, pa.Array]]]:
-    """Chunks of a plain-text export, each ending after a record's ``ER`` line (a last
-    record without one is still read), with the file line number of their first line."""
-    lines = [first.lstrip("\ufeff")]
-    start = 1
-    for line in handle:
-        lines.append(line)
-        if len(lines) >= _CHUNK_LINES and line.startswith("ER"):
+    """Chunks of a plain-text export read as blocks of text, each cut after the last
+    record's ``ER`` line in it (a last record without one is still read), with the file
+    line number of their first line."""
+    start, carry = 1, first.lstrip("\ufeff")
+    while True:
+        block = handle.read(_PLAIN_BLOCK_CHARS)
+        text = carry + block
+        if block:
+            cut = max(text.rfind("\nER\n"), text.rfind("\nER\r\n"))
+            if cut < 0:
+                carry = text
+                continue
+            cut = text.index("\n", cut + 1) + 1
+            text, carry = text[:cut], text[cut:]
+        if text:
+            lines = pc.list_flatten(pc.split_pattern(pa.array([text.removesuffix("\n")],
+                                                              type=pa.large_string()), "\n"))
             yield _plain_records(lines, start)
             start += len(lines)
-            lines = []
-    if lines:
-        yield _plain_records(lines, start)
+        if not block:
+            return
 
 
-def _plain_records(lines: list[str], start: int) -> tuple[np.ndarray, dict[str, pa.Array]]:
+def _plain_records(lines: pa.Array, start: int) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """The used fields of the whole records in ``lines``, columnwise: each line's tag (a
-    continuation line takes the tag above it) and record (``PT`` lines so far); the lines
-    of one field of one record are a run, joined with ``; `` in C1 (a line per address),
-    else with a space (a long value wrapped, even inside an item)."""
-    text = pc.utf8_rtrim(pa.array(lines, type=pa.string()), "\r\n")
-    tag = pc.utf8_slice_codeunits(text, 0, 2).to_numpy(zero_copy_only=False).astype(str)
-    value = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(text, 3))
+    continuation line, indented, takes the tag above it) and record (``PT`` lines so far);
+    the lines of one field of one record are a run, joined with ``; `` in C1 (a line per
+    address), else with a space (a long value wrapped, even inside an item)."""
+    text = lines.cast(pa.string())
     n = len(lines)
-    own = ~np.char.startswith(tag, " ") | (tag == "")
+    # 0 for PT, 1.. for the used tags, -1 for another tag, and for a continuation line
+    # (indented by three spaces) the tag above it
+    tag = pc.index_in(pc.utf8_slice_codeunits(text, 0, 2), value_set=pa.array(
+        ["PT", *_USED, "  "])).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    own = tag != len(_USED) + 1
     tag = tag[np.maximum.accumulate(np.where(own, np.arange(n), 0))]
-    is_pt = (tag == "PT") & own
+    is_pt = (tag == 0) & own
     record = np.cumsum(is_pt) - 1
     rows = start + np.flatnonzero(is_pt)
-    code = np.full(n, -1, dtype=np.int64)
-    for i, name in enumerate(_USED):
-        code[tag == name] = i
+    code = tag - 1                              # -1: PT or a tag not used
     at = np.flatnonzero((code >= 0) & (record >= 0))
+    value = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(text.take(pa.array(at)), 3))
+    # (CRLF files: the carriage return is trailing white space, trimmed with the rest)
     key = record[at] * len(_USED) + code[at]
     first = np.r_[True, key[1:] != key[:-1]] if len(at) else np.zeros(0, dtype=bool)
     offsets = pa.array(np.r_[np.flatnonzero(first), len(at)].astype(np.int32))
-    runs = pa.ListArray.from_arrays(offsets, value.take(pa.array(at)))
+    runs = pa.ListArray.from_arrays(offsets, value)
     run_record, run_code = key[first] // len(_USED), key[first] % len(_USED)
     columns = {}
     for i, name in enumerate(_USED):

@@ -79,7 +79,9 @@
     var m = L.circleMarker([c.lat, c.lon], {radius: r, color: "#ffffff", weight: 1,
       fillColor: data.colours[c.band], fillOpacity: 0.9,
       className: "cluster-marker rank-" + c.rank});
-    m.bindTooltip(c.rank + ". " + c.name, {direction: "top"});
+    var tip = document.createElement("span");   /* Leaflet sets a string as markup */
+    tip.textContent = c.rank + ". " + c.name;
+    m.bindTooltip(tip, {direction: "top"});
     m.on("click", function () { select(c.rank, false); });
     m.addTo(map);
     markers[c.rank] = m;
