@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from stclusters import InputError, render_report
 from stclusters.cli import app
+from stclusters.output import seal_run
 from stclusters.report.basemap import countries, equal_earth
 from stclusters.report.footprints import cluster_footprints
 from stclusters.report.formatting import fmt
@@ -81,6 +82,7 @@ def test_names_from_data_are_escaped(rendered_run, tmp_path):
     clusters.loc[0, "name"] = evil
     clusters.loc[0, "top_applicant"] = "A & B </script> Ltd"
     clusters.to_parquet(copy / "clusters.parquet", index=False)
+    seal_run(copy)           # (changed on purpose: the manifest is made to list it)
     render_report(copy)
     html = (copy / "report.html").read_text(encoding="utf-8")
     assert evil not in html and "<img src=x" not in html

@@ -8,6 +8,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,11 @@ from stclusters.measure.leaders import cluster_leaders, in_clusters
 from stclusters.measure.matching import score_ranks, world_share
 from stclusters.measure.population import cluster_population, read_population_grid
 from stclusters.measure.tables import add_intensity, chapter_tables, findings, regional_table
-from stclusters.output import write_csv, write_json, write_parquet
+from stclusters.output import run_folder, write_csv, write_json, write_parquet
 from stclusters.readers.canonical import Records
 
 __all__ = ["Result", "find_st_clusters", "min_weights", "run", "with_export_rejections",
-           "write_result"]
+           "with_paths_moved", "write_result", "write_tables"]
 
 LOCATION_COLUMNS = ["kind", "lat", "lon", "weight", "cc", "label", "core", "cluster", "place",
                     "place_cc"]
@@ -397,9 +398,46 @@ def _conservation(located: pd.DataFrame, world: dict[str, float]) -> dict:
     return out
 
 
-def write_result(result: Result, out: str | Path) -> Path:
-    """Write every table of a run into ``out`` (atomically, file by file)."""
-    out = Path(out)
+def with_paths_moved(result: Result, old: str | Path, new: str) -> Result:
+    """The result with every path under ``old`` (in the rejected and unplaced rows and in
+    run.json) written under ``new``: the records of a run written into a fresh folder
+    that then takes the output folder's place, or the demo's temporary world."""
+    old = str(old).rstrip("/") + "/"
+    new = new.rstrip("/") + "/"
+
+    def moved(value: Any) -> Any:
+        if isinstance(value, str):
+            return new + value[len(old):] if value.startswith(old) else value
+        if isinstance(value, dict):
+            return {k: moved(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [moved(v) for v in value]
+        return value
+
+    def frame(table: pd.DataFrame) -> pd.DataFrame:
+        if "file" not in table or table.empty:
+            return table
+        text = table["file"].astype("string")
+        hit = text.str.startswith(old).fillna(False)
+        return table.assign(file=text.where(~hit, new + text.str.slice(len(old)))
+                            .astype(table["file"].dtype))
+
+    return dataclasses.replace(result, rejected=frame(result.rejected),
+                               unplaced=frame(result.unplaced), info=moved(result.info))
+
+
+def write_result(result: Result, out: str | Path, *, overwrite: bool = False) -> Path:
+    """Write every table of a run into ``out`` as one run: into a fresh folder beside it,
+    sealed and swapped in when complete (``output.run_folder``). An earlier stclusters
+    output there is replaced whole; another folder of files only with ``overwrite``."""
+    with run_folder(out, overwrite=overwrite) as stage:
+        write_tables(result, stage)
+    return Path(out)
+
+
+def write_tables(result: Result, out: Path) -> Path:
+    """Write every table of a run into the folder ``out`` (file by file, atomically): the
+    part of ``write_result`` that a command writing more into one run folder calls."""
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result.clusters, out / "clusters.csv")
     write_parquet(result.clusters, out / "clusters.parquet")

@@ -17,7 +17,13 @@ import pandas as pd
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from stclusters import __version__
-from stclusters.output import atomic_write, write_json
+from stclusters.output import (
+    MANIFEST_KEY,
+    atomic_write,
+    check_run_files,
+    seal_run,
+    write_json,
+)
 from stclusters.report.basemap import NATURAL_EARTH_CREDIT
 from stclusters.report.briefs import brief, footprint_svg
 from stclusters.report.finished_run import FinishedRun, load_run
@@ -60,7 +66,9 @@ def render_report(out: str | Path, *, zooms: tuple[Zoom, ...] | None = None,
     ``zooms``: Map 2 windows (default: the chapter's four plus any in the run's
     ``[report] zooms``).
     """
+    check_run_files(out)
     run = load_run(out)
+    sealed = MANIFEST_KEY in run.info
     if zooms is None:
         extra = run.settings.get("report", {}).get("zooms", {}) or {}
         zooms = (*DEFAULT_ZOOMS, *(Zoom(name, tuple(box)) for name, box in extra.items()))
@@ -92,6 +100,8 @@ def render_report(out: str | Path, *, zooms: tuple[Zoom, ...] | None = None,
         html = env.get_template("report.html.j2").render(**_report_context(run, footprints,
                                                                              maps))
         report_path = _write_text(run.out / "report.html", html)
+        if sealed:         # a finished run drawn again: its manifest lists the new files
+            seal_run(run.out)
     finally:
         if progress:
             progress.stop()
