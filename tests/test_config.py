@@ -62,3 +62,17 @@ def test_digest_ignores_paths_but_not_settings():
     cfg = load_profile("gii2024")
     assert cfg.digest() == cfg.replace(input={"patents": "x.csv"}).digest()
     assert cfg.digest() != cfg.replace(cluster={"eps_km": 12.0}).digest()
+
+
+def test_booleans_regions_and_folders_are_refused_by_name(tmp_path):
+    """TOML's true is no count; an unknown region names itself; a folder is no config."""
+    from stclusters import ConfigError, load_config
+
+    (tmp_path / "a.toml").write_text('profile = "gii2024"\n[rank]\ntop_n = true\n')
+    with pytest.raises(ConfigError, match=r"\[rank\] top_n must be an integer >= 1, got True"):
+        load_config(tmp_path / "a.toml")
+    (tmp_path / "b.toml").write_text('profile = "gii2024"\n[regional]\nregion = "ZZ, FR"\n')
+    with pytest.raises(ConfigError, match="unknown: ZZ"):
+        load_config(tmp_path / "b.toml")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)

@@ -99,6 +99,15 @@ def test_layout_is_checked(tmp_path):
         find_partitions(tmp_path)
     (tmp_path / "articles" / "p2.parquet").unlink()
     assert [p.name for p in find_partitions(tmp_path)] == ["p1"]
+    # every form a single table may take is read in a folder too; anything else stops
+    pd.DataFrame({"doc_id": ["c"], "year": [2021]}).to_csv(
+        tmp_path / "articles" / "p3.csv.gz", index=False)
+    pd.DataFrame({"doc_id": ["c"], "role": ["author"]}).to_csv(
+        tmp_path / "contributors" / "p3.csv.gz", index=False)
+    assert [p.name for p in find_partitions(tmp_path)] == ["p1", "p3"]
+    (tmp_path / "articles" / "p4.xlsx").write_text("x")
+    with pytest.raises(InputError, match=r"p4\.xlsx: not a part file"):
+        find_partitions(tmp_path)
 
 
 def test_peak_memory_is_the_process_own_not_its_parent():

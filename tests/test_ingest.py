@@ -56,6 +56,9 @@ def test_empty_file_and_no_input(tmp_path):
     p.write_text("")
     c = tmp_path / "c.csv"
     c.write_text("doc_id,role\n")
+    with pytest.raises(InputError, match=r"p\.csv: empty file: no header row"):
+        ingest(patents=p, contributors=c)     # a 0-byte file is no table (issue 24)
+    p.write_text("doc_id,year\n")             # a header and no row is one
     rec = ingest(patents=p, contributors=c)
     assert len(rec.patents) == 0
 
@@ -83,3 +86,24 @@ def test_a_rejected_contributor_row_carries_its_address(tmp_path):
     assert rows[["row", "field", "address", "city", "country"]].values.tolist() == [
         [1, "doc_id", "Univ X, Lyon, France", "Lyon", "FR"],
         [2, "role", "Lab Y, Paris", "Paris", "FR"]]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("doc_id,year\nA1,2020,\nA2,2021,\n", "more fields \\(3\\) than the header \\(2\\)"),
+    ("doc_id,year,\nA1,2020,\n", "column 3 of the header has no name"),
+    ("DOC_ID,year,doc_id\nA1,2020,A1\n", "'doc_id' is named twice")])
+def test_a_table_whose_header_and_rows_disagree_stops(tmp_path, text, message):
+    """A trailing comma on every row would shift every field (the first taken for an
+    index), a nameless or twice-named column would lose one: each stops, naming it."""
+    (tmp_path / "p.csv").write_text(text)
+    (tmp_path / "c.csv").write_text("doc_id,role\n")
+    with pytest.raises(InputError, match=message):
+        ingest(patents=tmp_path / "p.csv", contributors=tmp_path / "c.csv")
+
+
+def test_the_same_file_for_two_tables_stops(tmp_path):
+    (tmp_path / "t.csv").write_text("doc_id,year,role\nA1,2020,inventor\n")
+    with pytest.raises(InputError, match="same file is given as the patents and the "
+                                         "contributors table"):
+        ingest(patents=tmp_path / "t.csv", contributors=tmp_path / "t.csv")
+

@@ -168,3 +168,18 @@ def test_rank_bands_and_formats():
     assert fmt("patents", 1234.56) == "1,234.6"
     assert fmt("intensity", 0.0042637) == "0.00426"
     assert fmt("name", "Tokyo") == "Tokyo"
+
+
+def test_names_are_text_in_figures_and_windows_do_not_clash(rendered_run, tmp_path):
+    """A name with dollar signs is drawn as written (matplotlib would read it as
+    mathematics and fail); a window named like a built-in one is refused."""
+    copy = shutil.copytree(rendered_run, tmp_path / "dollars")
+    res = runner.invoke(app, ["report", str(copy), "--zoom", r"$\frac{1}{0}$=4,54,32,71",
+                              "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (copy / "maps" / "map2_frac_1__0.png").is_file()
+    for name in ("East Asia", "east-asia"):
+        res = runner.invoke(app, ["report", str(copy), "--zoom", f"{name}=4,54,32,71",
+                                  "--quiet"])
+        assert res.exit_code == 1 and "give it another name" in res.output
+

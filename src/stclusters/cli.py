@@ -27,7 +27,7 @@ from stclusters.pipeline import (
 )
 from stclusters.readers import FORMATS, convert_export
 from stclusters.readers.canonical import read_text_table
-from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report
+from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report, zoom_clashes
 from stclusters.robustness import robustness, write_robustness
 from stclusters.synth import (
     SCALES,
@@ -337,7 +337,8 @@ def _zoom_boxes(texts: list[str] | None, base: dict | None = None) -> dict:
             raise StclustersError(f"--zoom must be NAME=WEST,SOUTH,EAST,NORTH in degrees, "
                                   f"got {text!r}")
         boxes[name.strip()] = values
-    problems = zoom_problems(boxes, where="--zoom")
+    problems = zoom_problems(boxes, where="--zoom") + zoom_clashes(
+        (*DEFAULT_ZOOMS, *(Zoom(k, v) for k, v in boxes.items())))
     if problems:
         raise StclustersError("; ".join(problems))
     return boxes

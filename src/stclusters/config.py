@@ -234,6 +234,10 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: config file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a folder, not a TOML config file") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     return _from_dict(data, source=str(path), base_dir=path.parent)
@@ -313,6 +317,26 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _integer(value: Any) -> bool:
+    """An integer, not a boolean (TOML's ``true`` is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_CONTINENTS = ("AF", "AS", "EU", "NA", "SA", "OC", "AN")
+"""GeoNames continent codes (``region_codes``)."""
+
+
+def _unknown_region(region: str) -> list[str]:
+    """The parts of a region setting that are neither a continent code nor a country."""
+    import pycountry
+
+    code = region.strip().upper()
+    if code in _CONTINENTS:
+        return []
+    return [c.strip() for c in region.split(",") if c.strip() and c.strip().upper() != "XK"
+            and pycountry.countries.get(alpha_2=c.strip().upper()) is None]
+
+
 def zoom_problems(zooms: Any, where: str = "[report] zooms") -> list[str]:
     """What is wrong with a table of map windows (name → (west, south, east, north))."""
     if not isinstance(zooms, dict):
@@ -377,25 +401,30 @@ def _validate(cfg: Config, source: str = "config") -> None:
         if s is not None:
             need(_number(s) and 0 < s < 1, f"[cluster] min_share_{kind}", "a number in (0, 1)", s)
     n = cfg.name
-    need(isinstance(n.max_cities, int) and 1 <= n.max_cities <= 10, "[name] max_cities",
+    need(_integer(n.max_cities) and 1 <= n.max_cities <= 10, "[name] max_cities",
          "an integer in [1, 10]", n.max_cities)
     need(_number(n.min_ratio) and 0 < n.min_ratio <= 1, "[name] min_ratio", "a number in (0, 1]",
          n.min_ratio)
     need(_number(n.snap_km) and 0 <= n.snap_km <= 200, "[name] snap_km", "a number in [0, 200]",
          n.snap_km)
-    need(isinstance(n.snap_min_population, int) and n.snap_min_population >= 0,
+    need(_integer(n.snap_min_population) and n.snap_min_population >= 0,
          "[name] snap_min_population", "an integer >= 0", n.snap_min_population)
     r = cfg.rank
-    need(isinstance(r.top_n, int) and r.top_n >= 1, "[rank] top_n", "an integer >= 1", r.top_n)
+    need(_integer(r.top_n) and r.top_n >= 1, "[rank] top_n", "an integer >= 1", r.top_n)
     need(_number(r.economy_min_share) and 0 < r.economy_min_share <= 0.5,
          "[rank] economy_min_share", "a number in (0, 0.5]", r.economy_min_share)
     g = cfg.regional
     need(g.region is None or (isinstance(g.region, str) and g.region.strip() != ""),
          "[regional] region", "a continent code or comma-separated ISO codes", g.region)
+    if isinstance(g.region, str) and g.region.strip():
+        unknown = _unknown_region(g.region)
+        need(not unknown, "[regional] region", "a continent code (AF, AS, EU, NA, SA, OC, AN) "
+             "or comma-separated ISO 3166 alpha-2 codes; unknown: " + ", ".join(unknown),
+             g.region)
     for key in ("min_share_patents", "min_share_articles"):
         v = getattr(g, key)
         need(_number(v) and 0 < v < 1, f"[regional] {key}", "a number in (0, 1)", v)
-    need(isinstance(g.top_n, int) and g.top_n >= 1, "[regional] top_n", "an integer >= 1",
+    need(_integer(g.top_n) and g.top_n >= 1, "[regional] top_n", "an integer >= 1",
          g.top_n)
     m = cfg.measure
     for key in ("population_raster", "ipc_concordance"):
@@ -406,7 +435,7 @@ def _validate(cfg: Config, source: str = "config") -> None:
              "a number in (0, 500]", m.footprint_km)
     need(_number(m.lattice_km) and 0.05 <= m.lattice_km <= 50, "[measure] lattice_km",
          "a number in [0.05, 50]", m.lattice_km)
-    need(isinstance(m.intensity_top, int) and m.intensity_top >= 1, "[measure] intensity_top",
+    need(_integer(m.intensity_top) and m.intensity_top >= 1, "[measure] intensity_top",
          "an integer >= 1", m.intensity_top)
     problems.extend(zoom_problems(cfg.report.zooms))
     for f in fields(InputSettings):

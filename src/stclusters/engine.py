@@ -37,7 +37,8 @@ __all__ = ["ENGINES", "Counted", "Partition", "count_records", "find_partitions"
 
 ENGINES = ("local", "dask")
 TABLES = ("patents", "articles", "contributors", "points")
-PART_SUFFIXES = (".parquet", ".pq", ".csv")
+PART_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
+"""Every form a single input table may take (pandas reads compressed CSV by its suffix)."""
 COMBINE_EVERY = 8
 """Partition tallies added together at a time (the same for both engines)."""
 
@@ -103,16 +104,22 @@ def find_partitions(folder: str | Path) -> list[Partition]:
         if not sub.is_dir():
             continue
         for path in sorted(sub.iterdir()):
-            if path.suffix.lower() not in PART_SUFFIXES or path.name.startswith((".", "_")):
+            if path.name.startswith((".", "_")):
                 continue
-            slot = files.setdefault(path.stem, {})
+            suffix = next((x for x in PART_SUFFIXES if path.name.lower().endswith(x)), None)
+            if suffix is None or not path.is_file():
+                raise InputError(f"not a part file: a part is a table in one of the forms "
+                                 f"{', '.join(PART_SUFFIXES)}", path=str(path))
+            name = path.name[:-len(suffix)]
+            slot = files.setdefault(name, {})
             if table in slot:
-                raise InputError(f"two part files named {path.stem!r} in {table}/",
+                raise InputError(f"two part files named {name!r} in {table}/",
                                  path=str(path))
             slot[table] = str(path)
     if not files:
-        raise InputError(f"no part files (.parquet or .csv) in {', '.join(TABLES)}/ here; "
-                         "see docs/input.md for the layout", path=str(root))
+        raise InputError(f"no part files (.parquet, .csv, .csv.gz, …) in "
+                         f"{', '.join(TABLES)}/ here; see docs/input.md for the layout",
+                         path=str(root))
     for name, slot in files.items():
         if "contributors" in slot and not ({"patents", "articles"} & set(slot)):
             raise InputError(f"contributors part {name!r} has no patents or articles part of "
@@ -297,7 +304,11 @@ def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,
         raise StclustersError("the dask engine needs dask[distributed]") from exc
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise StclustersError(f"cannot reach the Dask scheduler at {scheduler}: {exc}"
+                                  ) from None
     else:
         cluster = LocalCluster(n_workers=max(1, os.cpu_count() or 1), threads_per_worker=1,
                                processes=True, dashboard_address=None)

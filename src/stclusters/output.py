@@ -29,7 +29,8 @@ from stclusters._errors import InputError
 
 __all__ = ["MANIFEST_KEY", "REPORT_FILES", "atomic_write", "check_out", "check_run_files",
            "run_files", "run_folder", "seal_run",
-           "spreadsheet_safe", "write_csv", "write_figure", "write_json", "write_parquet"]
+           "spreadsheet_safe", "text_as_written", "write_csv", "write_figure", "write_json",
+           "write_parquet"]
 
 MANIFEST_KEY = "files"
 """The key of ``run.json`` that lists every file of the run: path -> {bytes, sha256}."""
@@ -106,6 +107,16 @@ def write_json(data: Any, path: str | Path) -> Path:
     """Indented, key-sorted JSON."""
     text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+@contextmanager
+def text_as_written() -> Iterator[None]:
+    """Figures drawn inside show every text as written: names and titles from the data or
+    the config are never read as mathematics (``$x$``), which could not be drawn."""
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        yield
 
 
 def write_figure(fig: Any, stem: str | Path, *, dpi: int = 150) -> list[Path]:

@@ -24,7 +24,7 @@ from stclusters._errors import StclustersError
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
 from stclusters.measure.matching import KEYS, match_runs, score_ranks, world_share
-from stclusters.output import write_csv, write_figure
+from stclusters.output import text_as_written, write_csv, write_figure
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
 
 __all__ = ["Robustness", "rank_intervals", "robustness", "write_robustness"]
@@ -139,7 +139,8 @@ def write_robustness(result: Robustness, out: str | Path, *, top_n: int = 100) -
     out = Path(out)
     write_csv(result.clusters, out / "robustness.csv")
     write_csv(result.settings, out / "robustness_settings.csv")
-    _chart(result.clusters.head(top_n), out)
+    with text_as_written():
+        _chart(result.clusters.head(top_n), out)
     return out
 
 

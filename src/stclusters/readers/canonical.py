@@ -72,24 +72,51 @@ def read_text_table(path: str | Path) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
             return frame.astype({c: "string" for c in frame.columns})
+        _check_row_width(path)
         return pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig",
-                           na_values=[])
+                           na_values=[], index_col=False)
+    except InputError:
+        raise
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                          path=str(path)) from exc
     except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+        raise InputError("empty file: no header row", path=str(path)) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise InputError(f"cannot be read: {exc}", path=str(path)) from exc
+
+
+def _check_row_width(path: Path) -> None:
+    """Stop on a CSV whose first row has more fields than its header (a trailing comma on
+    every row): pandas would take the first column for an index and shift every field.
+    A header field without a name is an error too."""
+    import csv
+    import io
+
+    with pd.io.common.get_handle(path, "r", encoding="utf-8-sig", compression="infer") as h:
+        head = h.handle.read(1 << 20)
+    rows = csv.reader(io.StringIO(head))
+    header, first = next(rows, []), next(rows, None)
+    if any(not name.strip() for name in header) and header:
+        position = next(i for i, name in enumerate(header) if not name.strip()) + 1
+        raise InputError(f"column {position} of the header has no name (a trailing comma?)",
+                         path=str(path))
+    if first is not None and len(first) > len(header):
+        raise InputError(f"the rows have more fields ({len(first)}) than the header "
+                         f"({len(header)}): a trailing comma on each row, or a column without "
+                         "a name", path=str(path), row=1)
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:
     """Read one canonical table as strings and check its required columns."""
     required, optional = _SCHEMAS[table]
     frame = read_text_table(path)
-    if frame.columns.empty:
-        frame = pd.DataFrame(columns=required)
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    names = [str(c).strip().lower() for c in frame.columns]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"the column {twice[0]!r} is named twice in the header (column names "
+                         "are read ignoring case)", path=str(path), field=twice[0])
+    frame.columns = names
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise InputError(
@@ -214,6 +241,14 @@ def ingest(
     if (patents or articles) and not contributors:
         raise InputError("patents/articles need a contributors table (who and where)",
                          path=str(patents or articles))
+    given = [(name, Path(path).resolve()) for name, path in (
+        ("patents", patents), ("articles", articles), ("contributors", contributors),
+        ("points", points)) if path]
+    for i, (name, path) in enumerate(given):
+        twice = [other for other, where in given[i + 1:] if where == path]
+        if twice:
+            raise InputError(f"the same file is given as the {name} and the {twice[0]} table",
+                             path=str(path))
     rejectors: list[_Rejector] = []
     files: list[dict] = []
     tables: dict[str, pd.DataFrame] = {}

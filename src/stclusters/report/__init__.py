@@ -2,6 +2,7 @@
 
 from stclusters.report.finished_run import FinishedRun, load_run
 from stclusters.report.render import Report, render_report
-from stclusters.report.static_maps import DEFAULT_ZOOMS, Zoom
+from stclusters.report.static_maps import DEFAULT_ZOOMS, Zoom, zoom_clashes
 
-__all__ = ["DEFAULT_ZOOMS", "FinishedRun", "Report", "Zoom", "load_run", "render_report"]
+__all__ = ["DEFAULT_ZOOMS", "FinishedRun", "Report", "Zoom", "load_run", "render_report",
+           "zoom_clashes"]

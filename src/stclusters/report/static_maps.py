@@ -18,7 +18,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from stclusters.output import write_figure
+from stclusters._errors import InputError
+from stclusters.output import text_as_written, write_figure
 from stclusters.report.basemap import NATURAL_EARTH_CREDIT, countries, equal_earth
 from stclusters.report.finished_run import FinishedRun
 from stclusters.report.style import (
@@ -55,6 +56,24 @@ DEFAULT_ZOOMS = (
     Zoom("Middle East", (26.0, 12.0, 60.0, 42.0)),
     Zoom("Malaysia and Singapore", (99.0, 0.5, 105.5, 7.5)),
 )
+_BUILT_IN = {zoom.name for zoom in DEFAULT_ZOOMS}
+
+
+def zoom_clashes(zooms: tuple[Zoom, ...]) -> list[str]:
+    """Map windows whose file name (``map2_<slug>``) another window has: a window named
+    like a built-in one ("East Asia") would silently replace it."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for zoom in zooms:
+        other = seen.get(zoom.slug)
+        if other is not None:
+            what = ("a built-in window" if other in _BUILT_IN and other.lower() == zoom.name.lower()
+                    else f"named like the window {other!r} (the same file name)")
+            clashes.append(f"the map window {zoom.name!r} is {what}; give it another name")
+        seen.setdefault(zoom.slug, zoom.name)
+    return clashes
+
+
 _INTENSITY_WINDOWS = (
     Zoom("Europe", (-11.0, 35.0, 32.0, 62.0)),
     Zoom("North America", (-128.0, 22.0, -60.0, 56.0)),
@@ -64,6 +83,15 @@ _INTENSITY_WINDOWS = (
 def draw_maps(run: FinishedRun, footprints: pd.DataFrame, out: Path,
               zooms: tuple[Zoom, ...] = DEFAULT_ZOOMS) -> dict[str, str]:
     """Write every map under ``out``; return {map title: file stem relative to run.out}."""
+    clashes = zoom_clashes(zooms)
+    if clashes:
+        raise InputError("; ".join(clashes))
+    with text_as_written():
+        return _draw_maps(run, footprints, out, zooms)
+
+
+def _draw_maps(run: FinishedRun, footprints: pd.DataFrame, out: Path,
+               zooms: tuple[Zoom, ...]) -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     credit = f"{source_line(run.info, run.synthetic)} {NATURAL_EARTH_CREDIT}."
     written: dict[str, str] = {}
