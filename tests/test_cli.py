@@ -62,3 +62,21 @@ def test_demo_tiny_is_labelled_synthetic(tmp_path):
     assert res.exit_code == 0, res.output
     assert "SYNTHETIC" in res.output
     assert '"synthetic_data": true' in (tmp_path / "d" / "run.json").read_text()
+
+
+def test_synth_replaces_its_own_world_and_refuses_other_files(tmp_path):
+    """A synthetic world written again into its folder leaves no part file of the earlier
+    one (3 partitions, then 2); a folder of other files is never written into."""
+    out = tmp_path / "world"
+    for parts in ("3", "2"):
+        res = CliRunner().invoke(app, ["synth", "--scale", "tiny", "--out", str(out),
+                                       "--partitions", parts, "--quiet"])
+        assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (out / "patents").iterdir()) == ["part-00000.parquet",
+                                                                    "part-00001.parquet"]
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep")
+    res = CliRunner().invoke(app, ["synth", "--scale", "tiny", "--out", str(other), "--quiet"])
+    assert res.exit_code == 1 and "not a synthetic world" in res.output
+    assert (other / "notes.txt").read_text() == "keep"

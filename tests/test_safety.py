@@ -83,3 +83,15 @@ def test_a_points_country_is_a_country(tmp_path):
     assert rec.points["country"].tolist() == ["FR", "FR", "", "XK"]
     assert rec.rejected[["row", "field"]].values.tolist() == [[3, "country"], [4, "country"]]
     assert rec.rejected["reason"].str.contains("ISO 3166").all()
+
+
+def test_weights_whose_sum_overflows_stop_at_read_time(tmp_path):
+    import pytest
+
+    from stclusters import InputError
+
+    (tmp_path / "pts.csv").write_text("lat,lon,weight,kind,year\n" + "".join(
+        "48.85,2.35,1e308,article,2020\n" for _ in range(3)))
+    with pytest.raises(InputError, match=r"pts\.csv, row 2, field 'weight': the weights add up"):
+        ingest(points=tmp_path / "pts.csv")
+

@@ -489,6 +489,13 @@ def main() -> None:
     """Console entry point: any unexpected error is one line too (``--debug``: traceback)."""
     try:
         app(prog_name="stclusters")
+    except OSError as exc:    # the machine's, not ours: a full disk, a permission, a device
+        if "--debug" in sys.argv:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        err_console.print(f"[red]error:[/] {escape(where)}{escape(exc.strerror or str(exc))}",
+                          highlight=False, soft_wrap=True)
+        sys.exit(1)
     except Exception as exc:  # typer handles usage errors and exits itself
         if "--debug" in sys.argv:
             raise

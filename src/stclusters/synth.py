@@ -22,6 +22,7 @@ text only, coordinates given) and some cannot be placed (unknown places, country
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
+from stclusters._errors import InputError
 from stclusters.geocode.gazetteer import load_geonames
 from stclusters.output import write_csv, write_json, write_parquet
 
@@ -277,8 +279,17 @@ def write_partitioned_world(folder: str | Path, scale: str | float = "demo", *,
                             advance: Callable[[int, int], None] | None = None) -> list[Path]:
     """Write the world as an input folder: ``patents/``, ``articles/``, ``contributors/``
     with one part file per partition (``part-00000.parquet`` …), generated one at a time
-    (default: about ``DOCS_PER_PARTITION`` documents each). Returns the part files."""
+    (default: about ``DOCS_PER_PARTITION`` documents each). An earlier synthetic world in
+    the folder is removed first; a folder of other files is refused. Returns the part
+    files."""
     folder = Path(folder)
+    if folder.is_dir() and any(folder.iterdir()):
+        if not is_synthetic(folder):   # never mix worlds, never delete what is not ours
+            raise InputError("the folder holds files that are not a synthetic world; give "
+                             "an empty or new folder", path=str(folder))
+        for name in ("patents", "articles", "contributors"):
+            shutil.rmtree(folder / name, ignore_errors=True)
+        (folder / SYNTHETIC_MARKER).unlink()
     if partitions is None:
         partitions = max(1, -(-sum(_document_counts(scale)) // DOCS_PER_PARTITION))
     writer = write_csv if fmt == "csv" else write_parquet

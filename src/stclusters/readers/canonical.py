@@ -302,6 +302,13 @@ def ingest(
         weight = as_float(frame["weight"])
         frame = rej(frame, ~(np.isfinite(weight) & (weight >= 0)), "weight",
                     "weight must be a finite number >= 0")
+        with np.errstate(over="ignore"):
+            total = np.cumsum(as_float(frame["weight"]).to_numpy(np.float64))
+        if len(total) and not np.isfinite(total[-1]):
+            first = int(frame["row"].to_numpy()[np.flatnonzero(~np.isfinite(total))[0]])
+            raise InputError("the weights add up past the largest number a float holds "
+                             "(1.8e308); give them in a smaller unit", path=str(points),
+                             row=first, field="weight")
         frame = _int_year(frame, rej)
         code = country_codes(frame["country"])
         frame = rej(frame, (frame["country"] != "") & code.isna(), "country",
