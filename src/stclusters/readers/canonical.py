@@ -20,6 +20,7 @@ unless ``strict`` is set. Row numbers count data rows from 1 (CSV line = row + 1
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,18 +86,23 @@ def read_text_table(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise InputError(f"cannot be read: {exc}", path=str(path)) from exc
 
+def header_and_first_row(handle: Iterable[str]) -> tuple[list[str], list[str] | None]:
+    """The fields of a CSV's header and of its first data row (None when there is none),
+    quoted fields and newlines inside them read as a CSV reader does."""
+    import csv
+
+    rows = csv.reader(handle)
+    return next(rows, []), next(rows, None)
+
 
 def _check_row_width(path: Path) -> None:
     """Stop on a CSV whose first row has more fields than its header (a trailing comma on
     every row): pandas would take the first column for an index and shift every field.
     A header field without a name is an error too."""
-    import csv
     import io
 
     with pd.io.common.get_handle(path, "r", encoding="utf-8-sig", compression="infer") as h:
-        head = h.handle.read(1 << 20)
-    rows = csv.reader(io.StringIO(head))
-    header, first = next(rows, []), next(rows, None)
+        header, first = header_and_first_row(io.StringIO(h.handle.read(1 << 20)))
     if any(not name.strip() for name in header) and header:
         position = next(i for i, name in enumerate(header) if not name.strip()) + 1
         raise InputError(f"column {position} of the header has no name (a trailing comma?)",

@@ -25,7 +25,6 @@ Elsevier, Scopus export field definitions (CSV export, "Citation information",
 
 from __future__ import annotations
 
-import csv
 import re
 import warnings
 from collections.abc import Iterator
@@ -51,7 +50,7 @@ from stclusters.readers._common import (
     split_items,
 )
 from stclusters.readers._spill import Spill
-from stclusters.readers.canonical import REJECTED_COLUMNS
+from stclusters.readers.canonical import REJECTED_COLUMNS, header_and_first_row
 
 __all__ = ["assemble", "scan"]
 
@@ -234,9 +233,8 @@ def _first_row_width(path: Path) -> str:
     """'expected H fields, found F' when the first data row has more fields than the
     header, else ''."""
     with reading(path), open_text(path) as handle:
-        rows = csv.reader(handle)
-        header, first = next(rows, []), next(rows, [])
-    if len(first) > len(header) > 0:
+        header, first = header_and_first_row(handle)
+    if first is not None and len(first) > len(header) > 0:
         return f"expected {len(header)} fields, found {len(first)}"
     return ""
 
