@@ -220,3 +220,19 @@ def test_a_run_says_what_it_did_not_count(tmp_path):
         assert line in " ".join(res.output.split())
     unplaced = pd.read_csv(out / "unplaced.csv")
     assert unplaced.empty       # out of window: not reported as unplaced either
+
+
+def test_a_document_without_any_inventor_or_author_is_listed_unplaced():
+    """Not only counted: its unplaced row names its documents file and row (issue 24)."""
+    docs = pd.DataFrame({"row": [1, 2], "doc_id": ["d1", "d2"], "year": [2020, 2021],
+                         "ipc": ""})
+    located = pd.DataFrame({"doc_id": ["d1"], "kind": "patent", "role": "inventor",
+                            "row": [1], "lat": 1.0, "lon": 2.0, "cc": "FR",
+                            "geocode_level": "input", "fail_reason": ""})
+    counts = tally({"patent": docs, "article": NO_ARTICLES}, located, NO_NAMES,
+                   EMPTY_POINTS.assign(organisation=""),
+                   doc_files={"patent": "patents.csv"}).window(WINDOWS)
+    lonely = counts.unplaced[counts.unplaced["reason"] == "no_contributor"]
+    assert lonely[["file", "row", "doc_id", "weight"]].values.tolist() == [
+        ["patents.csv", 2, "d2", 1.0]]
+    assert counts.ledger["patent"]["documents_without_located_contributors"] == 1

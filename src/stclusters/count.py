@@ -222,6 +222,7 @@ def tally(
     source: str = "",
     keep_contributions: bool = False,
     excluded: pd.DataFrame | None = None,
+    doc_files: dict[str, str] | None = None,
 ) -> Tally:
     """Count one partition of the records (every year).
 
@@ -250,6 +251,9 @@ def tally(
     excluded
         Documents left out for their type (``kind``, ``year``, ``document_type``; see
         ``counted_types``): counted as such, nothing else.
+    doc_files
+        The documents file of each kind, named in the unplaced row of a document that has
+        no inventor or author row at all (reason ``no_contributor``, its whole weight).
     """
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
                                                            "contributions")}
@@ -299,6 +303,13 @@ def tally(
         parts["reasons"].append(pd.DataFrame({
             "kind": kind, "year": year[miss_doc],
             "reason": miss["fail_reason"].astype("string").to_numpy(), "rows": 1}))
+        alone = np.flatnonzero(n_all == 0)        # listed, not only counted
+        parts["unplaced"].append(pd.DataFrame({
+            "kind": kind, "year": year[alone], "file": (doc_files or {}).get(kind, ""),
+            "row": (docs["row"].to_numpy(np.int64)[alone] if "row" in docs
+                    else np.full(len(alone), -1, dtype=np.int64)),
+            "doc_id": docs["doc_id"].to_numpy()[alone], "reason": "no_contributor",
+            "weight": 1.0, **{c: "" for c in ADDRESS_COLUMNS}}))
 
         placed_weight = np.where(n_placed > 0, n_placed / np.maximum(denom, 1.0), 0.0)
         kind_points = points[points["kind"] == kind]

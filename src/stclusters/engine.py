@@ -200,7 +200,10 @@ def count_partition(part: Partition | Records, settings: CountSettings,
     counted = tally(documents, located, contributors[~people], records.points,
                     concordance=_concordance(settings.concordance),
                     split_among=settings.split_among, source=source,
-                    keep_contributions=settings.keep_contributions, excluded=excluded)
+                    keep_contributions=settings.keep_contributions, excluded=excluded,
+                    doc_files={kind: f["file"] for kind, table in (("patent", "patents"),
+                                                                    ("article", "articles"))
+                               for f in records.files if f["table"] == table})
     keys = np.concatenate([_doc_keys("patent", records.patents["doc_id"]),
                            _doc_keys("article", records.articles["doc_id"])])
     end = time.perf_counter()
