@@ -107,3 +107,21 @@ def test_the_same_file_for_two_tables_stops(tmp_path):
                                          "contributors table"):
         ingest(patents=tmp_path / "t.csv", contributors=tmp_path / "t.csv")
 
+
+
+def test_blank_lines_keep_row_numbers_and_a_quote_left_open_is_reported(tmp_path):
+    """Row numbers are the file's lines less the header (blank lines counted); a field
+    holding a line break (a quote left open swallows the rows after it) is rejected with
+    its text, never silently accepted as one row."""
+    (tmp_path / "p.csv").write_text("doc_id,year\n\nA1,2020\n\nA2,bad\nA5,2020\n")
+    (tmp_path / "c.csv").write_text('doc_id,role,address\nA1,inventor,"Lyon, France"\n'
+                                    'A2,inventor,"Lyon, France\nA3,inventor,Paris\n'
+                                    'A4,inventor,Nice"\nA5,inventor,Rome\n')
+    rec = ingest(patents=tmp_path / "p.csv", contributors=tmp_path / "c.csv")
+    assert rec.patents[["row", "doc_id"]].values.tolist() == [[2, "A1"], [5, "A5"]]
+    bad = rec.rejected.set_index("table")
+    assert bad.loc["patents", "row"] == 4                     # file line 5
+    assert bad.loc["contributors", "field"] == "address"
+    assert "line break" in bad.loc["contributors", "reason"]
+    assert bad.loc["contributors", "value"].count("\n") == 2
+    assert rec.contributors["doc_id"].tolist() == ["A1", "A5"]

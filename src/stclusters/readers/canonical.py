@@ -74,8 +74,12 @@ def read_text_table(path: str | Path) -> pd.DataFrame:
             frame = pd.read_parquet(path)
             return frame.astype({c: "string" for c in frame.columns})
         _check_row_width(path)
-        return pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig",
-                           na_values=[], index_col=False)
+        frame = pd.read_csv(path, dtype="string", keep_default_na=False,
+                            encoding="utf-8-sig", na_values=[], index_col=False,
+                            skip_blank_lines=False)
+        # a blank line is no row, but keeps the row numbers of those after it
+        blank = (frame.fillna("") == "").all(axis=1).to_numpy() if len(frame.columns) else []
+        return frame.set_axis(np.arange(1, len(frame) + 1))[~np.asarray(blank, dtype=bool)]
     except InputError:
         raise
     except UnicodeDecodeError as exc:
@@ -134,7 +138,11 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
     frame = frame[required + optional].fillna("")
     for c in frame.columns:
         frame[c] = frame[c].str.strip()
-    frame.insert(0, "row", np.arange(1, len(frame) + 1, dtype=np.int64))
+    # rows numbered from 1 after the header, blank lines counted (row + 1 = file line)
+    numbers = (frame.index.to_numpy(np.int64) if frame.index.dtype.kind == "i" and len(frame)
+               and frame.index[0] >= 1 else np.arange(1, len(frame) + 1, dtype=np.int64))
+    frame.insert(0, "row", numbers)
+    frame = frame.reset_index(drop=True)
     return frame
 
 
@@ -264,6 +272,15 @@ def ingest(
         rej = _Rejector(str(path), table, strict)
         rejectors.append(rej)
         files.append({"file": str(path), "table": table, "rows_read": len(frame)})
+        # a field holding a line break: most often a quote left open, which swallows the
+        # rows after it into one field; the row is rejected, naming the field
+        for c in [c for c in frame.columns if c != "row"]:
+            broken = frame[c].astype("string").str.contains("\n", regex=False).fillna(False)
+            if broken.any():         # (rejected rows leave the frame: one reason each)
+                frame = rej(frame, broken, c,
+                            "the field holds a line break (a quote left open?): the rows "
+                            "after it in the file may be inside it, and row numbers after it "
+                            "count records, not lines")
         return frame, rej
 
     empty_docs = pd.DataFrame({"row": pd.Series(dtype=np.int64),
