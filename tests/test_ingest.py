@@ -125,3 +125,4 @@ def test_blank_lines_keep_row_numbers_and_a_quote_left_open_is_reported(tmp_path
     assert "line break" in bad.loc["contributors", "reason"]
     assert bad.loc["contributors", "value"].count("\n") == 2
     assert rec.contributors["doc_id"].tolist() == ["A1", "A5"]
+    assert rec.contributors["row"].tolist() == [1, 5]           # file lines 2 and 6

@@ -77,9 +77,15 @@ def read_text_table(path: str | Path) -> pd.DataFrame:
         frame = pd.read_csv(path, dtype="string", keep_default_na=False,
                             encoding="utf-8-sig", na_values=[], index_col=False,
                             skip_blank_lines=False)
-        # a blank line is no row, but keeps the row numbers of those after it
-        blank = (frame.fillna("") == "").all(axis=1).to_numpy() if len(frame.columns) else []
-        return frame.set_axis(np.arange(1, len(frame) + 1))[~np.asarray(blank, dtype=bool)]
+        # rows are numbered by the file's lines (row + 1 = line): a blank line is no row but
+        # is counted, and so are the lines a field with a line break spans
+        blank = ((frame.fillna("") == "").all(axis=1).to_numpy() if len(frame.columns)
+                 else np.zeros(len(frame), dtype=bool))
+        breaks = np.zeros(len(frame), dtype=np.int64)
+        for column in frame.columns:
+            breaks += frame[column].str.count("\n").fillna(0).to_numpy(np.int64)
+        line = np.arange(1, len(frame) + 1) + np.concatenate([[0], np.cumsum(breaks)[:-1]])
+        return frame.set_axis(line[:len(frame)])[~blank]
     except InputError:
         raise
     except UnicodeDecodeError as exc:
@@ -279,8 +285,7 @@ def ingest(
             if broken.any():         # (rejected rows leave the frame: one reason each)
                 frame = rej(frame, broken, c,
                             "the field holds a line break (a quote left open?): the rows "
-                            "after it in the file may be inside it, and row numbers after it "
-                            "count records, not lines")
+                            "after it in the file may be inside it")
         return frame, rej
 
     empty_docs = pd.DataFrame({"row": pd.Series(dtype=np.int64),
