@@ -126,3 +126,13 @@ def test_blank_lines_keep_row_numbers_and_a_quote_left_open_is_reported(tmp_path
     assert bad.loc["contributors", "value"].count("\n") == 2
     assert rec.contributors["doc_id"].tolist() == ["A1", "A5"]
     assert rec.contributors["row"].tolist() == [1, 5]           # file lines 2 and 6
+
+
+def test_a_field_far_longer_than_any_address_is_rejected(tmp_path):
+    (tmp_path / "p.csv").write_text("doc_id,year\nA1,2020\nA2,2020\n")
+    (tmp_path / "c.csv").write_text("doc_id,role,address\nA1,inventor,Lyon\n"
+                                    f"A2,inventor,{'x' * 10_001}\n")
+    rec = ingest(patents=tmp_path / "p.csv", contributors=tmp_path / "c.csv")
+    assert rec.rejected[["row", "field"]].values.tolist() == [[2, "address"]]
+    assert "10,000 characters" in rec.rejected["reason"].iloc[0]
+

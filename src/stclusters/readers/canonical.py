@@ -47,6 +47,8 @@ _SCHEMAS: dict[str, tuple[list[str], list[str]]] = {
     "points": (["lat", "lon", "weight", "kind", "year"], ["organisation", "country"]),
 }
 ADDRESS_COLUMNS = ["address", "city", "region", "postcode", "country"]
+MAX_FIELD_CHARS = 10_000
+"""No name, address or code of a canonical table is longer: a longer field is an error."""
 REJECTED_COLUMNS = ["file", "table", "row", "field", "reason", "value", *ADDRESS_COLUMNS]
 """A rejected row: where, why, the value at fault, and (contributor rows) the address as
 read, so that the failing text is in the rejected file alone."""
@@ -281,11 +283,18 @@ def ingest(
         # a field holding a line break: most often a quote left open, which swallows the
         # rows after it into one field; the row is rejected, naming the field
         for c in [c for c in frame.columns if c != "row"]:
-            broken = frame[c].astype("string").str.contains("\n", regex=False).fillna(False)
+            text = frame[c].astype("string")
+            broken = text.str.contains("\n", regex=False).fillna(False)
             if broken.any():         # (rejected rows leave the frame: one reason each)
                 frame = rej(frame, broken, c,
                             "the field holds a line break (a quote left open?): the rows "
                             "after it in the file may be inside it")
+                text = frame[c].astype("string")
+            long = (text.str.len() > MAX_FIELD_CHARS).fillna(False)
+            if long.any():
+                frame = rej(frame, long, c, f"the field runs past {MAX_FIELD_CHARS:,} "
+                            "characters, far longer than any name or address (a quote left "
+                            "open, or a column of other text?)")
         return frame, rej
 
     empty_docs = pd.DataFrame({"row": pd.Series(dtype=np.int64),
