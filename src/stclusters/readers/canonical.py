@@ -280,9 +280,10 @@ def ingest(
         rej = _Rejector(str(path), table, strict)
         rejectors.append(rej)
         files.append({"file": str(path), "table": table, "rows_read": len(frame)})
-        # a field holding a line break: most often a quote left open, which swallows the
-        # rows after it into one field; the row is rejected, naming the field
-        for c in [c for c in frame.columns if c != "row"]:
+        # (CSV) a field holding a line break: most often a quote left open, which swallows
+        # the rows after it into one field; the row is rejected, naming the field
+        is_csv = Path(path).suffix.lower() not in (".parquet", ".pq")
+        for c in [c for c in frame.columns if c != "row" and is_csv]:
             text = frame[c].astype("string")
             broken = text.str.contains("\n", regex=False).fillna(False)
             if broken.any():         # (rejected rows leave the frame: one reason each)
