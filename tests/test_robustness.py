@@ -94,3 +94,25 @@ def test_robustness_command(tmp_path):
 def test_bad_parameter_lists(text, tmp_path):
     res = CliRunner().invoke(app, ["robustness", "--eps", text, "--points", "p.csv"])
     assert res.exit_code == 1 and "--eps" in res.output
+
+
+def test_robustness_takes_the_inputs_run_takes(tmp_path):
+    """--export and --input as for `stclusters run` (issue 22): a database export is read
+    into the run folder's records/, and the intervals written beside its tables."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "robustness", "--export", str(data / "wos_export_utf8.txt"), "--export",
+        str(data / "wos_export_utf16.txt"), "--eps", "13", "--min-weight-scale", "1",
+        "--bootstrap", "3", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (out / "robustness.csv").exists() and (out / "records" / "ingest.json").exists()
+    res = CliRunner().invoke(app, [
+        "robustness", "--input", str(out / "records"), "--eps", "13", "--min-weight-scale",
+        "1", "--bootstrap", "3", "--out", str(tmp_path / "again"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    first = pd.read_csv(out / "clusters.csv")
+    again = pd.read_csv(tmp_path / "again" / "clusters.csv")
+    assert first["name"].tolist() == again["name"].tolist()

@@ -25,7 +25,7 @@ from stclusters.pipeline import (
     with_paths_moved,
     write_tables,
 )
-from stclusters.readers import FORMATS, convert_export
+from stclusters.readers import FORMATS, Converted, convert_export
 from stclusters.readers.canonical import read_text_table
 from stclusters.report import DEFAULT_ZOOMS, Zoom, load_run, render_report, zoom_clashes
 from stclusters.robustness import robustness, write_robustness
@@ -154,30 +154,16 @@ def run_command(
         inputs = [*(export or []), institutions, *_input_paths(cfg)]
         cfg_out = cfg.out
         with run_folder(cfg.out, overwrite=overwrite, inputs=inputs) as stage:
-            converted = None
-            if export:
-                records = stage / "records"
-                converted = convert_export(
-                    export, records, fmt, institutions=institutions,
-                    advance=None if quiet else _counter("export → partitions"))
-                cfg = cfg.replace(input={"patents": None, "articles": None,
-                                         "contributors": None, "points": None,
-                                         "folder": str(records)})
-                if not quiet:
-                    err_console.print(f"{converted.format} export read into "
-                                      f"{Path(cfg.out) / 'records'}/ (its rejected rows: "
-                                      f"records/rejected.csv)")
+            cfg, converted = _exports_into(stage, cfg, export, fmt, institutions, quiet)
             if previous and cfg.edition.previous_patent_years is None:
                 cfg = cfg.with_previous()
             synthetic = _synthetic_inputs(cfg)
             if synthetic and not quiet:
                 err_console.print("[bold yellow]SYNTHETIC DATA[/]: these inputs were generated "
                                   "by `stclusters synth`, not real records.")
-            result = run(cfg, strict=strict, quiet=quiet, synthetic=synthetic, engine=engine,
-                         scheduler=scheduler)
-            if converted is not None:
-                result = with_export_rejections(result, converted.rejected, converted.files)
-                result = with_paths_moved(result, stage, str(cfg_out))
+            result = _with_exports(run(cfg, strict=strict, quiet=quiet, synthetic=synthetic,
+                                       engine=engine, scheduler=scheduler),
+                                   converted, stage, cfg_out)
             write_tables(result, stage)
             if not no_report:
                 render_report(stage, quiet=quiet)
@@ -185,6 +171,32 @@ def run_command(
     except StclustersError as exc:
         _fail(exc, debug)
     _summary(result, folder, quiet)
+
+def _exports_into(stage: Path, cfg: Config, export: list[Path] | None, fmt: str | None,
+                  institutions: Path | None, quiet: bool) -> tuple[Config, Converted | None]:
+    """Database exports converted into the run folder's ``records/``, and the config
+    pointed at them (unchanged when no export is given)."""
+    if not export:
+        return cfg, None
+    records = stage / "records"
+    converted = convert_export(export, records, fmt, institutions=institutions,
+                               advance=None if quiet else _counter("export → partitions"))
+    cfg = cfg.replace(input={"patents": None, "articles": None, "contributors": None,
+                             "points": None, "folder": str(records)})
+    if not quiet:
+        err_console.print(f"{converted.format} export read into {Path(cfg.out) / 'records'}/ "
+                          "(its rejected rows: records/rejected.csv)")
+    return cfg, converted
+
+
+def _with_exports(result: Result, converted: Converted | None, stage: Path, out: str
+                  ) -> Result:
+    """A run on converted exports: their rejected records first, and the records' paths
+    where they end up (``out/records``, not the folder the run is written into)."""
+    if converted is None:
+        return result
+    result = with_export_rejections(result, converted.rejected, converted.files)
+    return with_paths_moved(result, stage, str(out))
 
 
 def _input_paths(cfg: Config) -> list[str | None]:
@@ -282,6 +294,10 @@ def robustness_command(
     articles: ArticlesOpt = None,
     contributors: ContributorsOpt = None,
     points: PointsOpt = None,
+    input_folder: InputOpt = None,
+    export: ExportOpt = None,
+    fmt: FormatOpt = None,
+    institutions: InstitutionsOpt = None,
     eps: Annotated[str, typer.Option(help="Radii in km, comma-separated.")] = "10,13,16",
     min_weight_scale: Annotated[str, typer.Option(
         help="Factors on the minimum weights, comma-separated.")] = "0.75,1,1.25",
@@ -294,19 +310,24 @@ def robustness_command(
 ) -> None:
     """Rank intervals: the method under other radii, thresholds and bootstrap resamples."""
     try:
-        cfg = _config_from(config, profile, patents, articles, contributors, points, out)
+        cfg = _config_from(config, profile, patents, articles, contributors, points, out,
+                           input_folder)
         eps_list = _numbers(eps, "--eps")
         scales = _numbers(min_weight_scale, "--min-weight-scale")
         if bootstrap < 0:
             raise StclustersError(f"--bootstrap must be >= 0, got {bootstrap}")
-        with run_folder(cfg.out, overwrite=overwrite, inputs=_input_paths(cfg)) as stage:
-            baseline = run(cfg, quiet=quiet, keep_contributions=True)
+        cfg_out = cfg.out
+        inputs = [*(export or []), institutions, *_input_paths(cfg)]
+        with run_folder(cfg.out, overwrite=overwrite, inputs=inputs) as stage:
+            cfg, converted = _exports_into(stage, cfg, export, fmt, institutions, quiet)
+            baseline = _with_exports(run(cfg, quiet=quiet, keep_contributions=True),
+                                     converted, stage, cfg_out)
             write_tables(baseline, stage)
             result = robustness(cfg, baseline, eps_km=eps_list, min_weight_scale=scales,
                                 bootstrap=bootstrap, seed=seed, quiet=quiet)
             write_robustness(result, stage, top_n=cfg.rank.top_n)
             render_report(stage, quiet=quiet)
-        folder = Path(cfg.out)
+        folder = Path(cfg_out)
     except StclustersError as exc:
         _fail(exc, debug)
     if not quiet:
