@@ -688,10 +688,10 @@ def _territory_named(res: pd.DataFrame, part_row: np.ndarray, part_cc: np.ndarra
     state = res["cc_q"].fillna("").to_numpy(dtype=object)
     for rows, named in ((part_row, part_cc), (res["row"].to_numpy(), last_cc.to_numpy(
             dtype=object))):
-        named = np.where(pd.isna(named), "", named).astype(object)
-        of = np.array([territory.get(c, "") for c in named], dtype=object)
+        named = pd.Series(named, dtype=object).fillna("")
+        of = named.map(territory).fillna("").to_numpy(dtype=object)
         hit = (of != "") & (of == state[rows])
-        res.loc[rows[hit], "cc_q"] = named[hit]
+        res.loc[rows[hit], "cc_q"] = named.to_numpy(dtype=object)[hit]
 
 def _postcode_disagrees(coded: pd.DataFrame, res: pd.DataFrame, found: np.ndarray
                         ) -> np.ndarray:
@@ -707,8 +707,9 @@ def _postcode_disagrees(coded: pd.DataFrame, res: pd.DataFrame, found: np.ndarra
         return np.zeros(len(coded), dtype=bool)
     city = normalize(pd.Series(res["place_name"].to_numpy()[row], dtype="string")).fillna("")
     code_place = normalize(pd.Series(coded["name"].to_numpy(), dtype="string")).fillna("")
-    namesake = np.array([c != "" and (c in p) for c, p in zip(city, code_place, strict=True)],
-                        dtype=bool)
+    city, code_place = (np.asarray(v.to_numpy(dtype=object), dtype=str)
+                        for v in (city, code_place))
+    namesake = (city != "") & (np.char.find(code_place, city) >= 0)
     return check & ~namesake
 
 
