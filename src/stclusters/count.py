@@ -360,18 +360,16 @@ def tally(
         if kind == "article":
             parts["subjects"].append(_spread(placed, split_codes(docs, "subjects"), "subject"))
 
-    tables = {name: _sum(name, pd.concat(parts[name], ignore_index=True))
-              for name in _TABLE_KEYS if parts[name]}
     gone = excluded if excluded is not None else pd.DataFrame(
         {"kind": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
          "document_type": pd.Series(dtype=object)})
-    tables["documents"] = _sum("documents", pd.concat([tables["documents"], pd.DataFrame({
-        "kind": gone["kind"].to_numpy(), "year": gone["year"].to_numpy(np.int64),
-        **{c: 0 for c in _DOC_COUNTERS}, "documents_excluded_by_type": 1})],
-        ignore_index=True).astype({c: tables["documents"][c].dtype for c in _DOC_COUNTERS}))
-    tables["excluded"] = _sum("excluded", pd.DataFrame({
-        "kind": gone["kind"].to_numpy(), "year": gone["year"].to_numpy(np.int64),
-        "type": gone["document_type"].astype(str).to_numpy(), "documents": 1}))
+    at = {"kind": gone["kind"].to_numpy(), "year": gone["year"].to_numpy(np.int64)}
+    parts["documents"].append(pd.DataFrame(
+        {**at, **{c: 0 for c in _DOC_COUNTERS}, "documents_excluded_by_type": 1}))
+    parts["excluded"].append(pd.DataFrame(
+        {**at, "type": gone["document_type"].astype(str).to_numpy(), "documents": 1}))
+    tables = {name: _sum(name, pd.concat(parts[name], ignore_index=True))
+              for name in _TABLE_KEYS if parts[name]}
     for name in ("fields", "subjects"):
         tables.setdefault(name, _empty(name))
     return Tally(**tables, unplaced=pd.concat(parts["unplaced"], ignore_index=True),
