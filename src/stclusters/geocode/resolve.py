@@ -500,14 +500,11 @@ def _resolve(uniq: pd.DataFrame, gaz: Gazetteer) -> pd.DataFrame:
     if unnamed.any():
         hits = pd.concat([hits, _name_hits(_leading_and_trailing_words(cand[unnamed]), gaz)],
                          ignore_index=True)
-    place = hits["place"].to_numpy()
-    cc_q = row_cc[hits["row"].to_numpy()]
-    place_cc = about.cc_code[place]
     fits = of_country(hits)
     hits = hits[fits]
-    abroad = (cc_q[fits] >= 0) & (cc_q[fits] != place_cc[fits])
-    country_known = cc_q[fits] >= 0
     row_of, place = hits["row"].to_numpy(), hits["place"].to_numpy()
+    country_known = row_cc[row_of] >= 0
+    abroad = country_known & (row_cc[row_of] != about.cc_code[place])
     # (a place GeoNames puts in no division is in none the address names)
     code = res["region_q"].to_numpy(dtype=object)
     code_at, code2_at = (np.where(values != "", about.admin1.get_indexer(values), -1)[row_of]
