@@ -42,9 +42,10 @@ def _umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()
+_UMASK = _umask()
+_FILE_MODE = 0o666 & ~_UMASK
 """Permissions of a normally created file (mkstemp's are owner-only)."""
-_DIR_MODE = 0o777 & ~_umask()
+_DIR_MODE = 0o777 & ~_UMASK
 """Permissions of a normally created folder (mkdtemp's are owner-only)."""
 
 

@@ -67,14 +67,16 @@ class Records:
 
 
 def read_text_table(path: str | Path) -> pd.DataFrame:
-    """Any CSV (UTF-8, with or without BOM) or Parquet file, every column as text."""
+    """Any CSV (UTF-8, with or without BOM) or Parquet file, every column as text, indexed
+    by row number (from 1; for a CSV the file's line less the header)."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", path=str(path))
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(path)
-            return frame.astype({c: "string" for c in frame.columns})
+            return frame.astype({c: "string" for c in frame.columns}).set_axis(
+                np.arange(1, len(frame) + 1))
         _check_row_width(path)
         frame = pd.read_csv(path, dtype="string", keep_default_na=False,
                             encoding="utf-8-sig", na_values=[], index_col=False,
@@ -97,6 +99,7 @@ def read_text_table(path: str | Path) -> pd.DataFrame:
         raise InputError("empty file: no header row", path=str(path)) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise InputError(f"cannot be read: {exc}", path=str(path)) from exc
+
 
 def header_and_first_row(handle: Iterable[str]) -> tuple[list[str], list[str] | None]:
     """The fields of a CSV's header and of its first data row (None when there is none),
@@ -146,12 +149,8 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
     frame = frame[required + optional].fillna("")
     for c in frame.columns:
         frame[c] = frame[c].str.strip()
-    # rows numbered from 1 after the header, blank lines counted (row + 1 = file line)
-    numbers = (frame.index.to_numpy(np.int64) if frame.index.dtype.kind == "i" and len(frame)
-               and frame.index[0] >= 1 else np.arange(1, len(frame) + 1, dtype=np.int64))
-    frame.insert(0, "row", numbers)
-    frame = frame.reset_index(drop=True)
-    return frame
+    frame.insert(0, "row", frame.index.to_numpy(np.int64))     # (read_text_table's numbers)
+    return frame.reset_index(drop=True)
 
 
 class _Rejector:
