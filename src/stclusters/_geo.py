@@ -21,6 +21,16 @@ def chord(km: float) -> float:
     return float(2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0))
 
 
+def distance_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km between points (arrays broadcast), from the chord."""
+    c = np.linalg.norm(unit_vectors(np.broadcast_to(lat1, np.broadcast(lat1, lat2).shape),
+                                    np.broadcast_to(lon1, np.broadcast(lon1, lon2).shape))
+                       - unit_vectors(np.broadcast_to(lat2, np.broadcast(lat1, lat2).shape),
+                                      np.broadcast_to(lon2, np.broadcast(lon1, lon2).shape)),
+                       axis=1)
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(c / 2.0, 1.0))
+
+
 def mean_positions(group: np.ndarray, lat: np.ndarray, lon: np.ndarray, weight: np.ndarray,
                    n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """Weighted mean direction of each group's points, as (lat, lon) arrays in degrees:

@@ -79,7 +79,8 @@ class NameSettings:
     min_ratio: float = 0.25
     """A place joins the name when its output is at least this share of the top place's."""
     snap_km: float = 25.0
-    """Each location is named after the most populous place within this distance."""
+    """A location is named after the most populous city within this distance, inside its
+    economy and within eps_km of its cluster (combine.naming)."""
     snap_min_population: int = 15000
 
 

@@ -19,12 +19,17 @@ from stclusters import __version__
 from stclusters._memory import peak_rss_mb
 from stclusters.cluster import cluster_locations
 from stclusters.combine import merge_clusters
-from stclusters.combine.naming import cluster_economies, cluster_names
+from stclusters.combine.naming import (
+    cluster_economies,
+    cluster_names,
+    naming_places,
+    unique_names,
+)
 from stclusters.config import Config
 from stclusters.count import Counts, Tally, count_warnings
 from stclusters.engine import count_records
+from stclusters.geocode.countries import economies as economies_at
 from stclusters.geocode.gazetteer import load_geonames, region_codes
-from stclusters.geocode.places import snap_to_places
 from stclusters.measure import rank_clusters
 from stclusters.measure.editions import compare_editions
 from stclusters.measure.fields import category_shares, read_concordance
@@ -40,7 +45,7 @@ __all__ = ["Result", "find_st_clusters", "min_weights", "run", "with_export_reje
            "with_paths_moved", "write_result", "write_tables"]
 
 LOCATION_COLUMNS = ["kind", "lat", "lon", "weight", "cc", "label", "core", "cluster", "place",
-                    "place_cc"]
+                    "place_cc", "place_id"]
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Result:
     unplaced: pd.DataFrame
     info: dict = field(default_factory=dict)
     synthetic: bool = False
+    conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Locations whose coordinates lie in another economy than their input gave."""
     contributions: pd.DataFrame | None = None
     """Weighted contributions (one row per placed contributor or point); not written."""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -167,6 +174,10 @@ def run(
             headline = findings(clusters, world, fields=field_tables.get("cluster_fields"))
 
     loc_out = located.assign(cc=located["cc"].fillna(located["place_cc"]))[LOCATION_COLUMNS]
+    conflicts = (located.loc[located["country_conflict"], ["kind", "lat", "lon", "weight",
+                                                          "cc_given", "cc", "cluster"]]
+                 .rename(columns={"cc_given": "country_given", "cc": "country_at_coordinates"})
+                 .sort_values(["kind", "lat", "lon"], kind="stable").reset_index(drop=True))
     loc_out = loc_out.sort_values(["kind", "lat", "lon"], kind="stable").reset_index(drop=True)
     info = {
         "stclusters_version": __version__,
@@ -183,6 +194,9 @@ def run(
         "clusters": {"total": len(clusters), "top": int((clusters["list"] == "top").sum()),
                      "extended": int((clusters["list"] == "extended").sum())},
         "weights": _conservation(located, world),
+        "country_conflicts": {"locations": len(conflicts),
+                              "weight": {k: float(conflicts.loc[conflicts["kind"] == k, "weight"]
+                                                  .sum()) for k in ("patent", "article")}},
         "engine": engine,
         "timings_s": st.times,
         "per_record_stages_s": counted.timings,
@@ -193,6 +207,7 @@ def run(
         info["worker_peak_rss_mb"] = counted.worker_peak_rss_mb
     return Result(clusters=clusters, locations=loc_out, noise_summary=noise,
                   rejected=counted.rejected, unplaced=counts.unplaced, info=info,
+                  conflicts=conflicts,
                   synthetic=synthetic, tables=tables, findings=headline,
                   contributions=counts.contributions)
 
@@ -252,9 +267,16 @@ def name_and_rank(located: pd.DataFrame, world: dict[str, float], cfg: Config, *
                   top_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Name the S&T clusters, list their economies and rank them by score.
 
-    Returns the locations with their naming place and ``cluster`` (rank, -1 noise) and
-    the ranked cluster table.
+    Every location's economy comes from its coordinates (``cc``; the input's code kept as
+    ``cc_given``, a disagreement flagged in ``country_conflict``). Returns the locations
+    with their naming place and ``cluster`` (rank, -1 noise) and the ranked cluster table.
     """
+    located = located.copy()
+    located["cc_given"] = located["cc"].astype("string")
+    cc, conflict = economies_at(located["lat"].to_numpy(), located["lon"].to_numpy(),
+                                located["cc_given"].to_numpy())
+    located["cc"] = pd.Series(cc, index=located.index, dtype="string").replace("", pd.NA)
+    located["country_conflict"] = conflict
     located = _attach_places(located, cfg)
     member = located[located["st_cluster"] >= 0]
     totals = member["kind"].map(world).astype(np.float64)
@@ -267,6 +289,9 @@ def name_and_rank(located: pd.DataFrame, world: dict[str, float], cfg: Config, *
                           min_ratio=cfg.name.min_ratio)
     economies = cluster_economies(per_place, min_share=cfg.rank.economy_min_share)
     clusters, rank_of = rank_clusters(located, names, economies, world=world, top_n=top_n)
+    by_rank = pd.Series(np.argsort(rank_of), index=clusters["rank"].to_numpy())
+    ranked_names = pd.Series(clusters["name"].to_numpy(), index=by_rank.to_numpy())
+    clusters["name"] = unique_names(ranked_names, per_place).to_numpy()
     st_ids = located["st_cluster"].to_numpy()
     located["cluster"] = np.where(st_ids >= 0, rank_of[np.maximum(st_ids, 0)]
                                   if rank_of.size else -1, -1)
@@ -278,13 +303,17 @@ def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     out = located.copy()
     for col, empty in (("place", ""), ("place_cc", ""), ("place_state", "")):
         out[col] = pd.Series(empty, index=out.index, dtype="string")
+    out["place_id"] = np.int64(-1)
     member = (out["st_cluster"] >= 0).to_numpy()
     if member.any():
-        snapped = snap_to_places(out.loc[member, "lat"].to_numpy(),
-                                 out.loc[member, "lon"].to_numpy(), snap_km=cfg.name.snap_km,
-                                 min_population=cfg.name.snap_min_population)
-        for col in ("place", "place_cc", "place_state"):
-            out.loc[member, col] = snapped[col].to_numpy()
+        rows = out.loc[member]
+        named = naming_places(rows["lat"].to_numpy(), rows["lon"].to_numpy(),
+                              rows["cc"].fillna("").to_numpy(dtype=object),
+                              rows["st_cluster"].to_numpy(), snap_km=cfg.name.snap_km,
+                              reach_km=cfg.cluster.eps_km,
+                              min_population=cfg.name.snap_min_population)
+        for col in ("place", "place_cc", "place_state", "place_id"):
+            out.loc[member, col] = named[col].to_numpy()
     return out
 
 
@@ -445,6 +474,7 @@ def write_tables(result: Result, out: Path) -> Path:
     write_parquet(result.locations, out / "locations.parquet")
     write_csv(result.rejected, out / "rejected.csv")
     write_csv(result.unplaced, out / "unplaced.csv")
+    write_csv(result.conflicts, out / "conflicts.csv")
     for stem, table in result.tables.items():
         write_csv(table, out / f"{stem}.csv")
         write_parquet(table, out / f"{stem}.parquet")

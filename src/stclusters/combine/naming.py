@@ -1,22 +1,226 @@
 """Stage 5b: name S&T clusters after their main places, and list their economies.
 
-Each clustered location is attached to the most populous GeoNames place within
-``snap_km`` (else the nearest place; ``geocode.places.snap_to_places``), so suburbs count
-towards their city. A cluster
-is named after its places by output (patent share + article share), joined with en
-dashes: the top place, then any with at least ``min_ratio`` of its output, at most
-``max_cities``. US and Canadian places carry their state or province, as in the GII
-(``San Jose–San Francisco, CA``; ``Washington, DC–Baltimore, MD``).
+The rule (docs/outputs.md, "How clusters are named"), measured against the GII 2024 names
+in benchmarks/fidelity.py:
+
+1. Each clustered location is attached to a *naming place*: a GeoNames city of at least
+   ``min_population`` inside the location's own economy, within ``snap_km`` of it and
+   within ``reach_km`` of some location of its cluster (so a name never points outside
+   the cluster or across a border): the most populous such city, so suburbs count
+   towards their city. A city's part -- a place named like a level-2 division
+   (ward, borough, municipality) of the same first-level division as a city at least
+   twice as populous within reach, or called "<qualifier> <City>" beside ``City`` -- is
+   never named: its locations go to that city.
+2. A cluster is named after its places by output (patent share + article share), joined
+   with en dashes: the top place, then any with at least ``min_ratio`` of its output, at
+   most ``max_cities``. US places carry their state, as in the GII (``San Jose–San
+   Francisco, CA``; ``Washington, DC–Baltimore, MD``); no other country's places do.
+3. Places are written as GeoNames names them (its international name: Munich, Rome),
+   without administrative suffixes (``Icheon-si`` -> Icheon) and without the apostrophe
+   that separates pinyin syllables (``Xi’an`` -> Xian).
+4. Names are unique in a ranking: a cluster whose name a higher-ranked one already has
+   adds its next place by output; failing that it takes a number, ``(2)``.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+from scipy.spatial import cKDTree
 
-__all__ = ["EN_DASH", "cluster_economies", "cluster_names"]
+from stclusters._geo import chord, unit_vectors
+from stclusters.geocode.gazetteer import Gazetteer, derived, load_geonames, normalize
+
+__all__ = [
+    "EN_DASH",
+    "cluster_economies",
+    "cluster_names",
+    "display_names",
+    "naming_places",
+    "outside_country",
+    "unique_names",
+]
 
 EN_DASH = "\u2013"
+OUTSIDE_KM = 25.0
+"""A place this far outside its own country is a wrong gazetteer row (border towns whose
+point lies just across a border, up to a few km, are not)."""
+_AFFIX = re.compile(r"[-\s](si|shi|gun|ku|gu|qu|shiqu)$", re.IGNORECASE)
+_PINYIN_APOSTROPHE = re.compile(r"(?<=[a-z])['\u2019](?=[aeo])")
+
+
+def naming_places(
+    lat: np.ndarray,
+    lon: np.ndarray,
+    cc: np.ndarray,
+    group: np.ndarray,
+    *,
+    snap_km: float,
+    reach_km: float,
+    min_population: int,
+    gazetteer: Gazetteer | None = None,
+) -> pd.DataFrame:
+    """The naming place of each clustered location (rule 1 above).
+
+    ``cc`` is each location's economy ('' when unknown: any economy), ``group`` its
+    cluster. Returns ``place_id`` (GeoNames id), ``place`` (display name), ``place_cc``,
+    ``place_state`` (US state, else '') per location, in input order.
+    """
+    gaz = gazetteer or load_geonames()
+    places = gaz.places
+    n = len(lat)
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    cc = np.asarray(cc, dtype=object)
+    group = np.asarray(group, dtype=np.int64)
+    if n == 0:
+        return pd.DataFrame({"place_id": np.zeros(0, np.int64), "place": [], "place_cc": [],
+                             "place_state": []})
+    big = np.flatnonzero(places["population"].to_numpy() >= min_population)
+    xyz = unit_vectors(lat, lon)
+    best = _choose(xyz, cc, group, big, places, snap_km=snap_km, reach_km=reach_km)
+    left = best < 0
+    if left.any():      # no city within reach: the nearest place of any size in reach
+        best[left] = _choose(xyz[left], cc[left], group[left], np.arange(len(places)), places,
+                             snap_km=reach_km, reach_km=reach_km, nearest_only=True,
+                             all_xyz=xyz, all_group=group)
+    left = best < 0
+    if left.any():      # nothing in reach at all (remote site): the nearest place
+        tree = cKDTree(unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy()))
+        best[left] = tree.query(xyz[left], k=1)[1]
+    best = _whole_places(best, xyz, group, big, places, gaz, snap_km=snap_km,
+                         reach_km=reach_km)
+    chosen = places.iloc[best]
+    return pd.DataFrame({
+        "place_id": chosen["geonameid"].to_numpy(),
+        "place": display_names(gaz, best),
+        "place_cc": chosen["cc"].to_numpy(),
+        "place_state": np.where(chosen["cc"].to_numpy() == "US",
+                                chosen["admin1"].to_numpy(), ""),
+    })
+
+
+def _pairs(xyz: np.ndarray, cand: np.ndarray, places: pd.DataFrame, km: float
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(location, place number) pairs within ``km``."""
+    tree = cKDTree(unit_vectors(places["lat"].to_numpy()[cand], places["lon"].to_numpy()[cand]))
+    hits = tree.query_ball_point(xyz, chord(km))
+    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    if not counts.sum():
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(hits)), counts)
+    return owner, cand[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])]
+
+
+def _choose(xyz, cc, group, cand, places, *, snap_km, reach_km, nearest_only=False,
+            all_xyz=None, all_group=None) -> np.ndarray:
+    """Rule 1's choice among ``cand`` places for each location (-1: none)."""
+    best = np.full(len(xyz), -1, dtype=np.int64)
+    if cand.size == 0:
+        return best
+    owner, place = _pairs(xyz, cand, places, snap_km)
+    place_cc = places["cc"].to_numpy()[place]
+    own = cc[owner]
+    keep = (own == "") | (own == place_cc)
+    owner, place = owner[keep], place[keep]
+    distinct, inverse = np.unique(place, return_inverse=True)
+    keep = ~outside_country(places, distinct)[inverse]
+    owner, place = owner[keep], place[keep]
+    p_xyz = unit_vectors(places["lat"].to_numpy()[place], places["lon"].to_numpy()[place])
+    dist = np.linalg.norm(xyz[owner] - p_xyz, axis=1)
+    keep = _in_reach(p_xyz, group[owner], dist, reach_km,
+                     xyz if all_xyz is None else all_xyz,
+                     group if all_group is None else all_group)
+    owner, place, dist = owner[keep], place[keep], dist[keep]
+    pop = places["population"].to_numpy()[place]
+    gid = places["geonameid"].to_numpy()[place]
+    # the most populous (or, for the fallback, the nearest); ties to the smaller id
+    order = np.lexsort((gid, dist, owner) if nearest_only else (gid, -pop, owner))
+    first = np.r_[True, owner[order][1:] != owner[order][:-1]] if order.size else order
+    best[owner[order][first]] = place[order][first]
+    return best
+
+
+def _in_reach(p_xyz, p_group, dist, reach_km, xyz, group) -> np.ndarray:
+    """Whether each candidate place lies within ``reach_km`` of a location of the
+    candidate's cluster (true at once when the location itself is that close)."""
+    ok = dist <= chord(reach_km)
+    todo = np.flatnonzero(~ok)
+    for g in np.unique(p_group[todo]):
+        rows = todo[p_group[todo] == g]
+        members = xyz[group == g]
+        d, _ = cKDTree(members).query(p_xyz[rows], k=1)
+        ok[rows] = d <= chord(reach_km)
+    return ok
+
+
+def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> np.ndarray:
+    """A chosen place that is a part of a city gives way to that city, where the city is
+    within reach of the location's cluster too."""
+    part = _district_named(gaz)
+    names = places["name"].to_numpy()
+    pop = places["population"].to_numpy()
+    admin1 = places["admin1"].to_numpy()
+    out = best.copy()
+    chosen = np.unique(best)
+    p_xyz = unit_vectors(places["lat"].to_numpy()[chosen], places["lon"].to_numpy()[chosen])
+    owner, city = _pairs(p_xyz, big, places, snap_km)
+    q = chosen[owner]
+    same = (places["cc"].to_numpy()[city] == places["cc"].to_numpy()[q]) & (city != q)
+    ends = np.array([names[a].endswith(" " + names[b]) for a, b in zip(q, city, strict=True)],
+                    dtype=bool)
+    district = part[q] & (admin1[city] == admin1[q]) & (pop[city] >= 2 * pop[q])
+    whole = same & (district | (ends & (2 * pop[city] >= pop[q])))
+    q, city = q[whole], city[whole]
+    order = np.lexsort((places["geonameid"].to_numpy()[city], -pop[city], q))
+    first = np.r_[True, q[order][1:] != q[order][:-1]] if order.size else order
+    for a, b in zip(q[order][first], city[order][first], strict=True):
+        out[best == a] = b
+    moved = np.flatnonzero(out != best)
+    if moved.size:
+        c_xyz = unit_vectors(places["lat"].to_numpy()[out[moved]],
+                             places["lon"].to_numpy()[out[moved]])
+        dist = np.linalg.norm(xyz[moved] - c_xyz, axis=1)
+        ok = _in_reach(c_xyz, group[moved], dist, reach_km, xyz, group)
+        out[moved[~ok]] = best[moved[~ok]]
+    return out
+
+
+def _district_named(gaz: Gazetteer) -> np.ndarray:
+    """Per place: its name is that of a level-2 division of its first-level division."""
+    def build(places: pd.DataFrame) -> np.ndarray:
+        regions = gaz.regions[gaz.regions["level"] == 2]
+        keys = pd.Series(normalize(places["name"]).to_numpy())
+        bare = keys.str.replace(r" (si|shi|gun|ku|gu|qu|city|borough)$", "", regex=True)
+        known = set(zip(regions["key"], regions["cc"], regions["admin1"], strict=True))
+        return np.array([(k, c, a) in known or (b, c, a) in known for k, b, c, a in zip(
+            keys, bare, places["cc"], places["admin1"], strict=True)], dtype=bool)
+    return derived(gaz.places, "district_named", build)
+
+
+def outside_country(places: pd.DataFrame, idx: np.ndarray) -> np.ndarray:
+    """Per place of ``idx``: GeoNames puts it more than ``OUTSIDE_KM`` outside its own
+    country (Natural Earth 1:10m), a wrong row that names nothing."""
+    from stclusters.geocode.countries import km_outside
+
+    km = km_outside(places["lat"].to_numpy()[idx], places["lon"].to_numpy()[idx],
+                    places["cc"].to_numpy()[idx])
+    return km > OUTSIDE_KM
+
+
+def display_names(gaz: Gazetteer, place: np.ndarray) -> np.ndarray:
+    """Names as written in cluster names (rule 3)."""
+    names = gaz.places["name"].to_numpy()[place]
+    cc = gaz.places["cc"].to_numpy()[place]
+    out = []
+    for name, code in zip(names, cc, strict=True):
+        bare = _AFFIX.sub("", name)
+        if code in ("CN", "TW"):
+            bare = _PINYIN_APOSTROPHE.sub("", bare)
+        out.append(bare)
+    return np.array(out, dtype=object)
 
 
 def cluster_names(
@@ -30,29 +234,71 @@ def cluster_names(
     ``output`` has one row per (cluster, place): ``cluster``, ``place``, ``place_cc``,
     ``place_state``, ``score``. Returns names indexed by cluster.
     """
-    frame = (output.groupby(["cluster", "place", "place_cc", "place_state"], sort=True)["score"]
-             .sum().reset_index()
-             .sort_values(["cluster", "score", "place"], ascending=[True, False, True],
-                          kind="stable"))
-    frame = frame.drop_duplicates(["cluster", "place"])
+    frame = _ranked_places(output)
     top = frame.groupby("cluster")["score"].transform("max")
     frame = frame[frame["score"] >= min_ratio * top]
     frame = frame.groupby("cluster").head(max_cities)
     names = {}
     for cluster, group in frame.groupby("cluster", sort=True):
-        names[cluster] = _join(group["place"].tolist(), group["place_cc"].tolist(),
-                               group["place_state"].tolist())
+        names[cluster] = _join(group["place"].tolist(), group["place_state"].tolist())
     return pd.Series(names, dtype="string")
 
 
-def _join(places: list[str], ccs: list[str], states: list[str]) -> str:
-    north_american = [cc in ("US", "CA") and bool(s) for cc, s in zip(ccs, states, strict=True)]
-    if not any(north_american):
+def _ranked_places(output: pd.DataFrame) -> pd.DataFrame:
+    frame = (output.groupby(["cluster", "place", "place_cc", "place_state"], sort=True)["score"]
+             .sum().reset_index()
+             .sort_values(["cluster", "score", "place"], ascending=[True, False, True],
+                          kind="stable"))
+    return frame.drop_duplicates(["cluster", "place", "place_state"]).reset_index(drop=True)
+
+
+def unique_names(names: pd.Series, output: pd.DataFrame) -> pd.Series:
+    """Rule 4. ``names`` in ranking order (index: cluster), ``output`` as for
+    ``cluster_names``; returns the names made unique, same index."""
+    seen: set[str] = set()
+    places = _ranked_places(output)
+    by_cluster = {c: g for c, g in places.groupby("cluster", sort=False)}
+    out = {}
+    for cluster, name in names.items():
+        if name in seen:
+            group = by_cluster.get(cluster)
+            if group is not None:
+                used = set(re.split(f"{EN_DASH}|, ", name))
+                for place, state in zip(group["place"], group["place_state"], strict=True):
+                    if place in used:
+                        continue
+                    longer = _join([*_split_places(name), place],
+                                   [*_split_states(name), state])
+                    if longer not in seen:
+                        name = longer
+                        break
+            base, k = name, 2
+            while name in seen:
+                name = f"{base} ({k})"
+                k += 1
+        seen.add(name)
+        out[cluster] = name
+    return pd.Series(out, dtype="string").reindex(names.index)
+
+
+def _split_places(name: str) -> list[str]:
+    return [p.split(", ")[0] for p in name.split(EN_DASH)]
+
+
+def _split_states(name: str) -> list[str]:
+    parts = name.split(EN_DASH)
+    states = [p.split(", ")[1] if ", " in p else "" for p in parts]
+    if states and states[-1] and not any(states[:-1]):      # "San Jose–San Francisco, CA"
+        states = [states[-1]] * len(parts)
+    return states
+
+
+def _join(places: list[str], states: list[str]) -> str:
+    if not any(states):
         return EN_DASH.join(places)
-    if all(north_american) and len(set(states)) == 1:
+    if all(states) and len(set(states)) == 1:
         return f"{EN_DASH.join(places)}, {states[0]}"
-    return EN_DASH.join(f"{p}, {s}" if na else p
-                        for p, s, na in zip(places, states, north_american, strict=True))
+    return EN_DASH.join(f"{p}, {s}" if s else p for p, s in zip(places, states, strict=True))
 
 
 def cluster_economies(output: pd.DataFrame, *, min_share: float) -> pd.DataFrame:
@@ -72,3 +318,4 @@ def cluster_economies(output: pd.DataFrame, *, min_share: float) -> pd.DataFrame
     economies = kept.groupby("cluster", sort=True)["cc"].agg("/".join)
     return pd.DataFrame({"economies": economies,
                          "economy": frame[first].set_index("cluster")["cc"]})
+

