@@ -35,7 +35,6 @@ import argparse
 import dataclasses
 import itertools
 import json
-import os
 import re
 import sys
 import tempfile
@@ -56,7 +55,6 @@ from stclusters.geocode.gazetteer import country_code
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "fidelity.json"
 SHARED = HERE.parent.parent / "shared"
-POINTS_CSV = Path(tempfile.gettempdir()) / f"stclusters-fidelity-{os.getpid()}" / "points.csv"
 APART_KM = 200.0
 """Two GII clusters whose named places lie this close are neighbours the GII kept apart."""
 SWEEP_EPS = (10.0, 13.0, 16.0)
@@ -148,14 +146,13 @@ def run_points(points: Path, *, eps_km: float | None = None, share: float | None
     if share is not None:
         cluster = dataclasses.replace(cluster, min_share_patents=share,
                                       min_share_articles=share)
-    joined = POINTS_CSV
-    if not joined.exists():
-        joined.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        joined = Path(tmp) / "points.csv"
         pd.concat([pd.read_csv(p, dtype=str) for p in sorted(points.glob("*.csv"))],
                   ignore_index=True).to_csv(joined, index=False)
-    inputs = dataclasses.replace(cfg.input, points=str(joined))
-    cfg = dataclasses.replace(cfg, edition=edition, cluster=cluster, input=inputs)
-    return run(cfg), cfg
+        inputs = dataclasses.replace(cfg.input, points=str(joined))
+        cfg = dataclasses.replace(cfg, edition=edition, cluster=cluster, input=inputs)
+        return run(cfg), cfg
 
 
 def match(places: pd.DataFrame, located: pd.DataFrame, reach_km: float) -> pd.Series:

@@ -97,7 +97,7 @@ def test_names_are_unique_in_a_ranking():
     names = cluster_names(out, max_cities=3, min_ratio=0.45)
     assert names.tolist() == ["San Diego, CA"] * 3 + ["Oslo"]
     ranked = names.loc[[0, 1, 2, 3]]
-    unique = unique_names(ranked, out)
+    unique = unique_names(ranked, out, max_cities=3, min_ratio=0.45)
     assert unique.tolist() == ["San Diego, CA", f"San Diego{EN_DASH}Carlsbad, CA",
                                "San Diego, CA (2)", "Oslo"]
     assert unique.is_unique

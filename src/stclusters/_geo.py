@@ -23,11 +23,9 @@ def chord(km: float) -> float:
 
 def distance_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     """Great-circle distance in km between points (arrays broadcast), from the chord."""
-    c = np.linalg.norm(unit_vectors(np.broadcast_to(lat1, np.broadcast(lat1, lat2).shape),
-                                    np.broadcast_to(lon1, np.broadcast(lon1, lon2).shape))
-                       - unit_vectors(np.broadcast_to(lat2, np.broadcast(lat1, lat2).shape),
-                                      np.broadcast_to(lon2, np.broadcast(lon1, lon2).shape)),
-                       axis=1)
+    lat1, lon1, lat2, lon2 = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, np.float64))
+                                                   for v in (lat1, lon1, lat2, lon2)))
+    c = np.linalg.norm(unit_vectors(lat1, lon1) - unit_vectors(lat2, lon2), axis=1)
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(c / 2.0, 1.0))
 
 

@@ -138,7 +138,7 @@ def run(
                                     advance=advance)
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
             counts = counted.tally.window(windows)
-            locations = counts.locations
+            locations = _with_economies(counts.locations)
         world = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                  for k in counts.ledger}
         with st.stage("cluster"):
@@ -267,16 +267,9 @@ def name_and_rank(located: pd.DataFrame, world: dict[str, float], cfg: Config, *
                   top_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Name the S&T clusters, list their economies and rank them by score.
 
-    Every location's economy comes from its coordinates (``cc``; the input's code kept as
-    ``cc_given``, a disagreement flagged in ``country_conflict``). Returns the locations
-    with their naming place and ``cluster`` (rank, -1 noise) and the ranked cluster table.
+    Returns the locations with their naming place and ``cluster`` (rank, -1 noise) and
+    the ranked cluster table.
     """
-    located = located.copy()
-    located["cc_given"] = located["cc"].astype("string")
-    cc, conflict = economies_at(located["lat"].to_numpy(), located["lon"].to_numpy(),
-                                located["cc_given"].to_numpy())
-    located["cc"] = pd.Series(cc, index=located.index, dtype="string").replace("", pd.NA)
-    located["country_conflict"] = conflict
     located = _attach_places(located, cfg)
     member = located[located["st_cluster"] >= 0]
     totals = member["kind"].map(world).astype(np.float64)
@@ -289,13 +282,25 @@ def name_and_rank(located: pd.DataFrame, world: dict[str, float], cfg: Config, *
                           min_ratio=cfg.name.min_ratio)
     economies = cluster_economies(per_place, min_share=cfg.rank.economy_min_share)
     clusters, rank_of = rank_clusters(located, names, economies, world=world, top_n=top_n)
-    by_rank = pd.Series(np.argsort(rank_of), index=clusters["rank"].to_numpy())
-    ranked_names = pd.Series(clusters["name"].to_numpy(), index=by_rank.to_numpy())
-    clusters["name"] = unique_names(ranked_names, per_place).to_numpy()
+    # clusters are in rank order; their st_cluster ids in that order are argsort(rank_of)
+    ranked_names = pd.Series(clusters["name"].to_numpy(), index=np.argsort(rank_of))
+    clusters["name"] = unique_names(ranked_names, per_place, max_cities=cfg.name.max_cities,
+                                    min_ratio=cfg.name.min_ratio).to_numpy()
     st_ids = located["st_cluster"].to_numpy()
     located["cluster"] = np.where(st_ids >= 0, rank_of[np.maximum(st_ids, 0)]
                                   if rank_of.size else -1, -1)
     return located, clusters
+
+
+def _with_economies(locations: pd.DataFrame) -> pd.DataFrame:
+    """Every location's economy from its coordinates (``cc``), the input's code kept as
+    ``cc_given`` and a disagreement flagged in ``country_conflict``."""
+    out = locations.assign(cc_given=locations["cc"].astype("string"))
+    cc, conflict = economies_at(out["lat"].to_numpy(), out["lon"].to_numpy(),
+                                out["cc_given"].to_numpy())
+    out["cc"] = pd.Series(cc, index=out.index, dtype="string").replace("", pd.NA)
+    out["country_conflict"] = conflict
+    return out
 
 
 def _attach_places(located: pd.DataFrame, cfg: Config) -> pd.DataFrame:
@@ -370,7 +375,7 @@ def _fields_and_subjects(cfg: Config, counts: Counts, clusters_of: pd.DataFrame
 
 def _regional(cfg: Config, locations: pd.DataFrame) -> pd.DataFrame:
     """Re-cluster the region's locations with the regional thresholds; rank its clusters."""
-    inside = locations[locations["cc"].isin(region_codes(cfg.regional.region))]
+    inside = locations[locations["cc_given"].isin(region_codes(cfg.regional.region))]
     columns = ["rank", "name", "economies", "patents", "articles", "patent_share",
                "article_share", "score", "lat", "lon"]
     if inside.empty:

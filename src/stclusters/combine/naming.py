@@ -32,6 +32,7 @@ from scipy.spatial import cKDTree
 
 from stclusters._geo import chord, unit_vectors
 from stclusters.geocode.gazetteer import Gazetteer, derived, load_geonames, normalize
+from stclusters.geocode.places import part_named_after
 
 __all__ = [
     "EN_DASH",
@@ -169,10 +170,8 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
     owner, city = _pairs(p_xyz, big, places, snap_km)
     q = chosen[owner]
     same = (places["cc"].to_numpy()[city] == places["cc"].to_numpy()[q]) & (city != q)
-    ends = np.array([names[a].endswith(" " + names[b]) for a, b in zip(q, city, strict=True)],
-                    dtype=bool)
     district = part[q] & (admin1[city] == admin1[q]) & (pop[city] >= 2 * pop[q])
-    whole = same & (district | (ends & (2 * pop[city] >= pop[q])))
+    whole = same & (district | part_named_after(names[q], names[city], pop[q], pop[city]))
     q, city = q[whole], city[whole]
     order = np.lexsort((places["geonameid"].to_numpy()[city], -pop[city], q))
     first = np.r_[True, q[order][1:] != q[order][:-1]] if order.size else order
@@ -191,12 +190,13 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
 def _district_named(gaz: Gazetteer) -> np.ndarray:
     """Per place: its name is that of a level-2 division of its first-level division."""
     def build(places: pd.DataFrame) -> np.ndarray:
-        regions = gaz.regions[gaz.regions["level"] == 2]
-        keys = pd.Series(normalize(places["name"]).to_numpy())
+        regions = gaz.regions.loc[gaz.regions["level"] == 2, ["key", "cc", "admin1"]]
+        known = pd.MultiIndex.from_frame(regions.drop_duplicates())
+        keys = normalize(places["name"])
         bare = keys.str.replace(r" (si|shi|gun|ku|gu|qu|city|borough)$", "", regex=True)
-        known = set(zip(regions["key"], regions["cc"], regions["admin1"], strict=True))
-        return np.array([(k, c, a) in known or (b, c, a) in known for k, b, c, a in zip(
-            keys, bare, places["cc"], places["admin1"], strict=True)], dtype=bool)
+        cc, admin1 = places["cc"].to_numpy(), places["admin1"].to_numpy()
+        return (pd.MultiIndex.from_arrays([keys, cc, admin1]).isin(known)
+                | pd.MultiIndex.from_arrays([bare, cc, admin1]).isin(known))
     return derived(gaz.places, "district_named", build)
 
 
@@ -234,17 +234,14 @@ def cluster_names(
     ``output`` has one row per (cluster, place): ``cluster``, ``place``, ``place_cc``,
     ``place_state``, ``score``. Returns names indexed by cluster.
     """
-    frame = _ranked_places(output)
-    top = frame.groupby("cluster")["score"].transform("max")
-    frame = frame[frame["score"] >= min_ratio * top]
-    frame = frame.groupby("cluster").head(max_cities)
-    names = {}
-    for cluster, group in frame.groupby("cluster", sort=True):
-        names[cluster] = _join(group["place"].tolist(), group["place_state"].tolist())
+    named = _named_places(_ranked_places(output), max_cities=max_cities, min_ratio=min_ratio)
+    names = {cluster: _join(group["place"].tolist(), group["place_state"].tolist())
+             for cluster, group in named.groupby("cluster", sort=True)}
     return pd.Series(names, dtype="string")
 
 
 def _ranked_places(output: pd.DataFrame) -> pd.DataFrame:
+    """Each cluster's places by output, largest first."""
     frame = (output.groupby(["cluster", "place", "place_cc", "place_state"], sort=True)["score"]
              .sum().reset_index()
              .sort_values(["cluster", "score", "place"], ascending=[True, False, True],
@@ -252,45 +249,40 @@ def _ranked_places(output: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(["cluster", "place", "place_state"]).reset_index(drop=True)
 
 
-def unique_names(names: pd.Series, output: pd.DataFrame) -> pd.Series:
-    """Rule 4. ``names`` in ranking order (index: cluster), ``output`` as for
-    ``cluster_names``; returns the names made unique, same index."""
+def _named_places(ranked: pd.DataFrame, *, max_cities: int, min_ratio: float
+                  ) -> pd.DataFrame:
+    """The places a cluster's name lists (rule 2): rows of ``_ranked_places``."""
+    top = ranked.groupby("cluster")["score"].transform("max")
+    return ranked[ranked["score"] >= min_ratio * top].groupby("cluster").head(max_cities)
+
+
+def unique_names(names: pd.Series, output: pd.DataFrame, *, max_cities: int,
+                 min_ratio: float) -> pd.Series:
+    """Rule 4. ``names`` (from ``cluster_names``) in ranking order, indexed by cluster;
+    ``output`` and the settings as given to ``cluster_names``. Returns the names made
+    unique, same index."""
+    ranked = _ranked_places(output)
+    named = _named_places(ranked, max_cities=max_cities, min_ratio=min_ratio)
+    unnamed = ranked.drop(named.index)
+    named_of = {c: g for c, g in named.groupby("cluster", sort=False)}
+    others_of = {c: g for c, g in unnamed.groupby("cluster", sort=False)}
     seen: set[str] = set()
-    places = _ranked_places(output)
-    by_cluster = {c: g for c, g in places.groupby("cluster", sort=False)}
     out = {}
     for cluster, name in names.items():
-        if name in seen:
-            group = by_cluster.get(cluster)
-            if group is not None:
-                used = set(re.split(f"{EN_DASH}|, ", name))
-                for place, state in zip(group["place"], group["place_state"], strict=True):
-                    if place in used:
-                        continue
-                    longer = _join([*_split_places(name), place],
-                                   [*_split_states(name), state])
-                    if longer not in seen:
-                        name = longer
-                        break
-            base, k = name, 2
-            while name in seen:
-                name = f"{base} ({k})"
-                k += 1
+        if name in seen and cluster in others_of:
+            group, others = named_of[cluster], others_of[cluster]
+            for place, state in zip(others["place"], others["place_state"], strict=True):
+                longer = _join([*group["place"], place], [*group["place_state"], state])
+                if longer not in seen:
+                    name = longer
+                    break
+        base, k = name, 2
+        while name in seen:
+            name = f"{base} ({k})"
+            k += 1
         seen.add(name)
         out[cluster] = name
     return pd.Series(out, dtype="string").reindex(names.index)
-
-
-def _split_places(name: str) -> list[str]:
-    return [p.split(", ")[0] for p in name.split(EN_DASH)]
-
-
-def _split_states(name: str) -> list[str]:
-    parts = name.split(EN_DASH)
-    states = [p.split(", ")[1] if ", " in p else "" for p in parts]
-    if states and states[-1] and not any(states[:-1]):      # "San Jose–San Francisco, CA"
-        states = [states[-1]] * len(parts)
-    return states
 
 
 def _join(places: list[str], states: list[str]) -> str:

@@ -107,8 +107,6 @@ def economies(lat: np.ndarray, lon: np.ndarray, given: np.ndarray
     input's country column, or the geocoded address's) names another one. A territory
     written with its state (Hong Kong as CN) is no conflict; a point in no country keeps
     the given code. Distinct coordinates are looked up once."""
-    from stclusters.geocode.gazetteer import TERRITORIES
-
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
     given = np.asarray(pd.Series(given, dtype="string").fillna("").to_numpy(), dtype=object)
@@ -118,9 +116,7 @@ def economies(lat: np.ndarray, lon: np.ndarray, given: np.ndarray
     code = coords.groupby(["lat", "lon"], sort=False).ngroup().to_numpy()
     first = np.unique(code, return_index=True)[1]
     at = country_at(lat[first], lon[first])[code]
-    state_of = {t: s for s, ts in TERRITORIES.items() for t in ts}
-    owner = pd.Series(at).map(state_of).fillna("").to_numpy(dtype=object)
-    conflict = (given != "") & (at != "") & (at != given) & (owner != given)
+    conflict = (given != "") & (at != "") & (at != given) & (_state_of(at) != given)
     return np.where(at != "", at, given), conflict
 
 
@@ -128,17 +124,13 @@ def km_outside(lat: np.ndarray, lon: np.ndarray, cc: np.ndarray) -> np.ndarray:
     """How far each point lies outside its own country ``cc`` (or the state or territory
     it belongs with), in km: 0 inside or within ``COAST_KM`` of the coast, NaN when the
     country has no outline."""
-    from stclusters.geocode.gazetteer import TERRITORIES
-
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
     cc = np.asarray(cc, dtype=object)
     at = country_at(lat, lon)
-    related = {(t, s) for s, ts in TERRITORIES.items() for t in ts}
-    related |= {(s, t) for t, s in related}
     out = np.zeros(lat.shape[0], dtype=np.float64)
-    away = np.flatnonzero(np.array([a != c and (a, c) not in related and a != ""
-                                    for a, c in zip(at, cc, strict=True)], dtype=bool))
+    away = np.flatnonzero((at != "") & (at != cc) & (_state_of(at) != cc)
+                          & (_state_of(cc) != at))
     shapes = {c.code: c.geometry for c in outlines() if c.code}
     for i in away:
         shape = shapes.get(cc[i])
@@ -149,3 +141,12 @@ def km_outside(lat: np.ndarray, lon: np.ndarray, cc: np.ndarray) -> np.ndarray:
                                                             shape))[-1]
         out[i] = float(distance_km(lat[i], lon[i], end[1], end[0])[0])
     return out
+
+
+def _state_of(codes: np.ndarray) -> np.ndarray:
+    """The state each territory code belongs with (``gazetteer.TERRITORIES``; '' for
+    any other code)."""
+    from stclusters.geocode.gazetteer import TERRITORIES
+
+    state = {t: s for s, ts in TERRITORIES.items() for t in ts}
+    return pd.Series(codes, dtype=object).map(state).fillna("").to_numpy(dtype=object)

@@ -14,7 +14,7 @@ from scipy.spatial import cKDTree
 from stclusters._geo import chord, unit_vectors
 from stclusters.geocode.gazetteer import CA_PROVINCES, Gazetteer, load_geonames
 
-__all__ = ["snap_to_places"]
+__all__ = ["part_named_after", "snap_to_places"]
 
 
 def snap_to_places(
@@ -77,12 +77,22 @@ def _whole_city(best: np.ndarray, places: pd.DataFrame, tree: cKDTree, reach: fl
     pop = places["population"].to_numpy()
     xyz = unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy())
     for place in np.unique(best):
-        name = names[place]
-        if " " not in name:
+        if " " not in names[place]:
             continue
-        near = tree.query_ball_point(xyz[place], reach)
-        whole = [q for q in near if q != place and 2 * pop[q] >= pop[place]
-                 and name.endswith(" " + names[q])]
+        near = np.array([q for q in tree.query_ball_point(xyz[place], reach) if q != place],
+                        dtype=np.int64)
+        whole = near[part_named_after(names[np.full(near.size, place)], names[near],
+                                      pop[np.full(near.size, place)], pop[near])].tolist()
         if whole:
             out[best == place] = max(whole, key=lambda q: (pop[q], -q))
     return out
+
+
+def part_named_after(part: np.ndarray, city: np.ndarray, part_pop: np.ndarray,
+                     city_pop: np.ndarray) -> np.ndarray:
+    """Per pair: the place ``part`` is called "<qualifier> <city>" (``New South Memphis``,
+    ``North Las Vegas``) and the city has at least half its population: a part of that
+    city, which GeoNames sometimes gives the larger population figure."""
+    ends = np.array([p.endswith(" " + c) for p, c in zip(part, city, strict=True)],
+                    dtype=bool)
+    return ends & (2 * np.asarray(city_pop) >= np.asarray(part_pop))
