@@ -220,3 +220,34 @@ def test_kernel_without_jit_matches_jit():
     labels, core = dbscan(lat, lon, w, 5.0, 2.0)
     assert out[0] == ",".join(map(str, labels.tolist()))
     assert out[1] == ",".join(map(str, core.astype(int).tolist()))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root can write a read-only folder")
+def test_a_read_only_install_caches_kernels_in_the_user_folder(tmp_path):
+    # the package copied into a folder nobody may write: numba keeps the compiled
+    # kernels in the user-wide cache folder, so they are compiled once, not every run
+    import shutil
+    import stat
+    from pathlib import Path
+
+    import stclusters
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(stclusters.__file__).parent, site / "stclusters",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [site, *site.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+        env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(tmp_path / "cache"),
+                   HOME=str(tmp_path))
+        done = subprocess.run(
+            [sys.executable, "-c", "from stclusters.cluster import _kernels; "
+             "print(_kernels.scatter_back._cache._cache_path)"],
+            env=env, capture_output=True, text=True, check=True)
+        path = done.stdout.strip()
+        assert path.startswith(str(tmp_path / "cache")), path
+    finally:
+        for path in [site, *site.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)

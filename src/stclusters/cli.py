@@ -15,6 +15,7 @@ from rich.table import Table
 
 from stclusters import __version__
 from stclusters._errors import InputError, StclustersError
+from stclusters.cluster import compile_ahead
 from stclusters.config import Config, load_config, load_profile, zoom_problems
 from stclusters.geocode import GEOCODE_COLUMNS, LEVELS, PLACED_LEVELS, geocode, user_gazetteer
 from stclusters.output import run_folder, write_csv
@@ -461,6 +462,7 @@ def demo_command(
         if not quiet:
             err_console.print("[bold yellow]SYNTHETIC DATA[/]: the demo world is generated, "
                               "not real records.")
+        compile_ahead()     # while the world is generated and read
         with run_folder(out, overwrite=overwrite) as stage, \
                 tempfile.TemporaryDirectory() as tmp:
             world = synthesize(scale)

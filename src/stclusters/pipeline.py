@@ -17,7 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from stclusters import __version__
 from stclusters._memory import peak_rss_mb
-from stclusters.cluster import cluster_locations
+from stclusters.cluster import cluster_locations, compile_ahead
 from stclusters.combine import merge_clusters
 from stclusters.combine.naming import (
     cluster_economies,
@@ -131,6 +131,7 @@ def run(
     ``write_result``).
     """
     cfg = config
+    compile_ahead()
     with _Stages(quiet) as st:
         with st.stage("ingest · geocode · count", total=1) as advance:
             counted = count_records(cfg, records=records, engine=engine, scheduler=scheduler,
