@@ -139,3 +139,22 @@ def test_a_run_reports_country_conflicts(tmp_path):
         ["GB", "US"]]
     out = write_result(result, tmp_path / "out")
     assert pd.read_csv(out / "conflicts.csv")["country_given"].tolist() == ["GB"]
+
+
+def test_the_regional_ranking_takes_locations_by_their_coordinates(tmp_path):
+    from stclusters import load_profile, run
+
+    # Nairobi universities, one given as FR by its input: all three are in Africa
+    points = pd.DataFrame({"lat": [-1.2796, -1.2921, -1.3100], "lon": [36.8163, 36.8219,
+                                                                       36.8000],
+                           "weight": [10.0, 8.0, 6.0], "kind": "article", "year": 2020,
+                           "country": ["KE", "FR", "KE"]})
+    path = tmp_path / "points.csv"
+    points.to_csv(path, index=False)
+    cfg = load_profile("gii2024").replace(
+        input={"points": str(path)}, edition={"article_years": (2020, 2020)},
+        cluster={"min_weight_articles": 5.0, "min_weight_patents": 1.0},
+        regional={"region": "AF", "min_share_articles": 0.5, "min_share_patents": 0.5})
+    regional = run(cfg).tables["regional_clusters"]
+    assert regional["articles"].sum() == 24.0
+    assert regional["economies"].tolist() == ["KE"]

@@ -376,7 +376,7 @@ def _fields_and_subjects(cfg: Config, counts: Counts, clusters_of: pd.DataFrame
 
 def _regional(cfg: Config, locations: pd.DataFrame) -> pd.DataFrame:
     """Re-cluster the region's locations with the regional thresholds; rank its clusters."""
-    inside = locations[locations["cc_given"].isin(region_codes(cfg.regional.region))]
+    inside = locations[locations["cc"].isin(region_codes(cfg.regional.region))]
     columns = ["rank", "name", "economies", "patents", "articles", "patent_share",
                "article_share", "score", "lat", "lon"]
     if inside.empty:
