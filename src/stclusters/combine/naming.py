@@ -31,7 +31,14 @@ import pandas as pd
 from scipy.spatial import cKDTree
 
 from stclusters._geo import chord, unit_vectors
-from stclusters.geocode.gazetteer import Gazetteer, derived, load_geonames, normalize
+from stclusters.geocode.gazetteer import (
+    GEONAMES_CACHE,
+    Gazetteer,
+    cached_tables,
+    derived,
+    load_geonames,
+    normalize,
+)
 from stclusters.geocode.places import part_named_after
 
 __all__ = [
@@ -188,8 +195,9 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
 
 
 def _district_named(gaz: Gazetteer) -> np.ndarray:
-    """Per place: its name is that of a level-2 division of its first-level division."""
-    def build(places: pd.DataFrame) -> np.ndarray:
+    """Per place: its name is that of a level-2 division of its first-level division.
+    For the bundled gazetteer it is kept in the table cache (0.7 s to work out)."""
+    def work_out(places: pd.DataFrame) -> np.ndarray:
         regions = gaz.regions.loc[gaz.regions["level"] == 2, ["key", "cc", "admin1"]]
         known = pd.MultiIndex.from_frame(regions.drop_duplicates())
         keys = normalize(places["name"])
@@ -197,6 +205,13 @@ def _district_named(gaz: Gazetteer) -> np.ndarray:
         cc, admin1 = places["cc"].to_numpy(), places["admin1"].to_numpy()
         return (pd.MultiIndex.from_arrays([keys, cc, admin1]).isin(known)
                 | pd.MultiIndex.from_arrays([bare, cc, admin1]).isin(known))
+
+    def build(places: pd.DataFrame) -> np.ndarray:
+        if places is not load_geonames().places:
+            return work_out(places)
+        table = cached_tables(f"{GEONAMES_CACHE}-districts-v1", ("districts",), lambda: {
+            "districts": pd.DataFrame({"named": work_out(places)})})["districts"]
+        return table["named"].to_numpy(bool)
     return derived(gaz.places, "district_named", build)
 
 

