@@ -118,21 +118,25 @@ def test_coastal_points_take_the_nearest_country():
         "SG", ""]
 
 
-def test_a_run_reports_country_conflicts(tmp_path):
-    from stclusters import load_profile, run, write_result
+def _articles_run(tmp_path, lat, lon, country, **regional):
+    """The gii2024 method on three article points of weights 10, 8, 6 (2020)."""
+    from stclusters import load_profile
 
-    # three universities in Los Angeles, one given as GB by a mis-geocoded input
-    points = pd.DataFrame({"lat": [34.0689, 34.0224, 34.1377], "lon": [-118.4452, -118.2851,
-                                                                       -118.1253],
-                           "weight": [10.0, 8.0, 6.0], "kind": "article", "year": 2020,
-                           "country": ["US", "GB", "US"]})
     path = tmp_path / "points.csv"
-    points.to_csv(path, index=False)
-    cfg = load_profile("gii2024").replace(
+    pd.DataFrame({"lat": lat, "lon": lon, "weight": [10.0, 8.0, 6.0], "kind": "article",
+                  "year": 2020, "country": country}).to_csv(path, index=False)
+    return load_profile("gii2024").replace(
         input={"points": str(path)}, edition={"article_years": (2020, 2020)},
         cluster={"min_weight_articles": 5.0, "min_weight_patents": 1.0},
-        regional={"region": None})
-    result = run(cfg)
+        regional=regional or {"region": None})
+
+
+def test_a_run_reports_country_conflicts(tmp_path):
+    from stclusters import run, write_result
+
+    # three universities in Los Angeles, one given as GB by a mis-geocoded input
+    result = run(_articles_run(tmp_path, [34.0689, 34.0224, 34.1377],
+                               [-118.4452, -118.2851, -118.1253], ["US", "GB", "US"]))
     assert set(result.clusters["economies"]) == {"US"}
     assert result.info["country_conflicts"]["locations"] == 1
     assert result.conflicts[["country_given", "country_at_coordinates"]].values.tolist() == [
@@ -142,19 +146,12 @@ def test_a_run_reports_country_conflicts(tmp_path):
 
 
 def test_the_regional_ranking_takes_locations_by_their_coordinates(tmp_path):
-    from stclusters import load_profile, run
+    from stclusters import run
 
     # Nairobi universities, one given as FR by its input: all three are in Africa
-    points = pd.DataFrame({"lat": [-1.2796, -1.2921, -1.3100], "lon": [36.8163, 36.8219,
-                                                                       36.8000],
-                           "weight": [10.0, 8.0, 6.0], "kind": "article", "year": 2020,
-                           "country": ["KE", "FR", "KE"]})
-    path = tmp_path / "points.csv"
-    points.to_csv(path, index=False)
-    cfg = load_profile("gii2024").replace(
-        input={"points": str(path)}, edition={"article_years": (2020, 2020)},
-        cluster={"min_weight_articles": 5.0, "min_weight_patents": 1.0},
-        regional={"region": "AF", "min_share_articles": 0.5, "min_share_patents": 0.5})
+    cfg = _articles_run(tmp_path, [-1.2796, -1.2921, -1.3100], [36.8163, 36.8219, 36.8000],
+                        ["KE", "FR", "KE"], region="AF", min_share_articles=0.5,
+                        min_share_patents=0.5)
     regional = run(cfg).tables["regional_clusters"]
     assert regional["articles"].sum() == 24.0
     assert regional["economies"].tolist() == ["KE"]
