@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from stclusters._columns import is_in, positions
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
@@ -154,14 +157,16 @@ def counted_types(docs: pd.DataFrame, types: tuple[str, ...] | None) -> np.ndarr
     and ``Review`` are not)."""
     if types is None or "document_type" not in docs or docs.empty:
         return np.ones(len(docs), dtype=bool)
-    text = pd.Series(docs["document_type"].to_numpy(), dtype="string").fillna("") \
+    # decided once per distinct value: a few types label millions of documents
+    code, distinct = pd.factorize(docs["document_type"], use_na_sentinel=False)
+    text = pd.Series(np.asarray(distinct, dtype=object), dtype="string").fillna("") \
         .str.strip().str.lower()
     items = text.str.split(r"\s*;\s*", regex=True).explode()
     wanted = [t.strip().lower() for t in types]
     hit = items.isin(wanted)
     for t in wanted:
         hit |= items.str.endswith(" " + t).fillna(False)
-    return (hit.groupby(level=0).any() | (text == "")).to_numpy(bool)
+    return (hit.groupby(level=0).any() | (text == "")).to_numpy(bool)[code]
 
 
 def count_warnings(ledger: dict, documents: pd.DataFrame,
@@ -204,11 +209,15 @@ def count_warnings(ledger: dict, documents: pd.DataFrame,
 
 def split_codes(docs: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per non-empty ``;``-separated code of each document: ``doc``, ``code``
-    (``doc`` is the document's row position)."""
-    codes = docs[column].astype("string").fillna("").str.split(";")
-    out = pd.DataFrame({"doc": np.arange(len(docs)), "code": codes}).explode("code")
-    out["code"] = out["code"].astype("string").str.strip()
-    return out[out["code"].notna() & (out["code"] != "")].reset_index(drop=True)
+    (``doc`` is the document's row position; codes trimmed of white space)."""
+    text = pa.array(docs[column].astype("string"), type=pa.large_string(),
+                    from_pandas=True).fill_null("")
+    items = pc.split_pattern(text, ";")
+    code = pc.utf8_trim_whitespace(pc.list_flatten(items))
+    keep = pc.not_equal(code, "").to_numpy(zero_copy_only=False)
+    doc = pc.list_parent_indices(items).to_numpy().astype(np.int64)
+    return pd.DataFrame({"doc": doc[keep],
+                         "code": pd.array(code.filter(pa.array(keep)), dtype="string")})
 
 
 def tally(
@@ -254,55 +263,59 @@ def tally(
     doc_files
         The documents file of each kind, named in the unplaced row of a document that has
         no inventor or author row at all (reason ``no_contributor``, its whole weight).
+
+    Rows are picked by position and only the columns used are read: filtering a whole
+    frame of text columns costs far more than the counting itself.
     """
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
                                                            "contributions")}
-    if "alternatives" not in located:
-        located = located.assign(alternatives=0)
-    if "country_conflict" not in located:
-        located = located.assign(country_conflict=False)
-    located = located.assign(**{c: "" for c in ADDRESS_COLUMNS if c not in located})
-    located = located[["doc_id", "kind", "role", "row", "lat", "lon", "cc", "geocode_level",
-                       "fail_reason", "alternatives", "country_conflict", *ADDRESS_COLUMNS]]
-    named = named[["doc_id", "kind", "role", "name"]]
+    n_rows = len(located)
+    level = located["geocode_level"]
+    placed_all = is_in(level, PLACED_LEVELS)
+    alternatives = (located["alternatives"].to_numpy() > 0 if "alternatives" in located
+                    else np.zeros(n_rows, dtype=bool))
+    conflict = (located["country_conflict"].to_numpy(bool) if "country_conflict" in located
+                else np.zeros(n_rows, dtype=bool))
+    lat_all = located["lat"].to_numpy(np.float64)
+    lon_all = located["lon"].to_numpy(np.float64)
     for kind in KINDS:
         docs = documents[kind].reset_index(drop=True)
         year = docs["year"].to_numpy(np.int64)
-        rows = located[(located["kind"] == kind) & (located["role"] == LOCATED_ROLES[kind])]
-        doc_index = pd.Index(docs["doc_id"])
-        doc = doc_index.get_indexer(rows["doc_id"])
-        is_placed = rows["geocode_level"].isin(PLACED_LEVELS).to_numpy()
+        take = np.flatnonzero(is_in(located["kind"], [kind])
+                              & is_in(located["role"], [LOCATED_ROLES[kind]]))
+        doc = positions(docs["doc_id"], located["doc_id"])[take]
+        is_placed = placed_all[take]
         n_all = np.bincount(doc, minlength=len(docs))
         n_placed = np.bincount(doc[is_placed], minlength=len(docs))
-        ambiguous = is_placed & (rows["alternatives"].to_numpy() > 0)
-        n_ambiguous = np.bincount(doc[ambiguous], minlength=len(docs))
-        n_conflict = np.bincount(doc[rows["country_conflict"].to_numpy(bool)],
-                                 minlength=len(docs))
+        n_ambiguous = np.bincount(doc[is_placed & alternatives[take]], minlength=len(docs))
+        n_conflict = np.bincount(doc[conflict[take]], minlength=len(docs))
         denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
+        at = take[is_placed]
         pd_doc = doc[is_placed]
         placed = pd.DataFrame({
             "kind": kind, "doc": pd_doc, "year": year[pd_doc],
-            "lat": rows["lat"].to_numpy(np.float64)[is_placed],
-            "lon": rows["lon"].to_numpy(np.float64)[is_placed],
-            "cc": rows["cc"].astype("string").to_numpy()[is_placed],
+            "lat": lat_all[at], "lon": lon_all[at],
+            "cc": located["cc"].astype("string").take(at).to_numpy(),
             "weight": 1.0 / denom[pd_doc]})
         parts["locations"].append(placed.drop(columns="doc"))
         if keep_contributions:
             parts["contributions"].append(placed.assign(
                 doc_id=docs["doc_id"].to_numpy()[pd_doc]).drop(columns="doc"))
 
-        miss = rows[~is_placed]
+        gone = take[~is_placed]
+        miss = located.take(gone)
         miss_doc = doc[~is_placed]
         miss_weight = (1.0 / n_all[miss_doc] if split_among == "all"
                        else np.zeros(len(miss)))
+        reason = miss["fail_reason"].astype("string").to_numpy()
         parts["unplaced"].append(pd.DataFrame({
             "kind": kind, "year": year[miss_doc], "file": source,
             "row": miss["row"].to_numpy(np.int64), "doc_id": miss["doc_id"].to_numpy(),
-            "reason": miss["fail_reason"].astype("string").to_numpy(), "weight": miss_weight,
-            **{c: miss[c].astype("string").fillna("").to_numpy() for c in ADDRESS_COLUMNS}}))
+            "reason": reason, "weight": miss_weight,
+            **{c: (miss[c].astype("string").fillna("").to_numpy() if c in miss
+                   else np.full(len(miss), "", dtype=object)) for c in ADDRESS_COLUMNS}}))
         parts["reasons"].append(pd.DataFrame({
-            "kind": kind, "year": year[miss_doc],
-            "reason": miss["fail_reason"].astype("string").to_numpy(), "rows": 1}))
+            "kind": kind, "year": year[miss_doc], "reason": reason, "rows": 1}))
         alone = np.flatnonzero(n_all == 0)        # listed, not only counted
         parts["unplaced"].append(pd.DataFrame({
             "kind": kind, "year": year[alone], "file": (doc_files or {}).get(kind, ""),
@@ -312,7 +325,7 @@ def tally(
             "weight": 1.0, **{c: "" for c in ADDRESS_COLUMNS}}))
 
         placed_weight = np.where(n_placed > 0, n_placed / np.maximum(denom, 1.0), 0.0)
-        kind_points = points[points["kind"] == kind]
+        kind_points = points[is_in(points["kind"], [kind])] if len(points) else points
         parts["documents"].append(pd.DataFrame({
             "kind": kind, "year": year, "documents": 1, "documents_excluded_by_type": 0,
             "documents_without_located_contributors": (n_all == 0).astype(np.int64),
@@ -344,21 +357,26 @@ def tally(
             parts["contributions"].append(point_rows.assign(
                 doc_id=pd.Series(pd.NA, index=point_rows.index, dtype="string")))
 
-        people = named[(named["kind"] == kind) & (named["role"] == NAMED_ROLES[kind])
-                       & (named["name"] != "")]
-        parts["credits"].append(_spread(placed, pd.DataFrame({
-            "doc": doc_index.get_indexer(people["doc_id"]),
-            "code": people["name"]}), "name"))
+        people = np.flatnonzero(is_in(named["kind"], [kind])
+                                & is_in(named["role"], [NAMED_ROLES[kind]])
+                                & (named["name"] != "").fillna(False).to_numpy(bool))
+        parts["credits"].append(_spread(
+            placed, positions(docs["doc_id"], named["doc_id"])[people],
+            named["name"].take(people), "name"))
         if kind == "article":
             org = kind_points["organisation"].astype("string").replace("", pd.NA)
             credited = point_rows.assign(name=org.to_numpy())[org.notna().to_numpy()]
             parts["credits"].append(credited.drop(columns="cc"))
         if kind == "patent" and concordance is not None:
             ipc = split_codes(docs, "ipc")
-            ipc["code"] = ipc_fields(ipc["code"], concordance).to_numpy()
-            parts["fields"].append(_spread(placed, ipc[ipc["code"] >= 0], "field"))
+            field_of = ipc_fields(ipc["code"], concordance).to_numpy()
+            known = field_of >= 0
+            parts["fields"].append(_spread(placed, ipc["doc"].to_numpy()[known],
+                                           field_of[known], "field"))
         if kind == "article":
-            parts["subjects"].append(_spread(placed, split_codes(docs, "subjects"), "subject"))
+            subjects = split_codes(docs, "subjects")
+            parts["subjects"].append(_spread(placed, subjects["doc"].to_numpy(),
+                                             subjects["code"], "subject"))
 
     gone = excluded if excluded is not None else pd.DataFrame(
         {"kind": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
@@ -377,41 +395,65 @@ def tally(
                  if keep_contributions else None)
 
 
-def _spread(placed: pd.DataFrame, labels: pd.DataFrame, column: str) -> pd.DataFrame:
+def _spread(placed: pd.DataFrame, doc: np.ndarray, labels, column: str) -> pd.DataFrame:
     """Each placed contribution's weight split equally over its document's labels
-    (``doc``, ``code``), summed per (kind, year, lat, lon, label)."""
-    doc = labels["doc"].to_numpy()
+    (``doc`` positions and their ``labels``), summed per (kind, year, lat, lon, label).
+
+    Contributions pair with their document's labels in contribution order, each
+    document's labels in the order given (a join done with offsets, not a merge).
+    """
     part = 1.0 / np.bincount(doc, minlength=1)[doc]
-    # labels as integer codes while rows multiply; text comes back on the sums
-    code, uniques = pd.factorize(labels["code"])
-    credit = placed[["doc", "year", "lat", "lon", "weight"]].merge(
-        pd.DataFrame({"doc": doc, "code": code, "part": part}), on="doc", sort=False)
-    sums = (credit.assign(weight=credit["weight"] * credit["part"])
-            .groupby(["year", "lat", "lon", "code"], sort=False)["weight"].sum().reset_index())
-    values = pd.Series(uniques).take(sums["code"].to_numpy()).to_numpy()
+    code, uniques = pd.factorize(labels)
+    n_docs = int(max(doc.max(initial=-1), placed["doc"].max() if len(placed) else -1)) + 1
+    per_doc = np.bincount(doc, minlength=n_docs)
+    by_doc = np.argsort(doc, kind="stable")
+    first = np.concatenate([[0], np.cumsum(per_doc)])[:-1]
+    left_doc = placed["doc"].to_numpy()
+    reps = per_doc[left_doc]
+    left = np.repeat(np.arange(len(left_doc)), reps)
+    within = np.arange(len(left)) - np.repeat(np.cumsum(reps) - reps, reps)
+    right = by_doc[first[left_doc[left]] + within]
+    weight = placed["weight"].to_numpy()[left] * part[right]
+    # (year, place) of each contribution as one code, then with the label's: one key
+    site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
+    group, at = _groups([site[left] * (len(uniques) + 1) + code[right] + 1])
+    sums = pd.Series(weight).groupby(group, sort=False).sum().to_numpy()
+    rows = left[at]
     return pd.DataFrame({"kind": placed["kind"].iloc[0] if len(placed) else "",
-                         "year": sums["year"], "lat": sums["lat"], "lon": sums["lon"],
-                         column: values, "weight": sums["weight"]})
+                         "year": placed["year"].to_numpy()[rows],
+                         "lat": placed["lat"].to_numpy()[rows],
+                         "lon": placed["lon"].to_numpy()[rows],
+                         column: pd.Series(uniques).take(code[right][at]).to_numpy(),
+                         "weight": sums})
+
+
+def _groups(keys: list) -> tuple[np.ndarray, np.ndarray]:
+    """Group number of each row by several key columns (0, 1, ... in order of first
+    appearance, as ``groupby(sort=False)`` numbers them; missing values a group of their
+    own) and the first row of each group."""
+    combined = np.zeros(len(keys[0]) if len(keys) else 0, dtype=np.int64)
+    for key in keys:
+        code, uniques = pd.factorize(key, use_na_sentinel=False)
+        if len(uniques) and int(combined.max(initial=0)) + 1 > 2**62 // len(uniques):
+            combined, _ = pd.factorize(combined)
+        combined = combined * len(uniques) + code
+    group, uniques = pd.factorize(combined)
+    seen = np.maximum.accumulate(group) if len(group) else group
+    return group, np.flatnonzero(np.r_[True, group[1:] > seen[:-1]] if len(group) else [])
 
 
 def _sum(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Rows summed per key (counters for ``documents`` and ``reasons``), keys in order of
-    first appearance: text keys are grouped by integer codes, which is much faster."""
+    first appearance; the groups are found on integer codes of the keys."""
     keys = _TABLE_KEYS[name]
     values = [c for c in frame.columns if c not in keys]
-    codes, uniques = {}, {}
-    for k in keys:
-        column = frame[k]
-        if pd.api.types.is_numeric_dtype(column.dtype):
-            codes[k] = column.to_numpy()
-        else:
-            codes[k], uniques[k] = pd.factorize(column, use_na_sentinel=False)
-    grouped = (pd.DataFrame(codes).join(frame[values].reset_index(drop=True)
-                                        .set_axis(range(len(frame))))
-               .groupby(keys, sort=False)[values].sum().reset_index())
-    for k, u in uniques.items():
-        grouped[k] = pd.Series(u, dtype=frame[k].dtype).take(grouped[k].to_numpy()).to_numpy()
-    return grouped
+    group, first = _groups([frame[k] for k in keys])
+    sums = frame[values].reset_index(drop=True).groupby(group, sort=False).sum()
+    out = pd.DataFrame({k: frame[k].take(first).to_numpy() for k in keys})
+    for c in values:
+        out[c] = sums[c].to_numpy()
+    return out
+
 
 def _empty(name: str) -> pd.DataFrame:
     label = "field" if name == "fields" else "subject"

@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
 from stclusters.count import Tally, combine_tallies, counted_types, tally
 from stclusters.geocode import AddressCache, geocode, user_gazetteer
 from stclusters.measure.fields import read_concordance
-from stclusters.readers.canonical import LOCATED_ROLES, Records, ingest, read_table
+from stclusters.readers.canonical import KINDS, LOCATED_ROLES, Records, ingest, read_table
 
 __all__ = ["ENGINES", "Counted", "Partition", "count_records", "find_partitions"]
 
@@ -185,19 +186,21 @@ def count_partition(part: Partition | Records, settings: CountSettings,
     t_ingest = time.perf_counter()
     documents, excluded = _of_counted_types(records, settings.types)
     contributors = records.contributors
-    if len(excluded):     # contributors of documents not counted are not even geocoded
-        gone = pd.Index(excluded["kind"] + "\x1f" + excluded["doc_id"].astype(str))
-        of_gone = gone.get_indexer(contributors["kind"] + "\x1f"
-                                   + contributors["doc_id"].astype(str)) >= 0
-        contributors = contributors[~of_gone]
+    kept = np.ones(len(contributors), dtype=bool)
+    for kind in KINDS:    # contributors of documents not counted are not even geocoded
+        gone = excluded.loc[excluded["kind"] == kind, "doc_id"]
+        if len(gone):
+            kept &= ~(is_in(contributors["kind"], [kind])
+                      & (positions(gone, contributors["doc_id"]) >= 0))
     # only inventors and authors carry weight; applicants and organisations are named
     # (leaders), never placed
-    people = contributors["role"].isin(list(LOCATED_ROLES.values()))
-    located = geocode(contributors[people],
+    person = is_in(contributors["role"], LOCATED_ROLES.values())
+    located = geocode(contributors[kept & person],
                       gazetteer=_gazetteer(settings.gazetteer, settings.postcodes), cache=cache)
     t_geocode = time.perf_counter()
     source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
-    counted = tally(documents, located, contributors[~people], records.points,
+    named = contributors.loc[kept & ~person, ["doc_id", "kind", "role", "name"]]
+    counted = tally(documents, located, named, records.points,
                     concordance=_concordance(settings.concordance),
                     split_among=settings.split_among, source=source,
                     keep_contributions=settings.keep_contributions, excluded=excluded,

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pycountry
 
+from stclusters._columns import arrow_strings
 from stclusters._geo import mean_positions
 from stclusters.geocode._keys import transliterate
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["GEONAMES_CACHE", "GEONAMES_COLUMNS", "TERRITORIES", "Gazetteer", "arrow_strings",
+__all__ = ["GEONAMES_CACHE", "GEONAMES_COLUMNS", "TERRITORIES", "Gazetteer",
            "codes_at", "country_code", "country_index", "country_keys", "derived",
            "extend_gazetteer", "load_geonames", "normalize", "region_codes"]
 
@@ -122,21 +123,6 @@ def normalize(text: pd.Series) -> pd.Series:
         keys = pc.replace_with_mask(keys, words, short_keys)
     return pd.Series(pd.arrays.ArrowStringArray(keys.take(encoded.indices).cast(pa.string())),
                      index=text.index).astype("str")
-
-
-def arrow_strings(text: pd.Series) -> pa.Array:
-    """A text column as one Arrow string array, nulls kept (no copy when it is
-    Arrow-backed). Values Arrow refuses (a lone surrogate, from a file decoded with
-    surrogateescape) are first re-encoded with replacement characters."""
-    try:
-        values = pa.array(text.astype("string"))
-    except (pa.ArrowException, UnicodeError, TypeError):
-        values = pa.array(text.astype(object).map(
-            lambda s: s if not isinstance(s, str) else
-            s.encode("utf-8", "replace").decode("utf-8")).astype("string"))
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return values.cast(pa.string())
 
 
 @dataclass(frozen=True)

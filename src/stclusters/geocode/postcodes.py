@@ -41,9 +41,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pycountry
 
+from stclusters._columns import arrow_strings
 from stclusters._errors import InputError
 from stclusters._geo import mean_positions
-from stclusters.geocode.gazetteer import Gazetteer, arrow_strings, cached_tables, normalize
+from stclusters.geocode.gazetteer import Gazetteer, cached_tables, normalize
 from stclusters.geocode.places import snap_to_places
 from stclusters.geocode.regions import region_code
 

@@ -14,7 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters.geocode.gazetteer import CA_PROVINCES, Gazetteer, arrow_strings, derived, normalize
+from stclusters._columns import arrow_strings
+from stclusters.geocode.gazetteer import CA_PROVINCES, Gazetteer, derived, normalize
 
 __all__ = ["US_STATES", "division_of", "divisions_named", "largest_place_population",
            "named_in_text", "region_code"]

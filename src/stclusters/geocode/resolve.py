@@ -25,11 +25,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stclusters._columns import arrow_strings
 from stclusters._geo import chord, unit_vectors
 from stclusters.geocode.gazetteer import (
     TERRITORIES,
     Gazetteer,
-    arrow_strings,
     codes_at,
     country_code,
     country_index,

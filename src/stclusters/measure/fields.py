@@ -76,8 +76,15 @@ def _parse_concordance(raw: pd.DataFrame, path: str) -> pd.DataFrame:
 
 def ipc_fields(codes: pd.Series, concordance: pd.DataFrame) -> pd.Series:
     """Field number of each IPC code (``G06F 16/00``, ``G06F16/00``, ``G06F0016000000``),
-    by its most specific pattern; -1 when none matches."""
-    parsed = codes.astype("string").str.strip().str.upper().str.extract(_IPC)
+    by its most specific pattern; -1 when none matches. Each distinct code is parsed
+    once."""
+    position, distinct = pd.factorize(codes.astype("string"), use_na_sentinel=False)
+    field = _fields_of(pd.Series(distinct, dtype="string"), concordance)
+    return pd.Series(field[position], index=codes.index)
+
+
+def _fields_of(codes: pd.Series, concordance: pd.DataFrame) -> np.ndarray:
+    parsed = codes.str.strip().str.upper().str.extract(_IPC)
     subclass = parsed[0]
     group = pd.to_numeric(parsed[1]).fillna(-2).astype(np.int64)
     by_group = concordance[concordance["group"] >= 0].set_index(["subclass", "group"])
@@ -87,8 +94,7 @@ def ipc_fields(codes: pd.Series, concordance: pd.DataFrame) -> pd.Series:
     found = by_group["field_number"].reindex(key).to_numpy()
     fallback = subclass.map(by_sub).to_numpy()
     out = np.where(pd.notna(found), found, fallback)
-    return pd.Series(pd.to_numeric(out, errors="coerce"), index=codes.index).fillna(-1).astype(
-        np.int64)
+    return pd.Series(pd.to_numeric(out, errors="coerce")).fillna(-1).to_numpy(np.int64)
 
 
 def category_shares(credited: pd.DataFrame) -> pd.DataFrame:

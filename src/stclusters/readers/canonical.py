@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pycountry
 
+from stclusters._columns import positions
 from stclusters._errors import InputError
 
 __all__ = ["ROLES", "Records", "country_codes", "ingest", "read_table", "read_text_table"]
@@ -159,20 +160,21 @@ class _Rejector:
         self.parts: list[pd.DataFrame] = []
 
     def __call__(self, frame: pd.DataFrame, bad: pd.Series, fld: str, reason: str) -> pd.DataFrame:
-        bad = bad.astype(bool)
-        if bad.any():
-            rows = frame.loc[bad]
-            if self.strict:
-                first = rows.iloc[0]
-                value = first[fld] if fld in rows else ""
-                raise InputError(f"{reason} (value {value!r})", path=self.path,
-                                 row=int(first["row"]), field=fld)
-            self.parts.append(pd.DataFrame({
-                "file": self.path, "table": self.table, "row": rows["row"].to_numpy(),
-                "field": fld, "reason": reason,
-                "value": rows[fld].to_numpy() if fld in rows else "",
-                **{c: rows[c].to_numpy() if c in rows else "" for c in ADDRESS_COLUMNS},
-            }))
+        bad = np.asarray(bad, dtype=bool)
+        if not bad.any():
+            return frame           # (filtering a frame of text columns is not free)
+        rows = frame.loc[bad]
+        if self.strict:
+            first = rows.iloc[0]
+            value = first[fld] if fld in rows else ""
+            raise InputError(f"{reason} (value {value!r})", path=self.path,
+                             row=int(first["row"]), field=fld)
+        self.parts.append(pd.DataFrame({
+            "file": self.path, "table": self.table, "row": rows["row"].to_numpy(),
+            "field": fld, "reason": reason,
+            "value": rows[fld].to_numpy() if fld in rows else "",
+            **{c: rows[c].to_numpy() if c in rows else "" for c in ADDRESS_COLUMNS},
+        }))
         return frame.loc[~bad]
 
 
@@ -314,13 +316,13 @@ def ingest(
         role = frame["role"].str.lower()
         frame = rej(frame.assign(role=role), ~role.isin(list(ROLES)), "role",
                     "role must be one of inventor, applicant, author, organisation")
-        frame = frame.assign(kind=frame["role"].map(ROLES))
-        known = pd.Series(False, index=frame.index)
+        role_code, roles = pd.factorize(frame["role"])
+        kind_code = np.append(pd.Index(roles).map(ROLES).to_numpy(object), None)[role_code]
+        frame = frame.assign(kind=pd.array(kind_code, dtype="str"))
+        known = np.zeros(len(frame), dtype=bool)
         for kind, table in (("patent", "patents"), ("article", "articles")):
-            is_kind = frame["kind"] == kind
-            # a hash lookup (``isin`` on Arrow strings is slow for many values)
-            found = pd.Index(tables[table]["doc_id"]).get_indexer(frame["doc_id"]) >= 0
-            known |= is_kind & found
+            known |= (kind_code == kind) & (positions(tables[table]["doc_id"],
+                                                      frame["doc_id"]) >= 0)
         frame = rej(frame, ~known, "doc_id",
                     "doc_id not found in the patents/articles table of its role")
         frame = _coordinates(frame, rej, required=False)
