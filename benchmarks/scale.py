@@ -9,7 +9,7 @@ memory from each run's run.json (for Dask: the client process plus every worker)
 checks that both engines wrote the same clusters.csv. Writes benchmarks/results/scale.json.
 
     python benchmarks/scale.py [--shares 0.02,0.1,0.3,1.0] [--dask-shares 1.0]
-                               [--work /tmp/stclusters-scale]
+                               [--one-worker-shares 1.0] [--work /tmp/stclusters-scale]
 """
 
 from __future__ import annotations
@@ -45,11 +45,17 @@ def synth(share: float, folder: Path) -> dict:
             "partitions": len(list((folder / "contributors").iterdir())), **rows}
 
 
+ENGINES = {"local": ["--engine", "local"], "local-1": ["--engine", "local", "--workers", "1"],
+           "dask": ["--engine", "dask"]}
+"""local: a worker process per core (the default); local-1: one partition at a time in
+the run's own process (least memory); dask: a LocalCluster with a worker per core."""
+
+
 def run(world: Path, out: Path, engine: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "stclusters.cli", "run", "--input", str(world),
-                    "--out", str(out), "--previous", "--engine", engine, "--quiet"],
+                    "--out", str(out), "--previous", *ENGINES[engine], "--quiet"],
                    check=True)
     wall = time.perf_counter() - start
     info = json.loads((out / "run.json").read_text())
@@ -65,33 +71,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shares", default="0.02,0.1,0.3,1.0")
     parser.add_argument("--dask-shares", default="1.0")
+    parser.add_argument("--one-worker-shares", default="1.0",
+                        help="Shares also run with --workers 1 (streaming, least memory).")
     parser.add_argument("--work", type=Path, default=Path("/tmp/stclusters-scale"))
     parser.add_argument("--keep", action="store_true", help="Keep the worlds and outputs.")
     args = parser.parse_args()
     shares = [float(s) for s in args.shares.split(",")]
     dask_shares = [float(s) for s in args.dask_shares.split(",") if s]
+    one_shares = [float(s) for s in args.one_worker_shares.split(",") if s]
     args.work.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                            "platform": platform.platform()},
                "data": "SYNTHETIC partitioned worlds (stclusters synth); share 1.0 = GII "
                        "volume per five years, seven publication years written",
-               "command": "stclusters run --input WORLD --out OUT --previous --engine E",
+               "command": "stclusters run --input WORLD --out OUT --previous --engine E "
+                          "[--workers 1]",
                "runs": []}
     target = HERE / "results" / "scale.json"
     target.parent.mkdir(exist_ok=True)
-    for share in sorted(set(shares) | set(dask_shares)):
+    if target.exists():    # the figures before: kept beside the new ones
+        before = json.loads(target.read_text())
+        results["previous"] = before.get("previous", {k: v for k, v in before.items()
+                                                      if k != "machine"})
+    for share in sorted(set(shares) | set(dask_shares) | set(one_shares)):
         world = args.work / f"world-{share:g}"
         entry = {"share_of_gii": share, "world": synth(share, world)}
-        engines = (["local"] if share in shares else []) + (
-            ["dask"] if share in dask_shares else [])
+        engines = [e for e, on in (("local", shares), ("local-1", one_shares),
+                                   ("dask", dask_shares)) if share in on]
         for engine in engines:
             print(f"share {share:g}: {engine} …", flush=True)
             entry[engine] = run(world, args.work / f"out-{share:g}-{engine}", engine)
             print(f"  {entry[engine]['wall_s']} s, {entry[engine]['peak_rss_mb_total']} MB",
                   flush=True)
-        if len(engines) == 2:
-            a, b = (args.work / f"out-{share:g}-{e}" / "clusters.csv" for e in engines)
-            entry["clusters_csv_identical"] = filecmp.cmp(a, b, shallow=False)
+        if len(engines) >= 2:
+            first, *others = (args.work / f"out-{share:g}-{e}" / "clusters.csv"
+                              for e in engines)
+            entry["clusters_csv_identical"] = all(filecmp.cmp(first, o, shallow=False)
+                                                  for o in others)
+        if "dask" in entry and "local" in entry:
             entry["dask_over_local"] = round(entry["dask"]["wall_s"] / entry["local"]["wall_s"],
                                              2)
         results["runs"].append(entry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from stclusters import InputError, load_profile, run, write_result
+from stclusters import InputError, StclustersError, load_profile, run, write_result
 from stclusters.engine import find_partitions
 from stclusters.synth import write_partitioned_world
 
@@ -32,15 +32,33 @@ def _config(**inputs):
     ).with_previous()
 
 
-def test_dask_engine_gives_the_same_bytes(world, tmp_path):
+def test_every_engine_gives_the_same_bytes(world, tmp_path):
+    """In this process, in worker processes, on Dask: the same tables, byte for byte."""
     cfg = _config(folder=str(world))
-    local = write_result(run(cfg), tmp_path / "local")
+    alone = run(cfg, workers=1)
+    local = write_result(alone, tmp_path / "local")
+    assert "worker_peak_rss_mb" not in alone.info
+    in_processes = run(cfg, workers=2)
+    processes = write_result(in_processes, tmp_path / "processes")
     on_dask = run(cfg, engine="dask")
     dask = write_result(on_dask, tmp_path / "dask")
     for name in OUTPUTS:
         assert (local / name).read_bytes() == (dask / name).read_bytes(), name
+        assert (local / name).read_bytes() == (processes / name).read_bytes(), name
     assert on_dask.info["partitions"] == 3 and on_dask.info["engine"] == "dask"
     assert len(on_dask.info["worker_peak_rss_mb"]) >= 1
+    assert len(in_processes.info["worker_peak_rss_mb"]) == 2
+
+
+def test_an_error_in_a_worker_process_names_its_file(world, tmp_path):
+    cfg = _config(folder=str(world))
+    with pytest.raises(StclustersError, match="workers must be at least 1"):
+        run(cfg, workers=0)
+    bad = tmp_path / "bad"
+    write_partitioned_world(bad, "tiny", seed=3, partitions=2)
+    (bad / "patents" / "part-00001.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="part-00001.parquet"):
+        run(_config(folder=str(bad)), workers=2)
 
 
 def test_partitions_add_up_to_the_whole(world, tmp_path):

@@ -61,8 +61,12 @@ InputOpt = Annotated[Path | None, typer.Option(
     "--input", help="Partitioned input folder (patents/, articles/, contributors/, points/ "
                     "part files; see docs/input.md), e.g. from `stclusters synth`.")]
 EngineOpt = Annotated[str, typer.Option(
-    "--engine", help="Where ingest, geocoding and counting run: local (partition by "
-                     "partition) or dask.")]
+    "--engine", help="Where ingest, geocoding and counting run: local (worker processes "
+                     "on this machine) or dask.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Partitions counted at a time by the local engine, each in its own "
+                      "process (default: one per core); 1 counts them one by one in this "
+                      "process, with the least memory.")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     "--scheduler", help="Dask scheduler address (tcp://host:8786) for --engine dask; "
                         "default: a local Dask cluster.")]
@@ -135,6 +139,7 @@ def run_command(
     out: OutOpt = None,
     engine: EngineOpt = "local",
     scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
     strict: Annotated[bool, typer.Option(help="Any rejected row is an error.")] = False,
     previous: Annotated[bool, typer.Option(
         help="Also run the previous edition (windows one year earlier): rank change, "
@@ -163,7 +168,7 @@ def run_command(
                 err_console.print("[bold yellow]SYNTHETIC DATA[/]: these inputs were generated "
                                   "by `stclusters synth`, not real records.")
             result = _with_exports(run(cfg, strict=strict, quiet=quiet, synthetic=synthetic,
-                                       engine=engine, scheduler=scheduler),
+                                       engine=engine, scheduler=scheduler, workers=workers),
                                    converted, stage, cfg_out)
             write_tables(result, stage)
             if not no_report:

@@ -21,6 +21,7 @@ the choice of an appropriate counting method. Journal of Informetrics 9(4), 872-
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,13 +29,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters._columns import is_in, positions
+from stclusters._columns import arrow_strings, is_in, positions
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
 
-__all__ = ["Counts", "Tally", "aggregate_locations", "combine_tallies", "count_warnings",
-           "counted_types", "split_codes", "tally"]
+__all__ = ["Counts", "Tally", "TallyKeys", "aggregate_locations", "combine_tallies",
+           "count_warnings", "counted_types", "split_codes", "tally"]
 
 NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 """Who is credited with a document's output inside a cluster (never placed)."""
@@ -433,13 +434,40 @@ def _groups(keys: list) -> tuple[np.ndarray, np.ndarray]:
     own) and the first row of each group."""
     combined = np.zeros(len(keys[0]) if len(keys) else 0, dtype=np.int64)
     for key in keys:
-        code, uniques = pd.factorize(key, use_na_sentinel=False)
-        if len(uniques) and int(combined.max(initial=0)) + 1 > 2**62 // len(uniques):
+        code, size = _codes(key)
+        if size and int(combined.max(initial=0)) + 1 > 2**62 // size:
             combined, _ = pd.factorize(combined)
-        combined = combined * len(uniques) + code
-    group, uniques = pd.factorize(combined)
+        combined = combined * size + code
+    group, _ = pd.factorize(combined)
     seen = np.maximum.accumulate(group) if len(group) else group
     return group, np.flatnonzero(np.r_[True, group[1:] > seen[:-1]] if len(group) else [])
+
+
+def _codes(key) -> tuple[np.ndarray, int]:
+    """Integer codes of a key column (equal values, and missing ones, share a code) and
+    how many there are. Arrow text is coded by Arrow's dictionary encoding, faster than
+    pandas' hash of it."""
+    if isinstance(getattr(key, "dtype", None), pd.StringDtype) and hasattr(key.array,
+                                                                         "_pa_array"):
+        encoded = pc.dictionary_encode(pa.chunked_array(key.array._pa_array),
+                                       null_encoding="encode").combine_chunks()
+        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(
+            encoded.dictionary)
+    values = key.to_numpy() if isinstance(key, pd.Series) else np.asarray(key)
+    if values.dtype.kind in "iu" and len(values) and values.min() >= 0 \
+            and values.max() < 2**31:  # codes already: as they are
+        return values.astype(np.int64), int(values.max()) + 1
+    code, uniques = pd.factorize(key, use_na_sentinel=False)
+    return code.astype(np.int64), len(uniques)
+
+
+def _taken(column: pd.Series, rows: np.ndarray):
+    """Rows of a column, typed as the column would be if rebuilt from Python values:
+    Arrow text stays Arrow text (no Python string per row)."""
+    taken = column.take(rows)
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is np.nan:
+        return taken.array
+    return taken.to_numpy()
 
 
 def _sum(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -449,7 +477,7 @@ def _sum(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     values = [c for c in frame.columns if c not in keys]
     group, first = _groups([frame[k] for k in keys])
     sums = frame[values].reset_index(drop=True).groupby(group, sort=False).sum()
-    out = pd.DataFrame({k: frame[k].take(first).to_numpy() for k in keys})
+    out = pd.DataFrame({k: _taken(frame[k], first) for k in keys})
     for c in values:
         out[c] = sums[c].to_numpy()
     return out
@@ -473,6 +501,88 @@ def combine_tallies(tallies: list[Tally]) -> Tally:
     return Tally(**{name: _sum(name, stack(name)) for name in _TABLE_KEYS},
                  unplaced=stack("unplaced"),
                  contributions=pd.concat(kept, ignore_index=True) if kept else None)
+
+
+class TallyKeys:
+    """The keys of tallies as integer codes while tallies are added up: text (kind,
+    country, applicant or organisation name, subject, reason, type) by one dictionary
+    per column, and each (lat, lon) as a place number. A running tally of tens of
+    millions of rows then holds no text, and adding up groups integers. Codes follow
+    the keys one to one, so the sums are the same bits."""
+
+    def __init__(self) -> None:
+        self._text: dict[str, pa.Array] = {}
+        self._dtypes: dict[tuple[str, str], object] = {}
+        self._places = pa.array([], pa.binary(16))
+        self._lat = np.empty(0)
+        self._lon = np.empty(0)
+
+    def encode(self, tally: Tally) -> Tally:
+        """The tally with its keys replaced by codes (``lat`` holds the place number,
+        ``lon`` 0)."""
+        return dataclasses.replace(tally, **{
+            name: self._encoded(name, getattr(tally, name)) for name in _TABLE_KEYS})
+
+    def decode(self, tally: Tally) -> Tally:
+        """The tally with its keys back, typed as ``combine_tallies`` types them."""
+        return dataclasses.replace(tally, **{
+            name: self._decoded(name, getattr(tally, name)) for name in _TABLE_KEYS})
+
+    def _encoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy(deep=False)
+        for key in _TEXT_KEYS[name]:
+            values = arrow_strings(frame[key])
+            self._dtypes.setdefault((name, key), frame[key].dtype)
+            known = self._text.get(key, pa.array([], pa.string()))
+            code = pc.index_in(values, value_set=known, skip_nulls=False)
+            if code.null_count:
+                known = pa.concat_arrays([known, pc.unique(values.filter(code.is_null()))])
+                self._text[key] = known
+                code = pc.index_in(values, value_set=known, skip_nulls=False)
+            out[key] = code.to_numpy(zero_copy_only=False).astype(np.int64)
+        if "lat" in frame:
+            out["lat"] = self._place_codes(frame["lat"].to_numpy(np.float64),
+                                           frame["lon"].to_numpy(np.float64))
+            out["lon"] = np.zeros(len(frame), dtype=np.int64)
+        return out
+
+    def _place_codes(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """Place number of each (lat, lon): equal coordinates (0.0 and -0.0 alike, as
+        grouping compares them) share one; a new place keeps the values first seen."""
+        pairs = np.ascontiguousarray(np.column_stack([lat + 0.0, lon + 0.0]))
+        values = pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(16), len(lat), [None, pa.py_buffer(pairs.tobytes())])
+        code = pc.index_in(values, value_set=self._places)
+        if code.null_count:
+            new = np.flatnonzero(code.is_null().to_numpy(zero_copy_only=False))
+            local = pc.dictionary_encode(values.take(pa.array(new)))
+            idx = local.indices.to_numpy(zero_copy_only=False)
+            seen = np.maximum.accumulate(idx)
+            first = new[np.flatnonzero(np.r_[True, idx[1:] > seen[:-1]])]
+            self._places = pa.concat_arrays([self._places, local.dictionary])
+            self._lat = np.concatenate([self._lat, lat[first]])
+            self._lon = np.concatenate([self._lon, lon[first]])
+            code = pc.index_in(values, value_set=self._places)
+        return code.to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def _decoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        out = {c: frame[c].to_numpy() for c in frame.columns}
+        for key in _TEXT_KEYS[name]:
+            dtype = self._dtypes.get((name, key), "str")
+            text = self._text.get(key, pa.array([], pa.string())).take(
+                pa.array(frame[key].to_numpy(np.int64)))
+            typed = pd.Series(pd.array(text, dtype=dtype) if isinstance(dtype, pd.StringDtype)
+                              else text.to_numpy(zero_copy_only=False), dtype=dtype)
+            out[key] = _taken(typed, np.arange(len(typed)))
+        if "lat" in frame:
+            place = frame["lat"].to_numpy(np.int64)
+            out["lat"], out["lon"] = self._lat[place], self._lon[place]
+        return pd.DataFrame(out)
+
+
+_TEXT_KEYS = {"locations": ["kind", "cc"], "credits": ["kind", "name"], "fields": ["kind"],
+              "subjects": ["kind", "subject"], "documents": ["kind"],
+              "reasons": ["kind", "reason"], "excluded": ["kind", "type"]}
 
 
 def aggregate_locations(contributions: pd.DataFrame) -> pd.DataFrame:

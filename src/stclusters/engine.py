@@ -4,8 +4,10 @@ A partition is one part file of each table, with the same name in ``patents/``,
 ``articles/``, ``contributors/`` and ``points/`` of an input folder; a document and its
 contributors sit in one partition. Two engines run them:
 
-- ``local`` streams: one partition in memory at a time, each distinct address resolved
-  once for the whole run (``geocode.AddressCache``);
+- ``local`` counts partitions in worker processes on this machine, one per core, each
+  keeping its own address cache (``geocode.AddressCache``), a few partitions ahead of
+  the adding up; with one worker it streams in this process, one partition in memory
+  at a time, each distinct address resolved once for the whole run;
 - ``dask`` maps the partitions over a Dask cluster (a ``LocalCluster`` unless a scheduler
   address is given); each worker keeps its own address cache.
 
@@ -15,9 +17,15 @@ sums, and every output after them, are the same bits whichever engine ran.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,7 +37,7 @@ from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
-from stclusters.count import Tally, combine_tallies, counted_types, tally
+from stclusters.count import Tally, TallyKeys, combine_tallies, counted_types, tally
 from stclusters.geocode import AddressCache, geocode, user_gazetteer
 from stclusters.measure.fields import read_concordance
 from stclusters.readers.canonical import KINDS, LOCATED_ROLES, Records, ingest, read_table
@@ -78,6 +86,9 @@ class PartCount:
     files: list[dict]
     doc_keys: np.ndarray
     timings: dict[str, float]
+    process: int = 0
+    """The process that counted it, and its peak memory then (MB)."""
+    peak_rss_mb: float = 0.0
 
 
 @dataclass
@@ -150,12 +161,17 @@ def count_records(
     strict: bool = False,
     keep_contributions: bool = False,
     advance: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> Counted:
     """Ingest, geocode and count every partition; add their tallies up.
 
     ``records`` (already read, e.g. from a database export) are one partition and run
-    locally. ``advance(done, total)`` is called after each partition.
+    locally. The local engine counts ``workers`` partitions at a time in worker
+    processes (default: one per core; 1 counts them one by one in this process, with
+    the least memory). ``advance(done, total)`` is called after each partition.
     """
+    if workers is not None and workers < 1:
+        raise StclustersError(f"workers must be at least 1, got {workers}")
     if engine not in ENGINES:
         raise StclustersError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     settings = CountSettings(split_among=cfg.edition.split_among,
@@ -166,11 +182,38 @@ def count_records(
                              keep_contributions=keep_contributions)
     parts: list[Partition | Records] = [records] if records is not None else partitions_of(cfg)
     if engine == "local" or records is not None:
+        processes = min(workers or os.cpu_count() or 1, len(parts))
+        if processes > 1:
+            return _reduce(_in_processes(parts, settings, processes), len(parts), advance)
         cache = AddressCache()
-        counted = _reduce((count_partition(p, settings, cache) for p in parts), len(parts),
-                          advance)
-        return counted
+        return _reduce((count_partition(p, settings, cache) for p in parts), len(parts),
+                       advance)
     return _count_on_dask(parts, settings, scheduler, advance)
+
+
+def _in_processes(parts: list[Partition], settings: CountSettings, processes: int
+                  ) -> Iterator[PartCount]:
+    """Partitions counted in worker processes (each with its own address cache), given
+    back in partition order; a few are counted ahead while earlier ones are added up, no
+    more, so finished partitions do not pile up in memory."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    pool = ProcessPoolExecutor(processes, mp_context=context)
+    try:
+        pending: deque = deque()
+        queue = iter(parts)
+        for part in itertools.islice(queue, processes + 1):
+            pending.append(pool.submit(_count_on_worker, part, settings))
+        while pending:
+            result = pending.popleft().result()
+            part = next(queue, None)
+            if part is not None:
+                pending.append(pool.submit(_count_on_worker, part, settings))
+            yield result
+    except BrokenProcessPool as exc:
+        raise StclustersError("a counting worker process died (out of memory?); "
+                              "--workers 1 counts in this process") from exc
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def count_partition(part: Partition | Records, settings: CountSettings,
@@ -213,7 +256,8 @@ def count_partition(part: Partition | Records, settings: CountSettings,
     return PartCount(tally=counted, rejected=records.rejected, files=records.files,
                      doc_keys=keys, timings={"ingest": t_ingest - start,
                                              "geocode": t_geocode - t_ingest,
-                                             "count": end - t_geocode})
+                                             "count": end - t_geocode},
+                     process=os.getpid(), peak_rss_mb=peak_rss_mb())
 
 
 def _of_counted_types(records: Records, types: tuple) -> tuple[dict[str, pd.DataFrame],
@@ -251,10 +295,16 @@ def _reduce(counts: Iterator[PartCount], total: int,
     """Add partition counts in order, ``COMBINE_EVERY`` at a time."""
     running: Tally | None = None
     batch: list[Tally] = []
-    rejected, files, keys, sources = [], [], [], []
+    rejected, files, keys, sources, unplaced = [], [], [], [], []
+    keys_of = TallyKeys()
     timings = {"ingest": 0.0, "geocode": 0.0, "count": 0.0}
+    peaks: dict[int, float] = {}
     for done, part in enumerate(counts, start=1):
-        batch.append(part.tally)
+        peaks[part.process] = max(peaks.get(part.process, 0.0), part.peak_rss_mb)
+        # unplaced rows are only stacked, once, at the end
+        unplaced.append(part.tally.unplaced)
+        batch.append(keys_of.encode(dataclasses.replace(part.tally,
+                                                     unplaced=part.tally.unplaced.iloc[:0])))
         rejected.append(part.rejected)
         files.extend(part.files)
         keys.append(part.doc_keys)
@@ -269,13 +319,17 @@ def _reduce(counts: Iterator[PartCount], total: int,
             advance(done, total)
     if running is None:
         raise StclustersError("no partitions to count")
+    running = dataclasses.replace(keys_of.decode(running),
+                                  unplaced=pd.concat(unplaced, ignore_index=True))
     _check_documents_unique(keys, sources)
     # ingest gives every partition a typed rejected table, empty or not
     frames = [r for r in rejected if len(r)]
     rej = (pd.concat(frames, ignore_index=True) if frames else rejected[0]).reset_index(
         drop=True)
+    peaks.pop(os.getpid(), None)
     return Counted(tally=running, rejected=rej, files=files, partitions=total,
-                   timings={k: round(v, 3) for k, v in timings.items()})
+                   timings={k: round(v, 3) for k, v in timings.items()},
+                   worker_peak_rss_mb=sorted(peaks.values(), reverse=True))
 
 
 def _check_documents_unique(keys: list[np.ndarray],

@@ -121,12 +121,14 @@ def run(
     engine: str = "local",
     scheduler: str | None = None,
     keep_contributions: bool = False,
+    workers: int | None = None,
 ) -> Result:
     """Run the method on the inputs named in ``config`` (or on ``records`` given).
 
-    ``engine`` runs the per-record stages: ``local`` (partition by partition, in this
-    process) or ``dask`` (on a Dask cluster: ``scheduler`` address, or a local one). Both
-    give the same result. ``keep_contributions`` keeps one row per placed contributor in
+    ``engine`` runs the per-record stages: ``local`` (partitions counted in ``workers``
+    processes on this machine, default one per core; 1: one by one in this process) or
+    ``dask`` (on a Dask cluster: ``scheduler`` address, or a local one). All give the
+    same result. ``keep_contributions`` keeps one row per placed contributor in
     the result (needed by ``robustness``). Returns a ``Result``; nothing is written (see
     ``write_result``).
     """
@@ -136,7 +138,7 @@ def run(
         with st.stage("ingest · geocode · count", total=1) as advance:
             counted = count_records(cfg, records=records, engine=engine, scheduler=scheduler,
                                     strict=strict, keep_contributions=keep_contributions,
-                                    advance=advance)
+                                    advance=advance, workers=workers)
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
             counts = counted.tally.window(windows)
             locations = _with_economies(counts.locations)
