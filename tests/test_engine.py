@@ -57,7 +57,7 @@ def test_an_error_in_a_worker_process_names_its_file(world, tmp_path):
     bad = tmp_path / "bad"
     write_partitioned_world(bad, "tiny", seed=3, partitions=2)
     (bad / "patents" / "part-00001.parquet").write_bytes(b"not parquet")
-    with pytest.raises(InputError, match="part-00001.parquet"):
+    with pytest.raises(InputError, match=r"part-00001\.parquet"):
         run(_config(folder=str(bad)), workers=2)
 
 

@@ -111,8 +111,11 @@ def test_robustness_takes_the_inputs_run_takes(tmp_path):
     assert (out / "robustness.csv").exists() and (out / "records" / "ingest.json").exists()
     res = CliRunner().invoke(app, [
         "robustness", "--input", str(out / "records"), "--eps", "13", "--min-weight-scale",
-        "1", "--bootstrap", "3", "--out", str(tmp_path / "again"), "--quiet"])
+        "1", "--bootstrap", "3", "--out", str(tmp_path / "again"), "--quiet",
+        "--workers", "1", "--strict"])
     assert res.exit_code == 0, res.output
     first = pd.read_csv(out / "clusters.csv")
     again = pd.read_csv(tmp_path / "again" / "clusters.csv")
     assert first["name"].tolist() == again["name"].tolist()
+    assert (out / "robustness.csv").read_bytes() == (
+        tmp_path / "again" / "robustness.csv").read_bytes()

@@ -304,6 +304,10 @@ def robustness_command(
     export: ExportOpt = None,
     fmt: FormatOpt = None,
     institutions: InstitutionsOpt = None,
+    engine: EngineOpt = "local",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    strict: Annotated[bool, typer.Option(help="Any rejected row is an error.")] = False,
     eps: Annotated[str, typer.Option(help="Radii in km, comma-separated.")] = "10,13,16",
     min_weight_scale: Annotated[str, typer.Option(
         help="Factors on the minimum weights, comma-separated.")] = "0.75,1,1.25",
@@ -326,7 +330,9 @@ def robustness_command(
         inputs = [*(export or []), institutions, *_input_paths(cfg)]
         with run_folder(cfg.out, overwrite=overwrite, inputs=inputs) as stage:
             cfg, converted = _exports_into(stage, cfg, export, fmt, institutions, quiet)
-            baseline = _with_exports(run(cfg, quiet=quiet, keep_contributions=True),
+            baseline = _with_exports(run(cfg, quiet=quiet, keep_contributions=True,
+                                         strict=strict, engine=engine, scheduler=scheduler,
+                                         workers=workers),
                                      converted, stage, cfg_out)
             write_tables(baseline, stage)
             result = robustness(cfg, baseline, eps_km=eps_list, min_weight_scale=scales,

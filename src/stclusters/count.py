@@ -447,9 +447,9 @@ def _codes(key) -> tuple[np.ndarray, int]:
     """Integer codes of a key column (equal values, and missing ones, share a code) and
     how many there are. Arrow text is coded by Arrow's dictionary encoding, faster than
     pandas' hash of it."""
-    if isinstance(getattr(key, "dtype", None), pd.StringDtype) and hasattr(key.array,
-                                                                         "_pa_array"):
-        encoded = pc.dictionary_encode(pa.chunked_array(key.array._pa_array),
+    if isinstance(getattr(key, "dtype", None), pd.StringDtype) \
+            and key.dtype.storage == "pyarrow":
+        encoded = pc.dictionary_encode(pa.chunked_array(pa.array(key.array)),
                                        null_encoding="encode").combine_chunks()
         return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(
             encoded.dictionary)

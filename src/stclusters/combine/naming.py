@@ -156,10 +156,15 @@ def _in_reach(p_xyz, p_group, dist, reach_km, xyz, group) -> np.ndarray:
     candidate's cluster (true at once when the location itself is that close)."""
     ok = dist <= chord(reach_km)
     todo = np.flatnonzero(~ok)
-    for g in np.unique(p_group[todo]):
-        rows = todo[p_group[todo] == g]
-        members = xyz[group == g]
-        d, _ = cKDTree(members).query(p_xyz[rows], k=1)
+    if not todo.size:
+        return ok
+    by_group = np.argsort(group, kind="stable")     # each cluster's locations, once
+    sorted_group = group[by_group]
+    todo = todo[np.argsort(p_group[todo], kind="stable")]
+    groups, starts = np.unique(p_group[todo], return_index=True)
+    for g, rows in zip(groups, np.split(todo, starts[1:]), strict=True):
+        a, b = np.searchsorted(sorted_group, [g, g + 1])
+        d, _ = cKDTree(xyz[by_group[a:b]]).query(p_xyz[rows], k=1)
         ok[rows] = d <= chord(reach_km)
     return ok
 
@@ -171,7 +176,6 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
     names = places["name"].to_numpy()
     pop = places["population"].to_numpy()
     admin1 = places["admin1"].to_numpy()
-    out = best.copy()
     chosen = np.unique(best)
     p_xyz = unit_vectors(places["lat"].to_numpy()[chosen], places["lon"].to_numpy()[chosen])
     owner, city = _pairs(p_xyz, big, places, snap_km)
@@ -182,8 +186,9 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
     q, city = q[whole], city[whole]
     order = np.lexsort((places["geonameid"].to_numpy()[city], -pop[city], q))
     first = np.r_[True, q[order][1:] != q[order][:-1]] if order.size else order
-    for a, b in zip(q[order][first], city[order][first], strict=True):
-        out[best == a] = b
+    city_of = np.arange(len(places))
+    city_of[q[order][first]] = city[order][first]
+    out = city_of[best]
     moved = np.flatnonzero(out != best)
     if moved.size:
         c_xyz = unit_vectors(places["lat"].to_numpy()[out[moved]],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 from unidecode import unidecode
 
@@ -101,12 +102,21 @@ def harmonise(names: pd.Series) -> pd.DataFrame:
     The display name of a key is taken from its most frequent variant, preferring one
     not written in capitals only; ties go to the alphabetically first.
     """
-    key = name_key(names)
-    frame = pd.DataFrame({"raw": names.astype("string"), "key": key}).dropna()
-    if frame.empty:
+    # worked out once per distinct name: millions of credits carry a few hundred thousand
+    code, distinct = pd.factorize(names.astype("string"))
+    raw = pd.Series(distinct, dtype="string")
+    raw_key = name_key(raw)
+
+    def per_row(values: pd.Series) -> pd.Series:
+        return pd.Series(pd.array(np.append(values.to_numpy(object), pd.NA)[code],
+                                  dtype="string"), index=names.index)
+
+    key = per_row(raw_key)
+    counts = pd.DataFrame({"key": raw_key, "raw": raw,
+                           "n": np.bincount(code[code >= 0], minlength=len(raw))}).dropna()
+    if counts.empty:
         return pd.DataFrame({"key": key, "display": pd.Series(pd.NA, index=names.index,
                                                               dtype="string")})
-    counts = frame.groupby(["key", "raw"]).size().rename("n").reset_index()
     counts["caps"] = counts["raw"].str.upper() == counts["raw"]
     words = counts["raw"].str.upper().str.replace(r"[^A-Z ]", " ", regex=True).str.split()
     counts["abbreviated"] = words.map(lambda ws: any(w in ABBREVIATIONS for w in ws))
@@ -115,4 +125,4 @@ def harmonise(names: pd.Series) -> pd.DataFrame:
                                 ascending=[True, True, True, True, False, True], kind="stable")
     best = counts.drop_duplicates("key").set_index("key")["raw"]
     display = best.map(_display)
-    return pd.DataFrame({"key": key, "display": key.map(display).astype("string")})
+    return pd.DataFrame({"key": key, "display": per_row(raw_key.map(display))})
