@@ -40,6 +40,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from world import EPS_KM, WORLDS, benchmark_world, min_weight_for
 
 RESULTS = Path(__file__).parent / "results" / "dbscan.json"
+SKLEARN_FITS = {"zipf": 1_000_000, "dense": 300_000}
+"""Largest size scikit-learn is run at: it keeps every neighbour list, and in the dense
+world (thousands of neighbours a point) 1 M locations would need some 26 GB."""
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -200,7 +203,7 @@ def _measure(world: str, n: int, folder: str, args: argparse.Namespace) -> list[
     """Every method on one world and size: best of --repeat fresh processes (sklearn,
     minutes at 1 M: once)."""
     methods = ["ours", "ours_unweighted", "dbscan_pkg"]
-    if n <= args.sklearn_max:
+    if n <= min(args.sklearn_max, SKLEARN_FITS[world]):
         methods.append("sklearn")
     runs = []
     for method in methods:

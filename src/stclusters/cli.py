@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -168,7 +169,8 @@ def run_command(
                 err_console.print("[bold yellow]SYNTHETIC DATA[/]: these inputs were generated "
                                   "by `stclusters synth`, not real records.")
             result = _with_exports(run(cfg, strict=strict, quiet=quiet, synthetic=synthetic,
-                                       engine=engine, scheduler=scheduler, workers=workers),
+                                       engine=engine, scheduler=scheduler,
+                                       workers=_workers(workers)),
                                    converted, stage, cfg_out)
             write_tables(result, stage)
             if not no_report:
@@ -332,7 +334,7 @@ def robustness_command(
             cfg, converted = _exports_into(stage, cfg, export, fmt, institutions, quiet)
             baseline = _with_exports(run(cfg, quiet=quiet, keep_contributions=True,
                                          strict=strict, engine=engine, scheduler=scheduler,
-                                         workers=workers),
+                                         workers=_workers(workers)),
                                      converted, stage, cfg_out)
             write_tables(baseline, stage)
             result = robustness(cfg, baseline, eps_km=eps_list, min_weight_scale=scales,
@@ -345,6 +347,12 @@ def robustness_command(
     if not quiet:
         out_console.print(f"{len(result.runs['run'].unique())} runs; robustness.csv, "
                           f"robustness_settings.csv and robustness.png/svg in {folder}/")
+
+
+def _workers(given: int | None) -> int:
+    """--workers, by default one per core (the Python API counts in its own process
+    unless told: worker processes import the caller's main module again)."""
+    return given if given is not None else (os.cpu_count() or 1)
 
 
 def _numbers(text: str, flag: str) -> list[float]:

@@ -4,10 +4,10 @@ A partition is one part file of each table, with the same name in ``patents/``,
 ``articles/``, ``contributors/`` and ``points/`` of an input folder; a document and its
 contributors sit in one partition. Two engines run them:
 
-- ``local`` counts partitions in worker processes on this machine, one per core, each
-  keeping its own address cache (``geocode.AddressCache``), a few partitions ahead of
-  the adding up; with one worker it streams in this process, one partition in memory
-  at a time, each distinct address resolved once for the whole run;
+- ``local`` counts partitions in worker processes on this machine (the command line
+  starts one per core), each keeping its own address cache (``geocode.AddressCache``),
+  a few partitions ahead of the adding up; with one worker it streams in this process,
+  one partition in memory at a time, each distinct address resolved once for the run;
 - ``dask`` maps the partitions over a Dask cluster (a ``LocalCluster`` unless a scheduler
   address is given); each worker keeps its own address cache.
 
@@ -167,8 +167,11 @@ def count_records(
 
     ``records`` (already read, e.g. from a database export) are one partition and run
     locally. The local engine counts ``workers`` partitions at a time in worker
-    processes (default: one per core; 1 counts them one by one in this process, with
-    the least memory). ``advance(done, total)`` is called after each partition.
+    processes (the command line's default: one per core); 1 or None counts them one by
+    one in this process, with the least memory. Worker processes import the caller's
+    main module again, so a script that asks for them runs under
+    ``if __name__ == "__main__":``. ``advance(done, total)`` is called after each
+    partition.
     """
     if workers is not None and workers < 1:
         raise StclustersError(f"workers must be at least 1, got {workers}")
@@ -182,7 +185,7 @@ def count_records(
                              keep_contributions=keep_contributions)
     parts: list[Partition | Records] = [records] if records is not None else partitions_of(cfg)
     if engine == "local" or records is not None:
-        processes = min(workers or os.cpu_count() or 1, len(parts))
+        processes = min(workers or 1, len(parts))
         if processes > 1:
             return _reduce(_in_processes(parts, settings, processes), len(parts), advance)
         cache = AddressCache()

@@ -125,10 +125,11 @@ def run(
 ) -> Result:
     """Run the method on the inputs named in ``config`` (or on ``records`` given).
 
-    ``engine`` runs the per-record stages: ``local`` (partitions counted in ``workers``
-    processes on this machine, default one per core; 1: one by one in this process) or
-    ``dask`` (on a Dask cluster: ``scheduler`` address, or a local one). All give the
-    same result. ``keep_contributions`` keeps one row per placed contributor in
+    ``engine`` runs the per-record stages: ``local`` (partitions counted one by one in
+    this process, or in ``workers`` worker processes on this machine: then run your
+    script under ``if __name__ == "__main__":``, as they import it again) or ``dask``
+    (on a Dask cluster: ``scheduler`` address, or a local one). All give the same
+    result. ``keep_contributions`` keeps one row per placed contributor in
     the result (needed by ``robustness``). Returns a ``Result``; nothing is written (see
     ``write_result``).
     """
