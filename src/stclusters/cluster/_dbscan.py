@@ -153,9 +153,15 @@ def dbscan(
         del keys
         order, cell_start = _kernels.counting_order(cell, cell_keys.shape[0])
         del cell
-        _kernels.order_within_cells(order, cell_start, pts, _LEAF)
-        lat_s, lon_s, cos_s, xyz_s, w_s = _kernels.gather(order, pts)
+        # rows in cell order first: ordering inside a cell then reads its own rows only
+        rows = _kernels.take_rows(order, pts)
         del pts
+        within = np.arange(n, dtype=np.int64)
+        _kernels.order_within_cells(within, cell_start, rows, _LEAF)
+        lat_s, lon_s, cos_s, xyz_s, w_s = _kernels.gather(within, rows)
+        del rows
+        order = order[within]
+        del within
         node_start = _kernels.tree_sizes(cell_start, _LEAF)
         lo, hi, wsum, na, nb, right = _kernels.build_trees(cell_start, node_start, xyz_s, w_s,
                                                            _LEAF)

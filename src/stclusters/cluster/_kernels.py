@@ -65,6 +65,19 @@ def cell_keys(lat_deg, lon_deg, w, side):
 
 
 @njit(cache=True, parallel=True)
+def take_rows(order, pts):
+    """The packed rows in ``order`` (one random read of a 64-byte row per point), so
+    that work inside a cell reads memory in sequence."""
+    n = order.shape[0]
+    out = np.empty((n, pts.shape[1]))
+    for p in prange(n):
+        i = order[p]
+        for k in range(pts.shape[1]):
+            out[p, k] = pts[i, k]
+    return out
+
+
+@njit(cache=True, parallel=True)
 def gather(order, pts):
     """Point arrays in final order, in one parallel pass."""
     n = order.shape[0]
