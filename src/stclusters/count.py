@@ -211,8 +211,7 @@ def count_warnings(ledger: dict, documents: pd.DataFrame,
 def split_codes(docs: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per non-empty ``;``-separated code of each document: ``doc``, ``code``
     (``doc`` is the document's row position; codes trimmed of white space)."""
-    text = pa.array(docs[column].astype("string"), type=pa.large_string(),
-                    from_pandas=True).fill_null("")
+    text = arrow_strings(docs[column]).fill_null("")
     items = pc.split_pattern(text, ";")
     code = pc.utf8_trim_whitespace(pc.list_flatten(items))
     keep = pc.not_equal(code, "").to_numpy(zero_copy_only=False)
@@ -298,6 +297,8 @@ def tally(
             "lat": lat_all[at], "lon": lon_all[at],
             "cc": located["cc"].astype("string").take(at).to_numpy(),
             "weight": 1.0 / denom[pd_doc]})
+        # (year, place) of each contribution as one code, for every label spread on it
+        site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
         parts["locations"].append(placed.drop(columns="doc"))
         if keep_contributions:
             parts["contributions"].append(placed.assign(
@@ -362,7 +363,7 @@ def tally(
                                 & is_in(named["role"], [NAMED_ROLES[kind]])
                                 & (named["name"] != "").fillna(False).to_numpy(bool))
         parts["credits"].append(_spread(
-            placed, positions(docs["doc_id"], named["doc_id"])[people],
+            placed, site, positions(docs["doc_id"], named["doc_id"])[people],
             named["name"].take(people), "name"))
         if kind == "article":
             org = kind_points["organisation"].astype("string").replace("", pd.NA)
@@ -372,11 +373,11 @@ def tally(
             ipc = split_codes(docs, "ipc")
             field_of = ipc_fields(ipc["code"], concordance).to_numpy()
             known = field_of >= 0
-            parts["fields"].append(_spread(placed, ipc["doc"].to_numpy()[known],
+            parts["fields"].append(_spread(placed, site, ipc["doc"].to_numpy()[known],
                                            field_of[known], "field"))
         if kind == "article":
             subjects = split_codes(docs, "subjects")
-            parts["subjects"].append(_spread(placed, subjects["doc"].to_numpy(),
+            parts["subjects"].append(_spread(placed, site, subjects["doc"].to_numpy(),
                                              subjects["code"], "subject"))
 
     gone = excluded if excluded is not None else pd.DataFrame(
@@ -396,9 +397,11 @@ def tally(
                  if keep_contributions else None)
 
 
-def _spread(placed: pd.DataFrame, doc: np.ndarray, labels, column: str) -> pd.DataFrame:
+def _spread(placed: pd.DataFrame, site: np.ndarray, doc: np.ndarray, labels, column: str
+            ) -> pd.DataFrame:
     """Each placed contribution's weight split equally over its document's labels
-    (``doc`` positions and their ``labels``), summed per (kind, year, lat, lon, label).
+    (``doc`` positions and their ``labels``), summed per (kind, year, lat, lon, label);
+    ``site`` numbers the contributions' (year, lat, lon) (``_groups``).
 
     Contributions pair with their document's labels in contribution order, each
     document's labels in the order given (a join done with offsets, not a merge).
@@ -415,8 +418,7 @@ def _spread(placed: pd.DataFrame, doc: np.ndarray, labels, column: str) -> pd.Da
     within = np.arange(len(left)) - np.repeat(np.cumsum(reps) - reps, reps)
     right = by_doc[first[left_doc[left]] + within]
     weight = placed["weight"].to_numpy()[left] * part[right]
-    # (year, place) of each contribution as one code, then with the label's: one key
-    site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
+    # the contribution's (year, place) code with the label's: one key
     group, at = _groups([site[left] * (len(uniques) + 1) + code[right] + 1])
     sums = pd.Series(weight).groupby(group, sort=False).sum().to_numpy()
     rows = left[at]

@@ -298,16 +298,18 @@ def _reduce(counts: Iterator[PartCount], total: int,
     """Add partition counts in order, ``COMBINE_EVERY`` at a time."""
     running: Tally | None = None
     batch: list[Tally] = []
-    rejected, files, keys, sources, unplaced = [], [], [], [], []
+    rejected, files, keys, sources, unplaced, kept = [], [], [], [], [], []
     keys_of = TallyKeys()
     timings = {"ingest": 0.0, "geocode": 0.0, "count": 0.0}
     peaks: dict[int, float] = {}
     for done, part in enumerate(counts, start=1):
         peaks[part.process] = max(peaks.get(part.process, 0.0), part.peak_rss_mb)
-        # unplaced rows are only stacked, once, at the end
+        # unplaced rows and kept contributions are only stacked, once, at the end
         unplaced.append(part.tally.unplaced)
-        batch.append(keys_of.encode(dataclasses.replace(part.tally,
-                                                     unplaced=part.tally.unplaced.iloc[:0])))
+        if part.tally.contributions is not None:
+            kept.append(part.tally.contributions)
+        batch.append(keys_of.encode(dataclasses.replace(
+            part.tally, unplaced=part.tally.unplaced.iloc[:0], contributions=None)))
         rejected.append(part.rejected)
         files.extend(part.files)
         keys.append(part.doc_keys)
@@ -322,8 +324,9 @@ def _reduce(counts: Iterator[PartCount], total: int,
             advance(done, total)
     if running is None:
         raise StclustersError("no partitions to count")
-    running = dataclasses.replace(keys_of.decode(running),
-                                  unplaced=pd.concat(unplaced, ignore_index=True))
+    running = dataclasses.replace(
+        keys_of.decode(running), unplaced=pd.concat(unplaced, ignore_index=True),
+        contributions=pd.concat(kept, ignore_index=True) if kept else None)
     _check_documents_unique(keys, sources)
     # ingest gives every partition a typed rejected table, empty or not
     frames = [r for r in rejected if len(r)]
