@@ -1,120 +1,92 @@
-"""Rank intervals at GII scale: 200 bootstrap runs (plus the parameter grid) on 2 cores.
+"""Rank intervals at GII volume through the CLI: 9 settings + 200 resamples on 2 cores.
 
-Robustness reuses geocoding and counting from the baseline run, so what it repeats is
-resampling, clustering and matching on the weighted contributions. This benchmark builds
-those contributions directly at GII volume (about 1.4 M PCT applications and 10 M
-articles in the window, SYNTHETIC, spread over real GeoNames cities in proportion to
-national volumes, as ``stclusters.synth`` does; 2% of contributors carry jittered
-coordinates of their own), runs the baseline (cluster, name, rank), then
-``stclusters.robustness.robustness`` with the README's grid and ``--bootstrap`` resamples.
-Writes benchmarks/results/robustness.json.
+Runs ``stclusters robustness --input WORLD`` in a fresh process, as a user would after
+``stclusters run --input WORLD``: the baseline (ingest, geocode, count in worker
+processes, cluster, name, rank), then the README's grid (radius 10/13/16 km x minimum
+weight x0.75/1/1.25) and ``--bootstrap`` resamples of the documents, then the report.
+The worlds are the SYNTHETIC partitioned worlds of ``benchmarks/scale.py`` (written if
+missing, not timed). Records wall time, the baseline's stage times and the robustness
+part's own time and peak memory from run.json, and the workers' peaks. Writes
+benchmarks/results/robustness.json, keeping the first round's figures under "previous".
 
-    python benchmarks/robustness.py [--share 1.0] [--bootstrap 200]
+    python benchmarks/robustness.py [--shares 1.0] [--bootstrap 200]
+                                    [--work /tmp/stclusters-scale]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from stclusters import load_profile
-from stclusters._memory import peak_rss_mb
-from stclusters.count import aggregate_locations
-from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights, name_and_rank
-from stclusters.robustness import robustness
-from stclusters.synth import (
-    GII_ARTICLES_5Y,
-    GII_PATENTS_5Y,
-    NATIONAL_VOLUMES,
-    _city_table,
-    _draw_cities,
-)
+from scale import synth
 
 OUT = Path(__file__).parent / "results" / "robustness.json"
 
 
-def contributions(share: float, seed: int = 7) -> pd.DataFrame:
-    """Placed, fractionally counted contributions (kind, doc_id, lat, lon, weight, cc)."""
-    rng = np.random.default_rng(seed)
-    parts = []
-    codes = np.array(sorted(NATIONAL_VOLUMES))
-    for col, (kind, n_docs, team_mean, alpha) in enumerate((
-            ("patent", round(GII_PATENTS_5Y * share), 1.6, 1.3),
-            ("article", round(GII_ARTICLES_5Y * share), 2.2, 1.15))):
-        cities = _city_table(alpha)
-        vol = np.array([NATIONAL_VOLUMES[c][col] for c in codes], dtype=np.float64)
-        doc_cc = rng.choice(codes, size=n_docs, p=vol / vol.sum())
-        team = 1 + np.minimum(rng.poisson(team_mean, n_docs), 11)
-        doc = np.repeat(np.arange(n_docs), team)
-        first = np.r_[True, doc[1:] != doc[:-1]]
-        city = _draw_cities(rng, cities, doc_cc)[doc]
-        redraw = ~first & (rng.random(doc.size) >= 0.7)
-        city[redraw] = _draw_cities(rng, cities, doc_cc[doc][redraw])
-        lat = cities["lat"].to_numpy()[city].copy()
-        lon = cities["lon"].to_numpy()[city].copy()
-        own = rng.random(doc.size) < 0.02
-        lat[own] = np.round(lat[own] + rng.normal(0, 0.03, own.sum()), 5)
-        lon[own] = np.round(lon[own] + rng.normal(0, 0.03, own.sum()), 5)
-        parts.append(pd.DataFrame({
-            "kind": kind, "doc_id": pd.array(doc.astype(str), dtype="string"),
-            "lat": lat, "lon": lon, "weight": 1.0 / team[doc],
-            "cc": pd.array(cities["cc"].to_numpy()[city], dtype="string")}))
-    return pd.concat(parts, ignore_index=True)
+def robustness_cli(world: Path, out: Path, bootstrap: int) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "stclusters.cli", "robustness", "--input",
+                    str(world), "--out", str(out), "--bootstrap", str(bootstrap), "--quiet"],
+                   check=True)
+    wall = time.perf_counter() - start
+    info = json.loads((out / "run.json").read_text())
+    rob = info["robustness"]
+    workers = info.get("worker_peak_rss_mb", [])
+    baseline_s = sum(info["timings_s"].values())
+    return {
+        "wall_s": round(wall, 1),
+        "baseline_stages_s": info["timings_s"],
+        "baseline_s": round(baseline_s, 1),
+        "robustness_s": rob["seconds"],
+        "runs": rob["settings"] + rob["bootstrap"],
+        "seconds_per_run": round(rob["seconds"] / max(rob["settings"] + rob["bootstrap"], 1),
+                                 2),
+        "contributions": rob["contributions"],
+        "resampling_units": rob["resampling_units"],
+        "peak_rss_mb_run": rob["peak_rss_mb"],
+        "peak_rss_mb_workers": workers,
+        "peak_rss_mb_total": round(rob["peak_rss_mb"] + sum(workers), 1),
+        "clusters": info["clusters"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--share", type=float, default=1.0, help="share of GII volume")
+    parser.add_argument("--shares", default="1.0")
     parser.add_argument("--bootstrap", type=int, default=200)
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/stclusters-scale"))
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    t0 = time.perf_counter()
-    contrib = contributions(args.share)
-    t_make = time.perf_counter() - t0
-    cfg = load_profile("gii2024")
-    t0 = time.perf_counter()
-    locations = aggregate_locations(contrib)
-    world = locations.groupby("kind")["weight"].sum().to_dict()
-    located, _ = find_st_clusters(locations, eps_km=cfg.cluster.eps_km,
-                                  min_weight=min_weights(cfg, world), merge_km=merge_distance(cfg))
-    located, clusters = name_and_rank(located, world, cfg, top_n=cfg.rank.top_n)
-    t_base = time.perf_counter() - t0
-    baseline = Result(clusters=clusters, locations=located, noise_summary=pd.DataFrame(),
-                      rejected=pd.DataFrame(), unplaced=pd.DataFrame(),
-                      info={"world_totals": world}, contributions=contrib)
-    t0 = time.perf_counter()
-    result = robustness(cfg, baseline, eps_km=[10.0, 13.0, 16.0],
-                        min_weight_scale=[0.75, 1.0, 1.25], bootstrap=args.bootstrap,
-                        quiet=False)
-    t_runs = time.perf_counter() - t0
-    n_runs = 9 + args.bootstrap
-    top = result.clusters.head(cfg.rank.top_n)
+    old = json.loads(args.out.read_text()) if args.out.exists() else {}
+    runs = []
+    for share in [float(s) for s in args.shares.split(",")]:
+        world = args.work / f"world-{share:g}"
+        world.parent.mkdir(parents=True, exist_ok=True)
+        described = synth(share, world)
+        figures = robustness_cli(world, args.work / f"robustness-{share:g}", args.bootstrap)
+        runs.append({"share_of_gii": share, "world": described, **figures})
+        print(json.dumps(runs[-1], indent=2), flush=True)
     record = {
-        "what": "robustness (9 parameter settings + bootstrap resamples) on SYNTHETIC "
-                "GII-volume contributions; ingest and geocoding are not repeated by "
-                "robustness and not measured",
-        "share_of_gii_volume": args.share,
-        "contributions": len(contrib),
-        "documents": int(contrib.groupby("kind")["doc_id"].nunique().sum()),
-        "unique_locations": len(locations), "clusters": len(clusters),
-        "runs": n_runs, "bootstrap": args.bootstrap,
-        "make_contributions_s": round(t_make, 1), "baseline_s": round(t_base, 1),
-        "robustness_s": round(t_runs, 1), "seconds_per_run": round(t_runs / n_runs, 2),
-        "target": "200 bootstrap runs at GII scale in <= 600 s",
-        "peak_rss_gb": round(peak_rss_mb() / 1024, 2),
-        "top_list_median_interval_width": float(
-            (top["rank_p95"] - top["rank_p05"]).median()),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "what": "stclusters robustness --input WORLD (baseline, 9 settings + bootstrap "
+                "resamples, report) on SYNTHETIC partitioned worlds, through the CLI in a "
+                "fresh process",
+        "command": "python benchmarks/robustness.py",
+        "target": "9 settings + 200 resamples through the CLI at GII volume: <= 10 min, "
+                  "<= 8 GB",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "runs": runs,
+        "previous": old.get("previous", old),
     }
-    print(json.dumps(record, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

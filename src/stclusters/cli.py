@@ -336,9 +336,10 @@ def robustness_command(
                                          strict=strict, engine=engine, scheduler=scheduler,
                                          workers=_workers(workers)),
                                      converted, stage, cfg_out)
-            write_tables(baseline, stage)
             result = robustness(cfg, baseline, eps_km=eps_list, min_weight_scale=scales,
                                 bootstrap=bootstrap, seed=seed, quiet=quiet)
+            baseline.info["robustness"] = result.info
+            write_tables(baseline, stage)
             write_robustness(result, stage, top_n=cfg.rank.top_n)
             render_report(stage, quiet=quiet)
         folder = Path(cfg_out)
@@ -492,12 +493,13 @@ def demo_command(
             result.info["config"]["input"] = {k: f"<synthetic {k}, scale {scale}>"
                                               for k in paths}
             result = with_paths_moved(result, tmp, f"<synthetic world, scale {scale}>")
-            write_tables(result, stage)
             if bootstrap > 0:
                 intervals = robustness(cfg, result, eps_km=[10.0, 13.0, 16.0],
                                        min_weight_scale=[0.75, 1.0, 1.25], bootstrap=bootstrap,
                                        quiet=quiet)
+                result.info["robustness"] = intervals.info
                 write_robustness(intervals, stage, top_n=cfg.rank.top_n)
+            write_tables(result, stage)
             if not no_report:
                 render_report(stage, quiet=quiet)
         folder = Path(out)

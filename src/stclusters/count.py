@@ -35,7 +35,7 @@ from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
 
 __all__ = ["Counts", "Tally", "TallyKeys", "aggregate_locations", "combine_tallies",
-           "count_warnings", "counted_types", "split_codes", "tally"]
+           "count_warnings", "counted_types", "in_windows", "split_codes", "tally"]
 
 NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 """Who is credited with a document's output inside a cluster (never placed)."""
@@ -93,11 +93,8 @@ class Tally:
     def window(self, windows: dict[str, tuple[int, int]]) -> Counts:
         """Counts of the documents published within ``windows`` (inclusive, per kind)."""
         def inside(frame: pd.DataFrame) -> pd.DataFrame:
-            patent = (frame["kind"] == "patent").to_numpy(dtype=bool)
-            lo = np.where(patent, windows["patent"][0], windows["article"][0])
-            hi = np.where(patent, windows["patent"][1], windows["article"][1])
-            year = frame["year"].to_numpy(np.int64)
-            return frame[(year >= lo) & (year <= hi)].drop(columns="year")
+            keep = in_windows(frame, windows)
+            return (frame if keep.all() else frame[keep]).drop(columns="year")
 
         def summed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
             keys = [k for k in _TABLE_KEYS[name] if k != "year"]
@@ -148,6 +145,15 @@ class Tally:
             ledger=ledger,
             contributions=None if self.contributions is None else inside(self.contributions)
             .reset_index(drop=True))
+
+
+def in_windows(frame: pd.DataFrame, windows: dict[str, tuple[int, int]]) -> np.ndarray:
+    """Which rows (``kind``, ``year``) fall within their kind's window (inclusive)."""
+    patent = (frame["kind"] == "patent").to_numpy(dtype=bool)
+    lo = np.where(patent, windows["patent"][0], windows["article"][0])
+    hi = np.where(patent, windows["patent"][1], windows["article"][1])
+    year = frame["year"].to_numpy(np.int64)
+    return (year >= lo) & (year <= hi)
 
 
 def counted_types(docs: pd.DataFrame, types: tuple[str, ...] | None) -> np.ndarray:
@@ -301,8 +307,8 @@ def tally(
         site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
         parts["locations"].append(placed.drop(columns="doc"))
         if keep_contributions:
-            parts["contributions"].append(placed.assign(
-                doc_id=docs["doc_id"].to_numpy()[pd_doc]).drop(columns="doc"))
+            parts["contributions"].append(_kept(
+                kind, placed, arrow_strings(docs["doc_id"]).take(pa.array(pd_doc))))
 
         gone = take[~is_placed]
         miss = located.take(gone)
@@ -356,8 +362,8 @@ def tally(
             "weight": kind_points["weight"].to_numpy(np.float64)})
         parts["locations"].append(point_rows)
         if keep_contributions:
-            parts["contributions"].append(point_rows.assign(
-                doc_id=pd.Series(pd.NA, index=point_rows.index, dtype="string")))
+            parts["contributions"].append(_kept(
+                kind, point_rows, pa.nulls(len(point_rows), pa.string())))
 
         people = np.flatnonzero(is_in(named["kind"], [kind])
                                 & is_in(named["role"], [NAMED_ROLES[kind]])
@@ -395,6 +401,21 @@ def tally(
     return Tally(**tables, unplaced=pd.concat(parts["unplaced"], ignore_index=True),
                  contributions=pd.concat(parts["contributions"], ignore_index=True)
                  if keep_contributions else None)
+
+
+def _kept(kind: str, rows: pd.DataFrame, doc_id: pa.Array) -> pd.DataFrame:
+    """Contributions kept for resampling (kind, year, lat, lon, cc, weight, doc_id), in
+    compact columns: kind as a category, country and document id as Arrow text. At GII
+    volume they are tens of millions of rows sent from workers and held to the end."""
+    kinds = sorted(KINDS)
+    return pd.DataFrame({
+        "kind": pd.Categorical.from_codes(np.full(len(rows), kinds.index(kind), np.int8),
+                                          categories=kinds),
+        "year": rows["year"].to_numpy(np.int32),
+        "lat": rows["lat"].to_numpy(np.float64), "lon": rows["lon"].to_numpy(np.float64),
+        "cc": pd.array(arrow_strings(rows["cc"]), dtype="string[pyarrow]"),
+        "weight": rows["weight"].to_numpy(np.float64),
+        "doc_id": pd.array(doc_id, dtype="string[pyarrow]")})
 
 
 def _spread(placed: pd.DataFrame, site: np.ndarray, doc: np.ndarray, labels, column: str
@@ -541,11 +562,14 @@ class TallyKeys:
                 known = pa.concat_arrays([known, pc.unique(values.filter(code.is_null()))])
                 self._text[key] = known
                 code = pc.index_in(values, value_set=known, skip_nulls=False)
-            out[key] = code.to_numpy(zero_copy_only=False).astype(np.int64)
+            out[key] = code.to_numpy(zero_copy_only=False).astype(np.int32)
         if "lat" in frame:
             out["lat"] = self._place_codes(frame["lat"].to_numpy(np.float64),
                                            frame["lon"].to_numpy(np.float64))
-            out["lon"] = np.zeros(len(frame), dtype=np.int64)
+            out["lon"] = np.zeros(len(frame), dtype=np.int8)
+        if "year" in frame:     # years and codes in 32 bits: half the running tally
+            self._dtypes.setdefault((name, "year"), frame["year"].dtype)
+            out["year"] = frame["year"].to_numpy().astype(np.int32)
         return out
 
     def _place_codes(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -565,7 +589,7 @@ class TallyKeys:
             self._lat = np.concatenate([self._lat, lat[first]])
             self._lon = np.concatenate([self._lon, lon[first]])
             code = pc.index_in(values, value_set=self._places)
-        return code.to_numpy(zero_copy_only=False).astype(np.int64)
+        return code.to_numpy(zero_copy_only=False).astype(np.int32)
 
     def _decoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = {c: frame[c].to_numpy() for c in frame.columns}
@@ -579,6 +603,8 @@ class TallyKeys:
         if "lat" in frame:
             place = frame["lat"].to_numpy(np.int64)
             out["lat"], out["lon"] = self._lat[place], self._lon[place]
+        if "year" in frame:
+            out["year"] = out["year"].astype(self._dtypes.get((name, "year"), np.int64))
         return pd.DataFrame(out)
 
 
@@ -587,25 +613,64 @@ _TEXT_KEYS = {"locations": ["kind", "cc"], "credits": ["kind", "name"], "fields"
               "reasons": ["kind", "reason"], "excluded": ["kind", "type"]}
 
 
-def aggregate_locations(contributions: pd.DataFrame) -> pd.DataFrame:
+def aggregate_locations(contributions: pd.DataFrame, *, return_inverse: bool = False):
     """Sum weights per kind and unique (lat, lon); one row per location, canonical order.
 
-    ``cc`` is the country holding most of the location's weight (ties: first code).
+    ``cc`` is the country holding most of the location's weight (ties: first code; a
+    missing or empty code counts as one code, first). Each location's weights are added
+    in the order of (country, missing last; weight), so any row order gives the same
+    bits. With ``return_inverse``, also each row's location number.
+
+    Rows sharing (location, country, weight) are counted, not sorted: the distinct
+    triples are ordered and each weight repeated as often as it occurs, which is the
+    sorted sequence at a fraction of the cost of sorting tens of millions of rows.
     """
     if contributions.empty:
-        return pd.DataFrame({"kind": pd.Series(dtype="string"),
-                             "lat": pd.Series(dtype=np.float64),
-                             "lon": pd.Series(dtype=np.float64),
-                             "weight": pd.Series(dtype=np.float64),
-                             "cc": pd.Series(dtype="string")})
-    keys = ["kind", "lat", "lon"]
-    frame = contributions.sort_values([*keys, "cc", "weight"], kind="stable")
-    totals = frame.groupby(keys, sort=True)["weight"].sum()
-    by_cc = (frame.assign(cc=frame["cc"].fillna(""))
-             .groupby([*keys, "cc"], sort=True)["weight"].sum().reset_index()
-             .sort_values([*keys, "weight", "cc"], ascending=[True, True, True, False, True],
-                          kind="stable")
-             .drop_duplicates(keys).set_index(keys)["cc"])
-    out = totals.reset_index()
-    out["cc"] = by_cc.reindex(totals.index).replace("", pd.NA).astype("string").to_numpy()
-    return out
+        out = pd.DataFrame({"kind": pd.Series(dtype="string"),
+                            "lat": pd.Series(dtype=np.float64),
+                            "lon": pd.Series(dtype=np.float64),
+                            "weight": pd.Series(dtype=np.float64),
+                            "cc": pd.Series(dtype="string")})
+        return (out, np.empty(0, dtype=np.int64)) if return_inverse else out
+    kind, lat, lon = contributions["kind"], contributions["lat"], contributions["lon"]
+    place, first = _groups([kind, lat, lon])
+    # places in (kind, lat, lon) order
+    kind_first = kind.take(first)
+    kind_rank, _ = pd.factorize(kind_first, sort=True)
+    lat_first = lat.to_numpy(np.float64)[first]
+    lon_first = lon.to_numpy(np.float64)[first]
+    by_place = np.lexsort((lon_first, lat_first, kind_rank))
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[by_place] = np.arange(len(first))
+    location = rank[place]
+
+    cc, countries = pd.factorize(contributions["cc"], sort=True)
+    n_cc = len(countries)
+    cc_sorted = np.where(cc < 0, n_cc, cc)                 # missing sorts last
+    empty = np.append(np.asarray(pd.Index(countries) == "", dtype=bool), True)
+    cc_merged = np.where(empty[cc_sorted], 0, cc_sorted + 1)  # missing and "" as one
+    w_code, w_values = pd.factorize(contributions["weight"].to_numpy(np.float64), sort=True)
+
+    triple, at = _groups([location, cc_sorted, w_code])
+    times = np.bincount(triple)
+    order = np.lexsort((w_code[at], cc_sorted[at], location[at]))
+    times = times[order]
+    at = at[order]
+    sequence = pd.Series(np.repeat(w_values[w_code[at]], times))
+    totals = sequence.groupby(np.repeat(location[at], times), sort=True).sum()
+    per_cc = sequence.groupby(np.repeat(location[at] * (n_cc + 1) + cc_merged[at], times),
+                              sort=True).sum()
+    key = per_cc.index.to_numpy()
+    where, code, sums = key // (n_cc + 1), key % (n_cc + 1), per_cc.to_numpy()
+    best = np.lexsort((code, -sums, where))
+    best = best[np.r_[True, where[best][1:] != where[best][:-1]]]
+    names = np.array(["", *[str(c) for c in countries]], dtype=object)
+
+    at_place = first[by_place]
+    kind_out = kind.take(at_place).reset_index(drop=True)
+    if isinstance(kind_out.dtype, pd.CategoricalDtype):
+        kind_out = kind_out.astype("str")
+    out = pd.DataFrame({"kind": kind_out, "lat": lat_first[by_place],
+                        "lon": lon_first[by_place], "weight": totals.to_numpy()})
+    out["cc"] = pd.Series(names[code[best]]).replace("", pd.NA).astype("string").to_numpy()
+    return (out, location) if return_inverse else out

@@ -37,7 +37,14 @@ from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
-from stclusters.count import Tally, TallyKeys, combine_tallies, counted_types, tally
+from stclusters.count import (
+    Tally,
+    TallyKeys,
+    combine_tallies,
+    counted_types,
+    in_windows,
+    tally,
+)
 from stclusters.geocode import AddressCache, geocode, user_gazetteer
 from stclusters.measure.fields import read_concordance
 from stclusters.readers.canonical import KINDS, LOCATED_ROLES, Records, ingest, read_table
@@ -75,6 +82,8 @@ class CountSettings:
     postcodes: str | None = None
     strict: bool = False
     keep_contributions: bool = False
+    windows: dict[str, tuple[int, int]] | None = None
+    """The edition's windows: contributions outside them are not kept (nor sent)."""
 
 
 @dataclass
@@ -182,7 +191,9 @@ def count_records(
                              concordance=cfg.measure.ipc_concordance,
                              gazetteer=cfg.input.gazetteer, postcodes=cfg.input.postcodes,
                              strict=strict,
-                             keep_contributions=keep_contributions)
+                             keep_contributions=keep_contributions,
+                             windows={"patent": cfg.edition.patent_years,
+                                      "article": cfg.edition.article_years})
     parts: list[Partition | Records] = [records] if records is not None else partitions_of(cfg)
     if engine == "local" or records is not None:
         processes = min(workers or 1, len(parts))
@@ -253,6 +264,10 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                     doc_files={kind: f["file"] for kind, table in (("patent", "patents"),
                                                                     ("article", "articles"))
                                for f in records.files if f["table"] == table})
+    if counted.contributions is not None and settings.windows is not None:
+        kept = counted.contributions
+        counted = dataclasses.replace(counted, contributions=kept[
+            in_windows(kept, settings.windows)].reset_index(drop=True))
     keys = np.concatenate([_doc_keys("patent", records.patents["doc_id"]),
                            _doc_keys("article", records.articles["doc_id"])])
     end = time.perf_counter()

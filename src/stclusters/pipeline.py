@@ -142,6 +142,7 @@ def run(
                                     advance=advance, workers=workers)
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
             counts = counted.tally.window(windows)
+            counted.tally.contributions = None      # held once, windowed, in counts
             locations = _with_economies(counts.locations)
         world = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                  for k in counts.ledger}

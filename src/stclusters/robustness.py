@@ -7,23 +7,28 @@ are not repeated: a sparse (locations x documents) matrix of fractional weights,
 once, gives each resample's location weights; only clustering and ranking run again.
 
 Each run's clusters are matched to the baseline clusters by shared output
-(``matching.match_runs``: vanished, split, merged).
+(``matching.RunMatcher``: vanished, split, merged).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from scipy import sparse
 
+from stclusters._columns import arrow_strings
 from stclusters._errors import StclustersError
+from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
 from stclusters.count import aggregate_locations
-from stclusters.measure.matching import KEYS, match_runs, score_ranks, world_share
+from stclusters.measure.matching import KEYS, RunMatcher, score_ranks, world_share
 from stclusters.output import text_as_written, write_csv, write_figure
 from stclusters.pipeline import Result, find_st_clusters, merge_distance, min_weights
 
@@ -38,6 +43,8 @@ class Robustness:
     clusters: pd.DataFrame
     settings: pd.DataFrame
     runs: pd.DataFrame
+    info: dict = field(default_factory=dict)
+    """Runs made, their wall time and this process's peak memory (for run.json)."""
 
 
 def robustness(
@@ -51,6 +58,7 @@ def robustness(
     quiet: bool = True,
 ) -> Robustness:
     """Run every parameter setting and ``bootstrap`` resamples at the baseline setting."""
+    start = time.perf_counter()
     contributions = baseline.contributions
     if contributions is None:
         raise StclustersError("robustness resamples documents: run the baseline with "
@@ -62,15 +70,14 @@ def robustness(
     plans += [("bootstrap", config.cluster.eps_km, 1.0, b) for b in range(bootstrap)]
     # counting and aggregation are linear in the documents' multiplicities: one sparse
     # (locations x documents) matrix turns every resample into a matrix-vector product
-    locations = aggregate_locations(contributions)
+    locations, loc_of = aggregate_locations(contributions, return_inverse=True)
     units = _units(contributions)
-    loc_of = pd.MultiIndex.from_frame(locations[KEYS]).get_indexer(
-        pd.MultiIndex.from_frame(contributions[KEYS]))
     matrix = sparse.csr_matrix(
         (contributions["weight"].to_numpy(np.float64), (loc_of, units)),
         shape=(len(locations), int(units.max()) + 1 if len(units) else 0))
     is_patent = (locations["kind"] == "patent").to_numpy()
     rows = []
+    matcher, matcher_coords = None, None
     progress = None if quiet else Progress(TextColumn("robustness runs"), BarColumn(),
                                            MofNCompleteColumn())
     if progress:
@@ -89,7 +96,12 @@ def robustness(
                                       min_weight=min_weights(config, world, scale),
                                       merge_km=merge_distance(config))
         world = {k: (v if v > 0 else np.inf) for k, v in world.items()}
-        matched = match_runs(base_locs, score_ranks(located, world))
+        scored = score_ranks(located, world)
+        # every run lists the same locations in the same order: found among them once
+        coords = scored[["lat", "lon"]].to_numpy()
+        if matcher is None or not np.array_equal(coords, matcher_coords):
+            matcher, matcher_coords = RunMatcher(base_locs, scored), coords
+        matched = matcher.match(scored["run_rank"].to_numpy())
         rows.append(matched.assign(run=len(rows), run_type=kind_of_run, eps_km=eps,
                                    min_weight_scale=scale, bootstrap=-1 if b is None else b))
         if progress:
@@ -97,17 +109,41 @@ def robustness(
     if progress:
         progress.stop()
     runs = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return rank_intervals(baseline.clusters, runs, top_n=config.rank.top_n)
+    result = rank_intervals(baseline.clusters, runs, top_n=config.rank.top_n)
+    return replace(result, info={
+        "settings": len(eps_km) * len(min_weight_scale), "bootstrap": bootstrap,
+        "contributions": len(contributions), "resampling_units": matrix.shape[1],
+        "seconds": round(time.perf_counter() - start, 1), "peak_rss_mb": peak_rss_mb()})
 
 
 def _units(contributions: pd.DataFrame) -> np.ndarray:
-    """Resampling unit of each contribution: its document, or the point itself."""
-    doc = contributions["kind"].astype(str) + "\x1f" + contributions["doc_id"].astype(str)
-    point = contributions["doc_id"].isna().to_numpy()
-    doc = doc.where(~point, "point\x1f" + pd.Series(np.arange(len(doc)), index=doc.index)
-                    .astype(str))
-    codes, _ = pd.factorize(doc, sort=True)
-    return codes
+    """Resampling unit of each contribution: its document, or the point itself.
+
+    Units are numbered in the order of the text ``kind\x1fdoc_id`` (a point's
+    ``point\x1f<row>``), so a seed draws the same resample however the rows were read
+    and counted. Found in Arrow per kind, without building that text row by row.
+    """
+    kind, kinds = pd.factorize(contributions["kind"])
+    doc = arrow_strings(contributions["doc_id"])
+    point = doc.is_null().to_numpy(zero_copy_only=False)
+    kind = np.where(point, -1, kind)
+    units = np.empty(len(contributions), dtype=np.int64)
+    offset = 0
+    for group in sorted({*(str(k) for k in kinds[np.unique(kind[kind >= 0])]), "point"}):
+        if group == "point":
+            rows = np.flatnonzero(point)
+            rank = np.argsort(rows.astype(str), kind="stable")
+            units[rows[rank]] = offset + np.arange(len(rows))
+            offset += len(rows)
+            continue
+        rows = np.flatnonzero(kind == list(kinds).index(group))
+        ids = doc.take(pa.array(rows))
+        distinct = pc.unique(ids)
+        distinct = distinct.take(pc.sort_indices(distinct))
+        units[rows] = offset + pc.index_in(ids, value_set=distinct).to_numpy(
+            zero_copy_only=False)
+        offset += len(distinct)
+    return units
 
 
 def rank_intervals(clusters: pd.DataFrame, runs: pd.DataFrame, *, top_n: int) -> Robustness:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["KEYS", "SPLIT_SHARE", "match_runs", "score_ranks"]
+__all__ = ["KEYS", "SPLIT_SHARE", "RunMatcher", "match_runs", "score_ranks"]
 
 SPLIT_SHARE = 0.25
 KEYS = ["kind", "lat", "lon"]
@@ -20,7 +20,9 @@ KEYS = ["kind", "lat", "lon"]
 def world_share(located: pd.DataFrame, world: dict[str, float]) -> pd.Series:
     """Each location's weight as a share of its kind's world total (float even when the
     table is empty)."""
-    return located["weight"] / located["kind"].map(world).astype(np.float64)
+    kind, kinds = pd.factorize(located["kind"])
+    total = np.array([world.get(str(k), np.nan) for k in kinds], dtype=np.float64)
+    return located["weight"] / pd.Series(total[kind], index=located.index, dtype=np.float64)
 
 
 def score_ranks(located: pd.DataFrame, world: dict[str, float]) -> pd.DataFrame:
@@ -52,21 +54,38 @@ def match_runs(baseline: pd.DataFrame, run: pd.DataFrame) -> pd.DataFrame:
     One row per baseline cluster: ``cluster``, ``rank`` (rank of its match; NaN when it
     vanished), ``exists``, ``split``, ``merged``.
     """
-    base = baseline[baseline["cluster"] >= 1]
-    joined = base.merge(run, on=KEYS, how="left")
-    joined["run_rank"] = joined["run_rank"].fillna(-1).astype(np.int64)
-    overlap = (joined.groupby(["cluster", "run_rank"], sort=True)["share"].sum().reset_index())
-    clustered = overlap[overlap["run_rank"] >= 1].sort_values(
-        ["cluster", "share", "run_rank"], ascending=[True, False, True], kind="stable")
-    total = base.groupby("cluster")["share"].sum()
-    best = clustered.drop_duplicates("cluster").set_index("cluster")
-    second = clustered[clustered.duplicated("cluster")].drop_duplicates("cluster")
-    second = second.set_index("cluster")["share"]
-    out = pd.DataFrame({"cluster": total.index.to_numpy()})
-    out["rank"] = out["cluster"].map(best["run_rank"]).astype("Float64").astype(np.float64)
-    out["exists"] = out["rank"].notna()
-    out["split"] = (out["cluster"].map(second).fillna(0.0)
-                    >= SPLIT_SHARE * out["cluster"].map(total)).to_numpy()
-    shared = best["run_rank"].value_counts()
-    out["merged"] = out["rank"].map(shared).fillna(0).to_numpy() >= 2
-    return out
+    return RunMatcher(baseline, run[KEYS]).match(run["run_rank"].to_numpy(np.int64))
+
+
+class RunMatcher:
+    """Matches baseline clusters to runs whose locations come in one row order (``keys``):
+    the baseline's locations are found among them once, not joined again for every run."""
+
+    def __init__(self, baseline: pd.DataFrame, keys: pd.DataFrame) -> None:
+        self.base = baseline.loc[baseline["cluster"] >= 1, ["cluster", "share"]]
+        self.rows = pd.MultiIndex.from_frame(keys[KEYS]).get_indexer(
+            pd.MultiIndex.from_frame(baseline.loc[baseline["cluster"] >= 1, KEYS]))
+        self.total = self.base.groupby("cluster")["share"].sum()
+
+    def match(self, run_rank: np.ndarray) -> pd.DataFrame:
+        """Match to a run given each location's ``run_rank`` in the order of ``keys``."""
+        found = self.rows >= 0
+        joined = self.base.assign(run_rank=np.where(
+            found, np.asarray(run_rank, dtype=np.int64)[np.maximum(self.rows, 0)], -1))
+        overlap = (joined.groupby(["cluster", "run_rank"], sort=True)["share"].sum()
+                   .reset_index())
+        clustered = overlap[overlap["run_rank"] >= 1].sort_values(
+            ["cluster", "share", "run_rank"], ascending=[True, False, True], kind="stable")
+        total = self.total
+        best = clustered.drop_duplicates("cluster").set_index("cluster")
+        second = clustered[clustered.duplicated("cluster")].drop_duplicates("cluster")
+        second = second.set_index("cluster")["share"]
+        out = pd.DataFrame({"cluster": total.index.to_numpy()})
+        out["rank"] = out["cluster"].map(best["run_rank"]).astype("Float64").astype(
+            np.float64)
+        out["exists"] = out["rank"].notna()
+        out["split"] = (out["cluster"].map(second).fillna(0.0)
+                        >= SPLIT_SHARE * out["cluster"].map(total)).to_numpy()
+        shared = best["run_rank"].value_counts()
+        out["merged"] = out["rank"].map(shared).fillna(0).to_numpy() >= 2
+        return out
