@@ -236,3 +236,36 @@ def test_a_document_without_any_inventor_or_author_is_listed_unplaced():
     assert lonely[["file", "row", "doc_id", "weight"]].values.tolist() == [
         ["patents.csv", 2, "d2", 1.0]]
     assert counts.ledger["patent"]["documents_without_located_contributors"] == 1
+
+
+def test_a_location_takes_the_country_with_most_of_its_weight():
+    """Ties go to the first code; no code and an empty code are one code, first."""
+    rows = pd.DataFrame({
+        "kind": ["patent"] * 7 + ["article"],
+        "lat": [1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 1.0],
+        "lon": [0.0, -0.0, 0.0, 5.0, 5.0, 5.0, 0.0, 0.0],
+        "cc": ["US", "CA", "CA", "FR", None, "", "DE", "JP"],
+        "weight": [0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 1.0, 1.0]})
+    locs, where = aggregate_locations(rows, return_inverse=True)
+    assert locs[["kind", "lat", "lon"]].values.tolist() == [
+        ["article", 1.0, 0.0], ["patent", 1.0, 0.0], ["patent", 2.0, 5.0],
+        ["patent", 3.0, 0.0]]
+    assert locs["weight"].tolist() == [1.0, 1.0, 0.75, 1.0]
+    # US 0.5 vs CA 0.25 + 0.25: a tie, CA first; FR 0.25 vs (none) 0.5: none
+    assert locs["cc"].fillna("").tolist() == ["JP", "CA", "", "DE"]
+    assert where.tolist() == [1, 1, 1, 2, 2, 2, 3, 0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["patent", "article"]), st.integers(0, 3),
+                          st.sampled_from(["US", "CA", "", None]),
+                          st.sampled_from([1.0, 0.5, 1 / 3, 0.1, 0.7])),
+                min_size=1, max_size=60), st.integers(0, 1000))
+def test_location_sums_are_the_same_bits_in_any_row_order(rows, seed):
+    frame = pd.DataFrame(rows, columns=["kind", "lat", "cc", "weight"]).assign(
+        lat=lambda f: f["lat"] * 0.1, lon=0.0)
+    a, where = aggregate_locations(frame, return_inverse=True)
+    b = aggregate_locations(frame.sample(frac=1.0, random_state=seed).reset_index(drop=True))
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert (a["lat"].to_numpy()[where] == frame["lat"].to_numpy()).all()
+    assert (a["kind"].to_numpy()[where] == frame["kind"].to_numpy()).all()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from stclusters import load_profile, run
@@ -119,3 +123,61 @@ def test_robustness_takes_the_inputs_run_takes(tmp_path):
     assert first["name"].tolist() == again["name"].tolist()
     assert (out / "robustness.csv").read_bytes() == (
         tmp_path / "again" / "robustness.csv").read_bytes()
+
+
+def _reference_units(contributions):
+    """The documented numbering: units in the order of the text kind\\x1fdoc_id, a point's
+    point\\x1f<row>."""
+    text = [f"point\x1f{i}" if pd.isna(d) else f"{k}\x1f{d}"
+            for i, (k, d) in enumerate(zip(contributions["kind"], contributions["doc_id"],
+                                           strict=True))]
+    codes, _ = pd.factorize(pd.Series(text), sort=True)
+    return codes
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["patent", "article"]),
+                          st.one_of(st.none(), st.text(min_size=1, max_size=4))),
+                min_size=1, max_size=40))
+def test_resampling_units_follow_the_documented_text_order(rows):
+    """Units are numbered by the sorted text of kind and document id (points by their row
+    number as text), whatever the text holds: the seed's draws depend on it."""
+    from stclusters.robustness import _units
+
+    frame = pd.DataFrame({"kind": [k for k, _ in rows],
+                          "doc_id": pd.array([d for _, d in rows], dtype="string[pyarrow]")})
+    assert _units(frame).tolist() == _reference_units(frame).tolist()
+    compact = frame.assign(kind=pd.Categorical(frame["kind"], categories=["article", "patent"]))
+    assert _units(compact).tolist() == _reference_units(frame).tolist()
+
+
+def test_rank_intervals_do_not_depend_on_the_order_of_contributions(tmp_path):
+    """Documents are resampled by their id, locations summed in a fixed order: the same
+    contributions in another row order give the same intervals, bit for bit."""
+    _, result, base, cfg = _intervals(0.002, tmp_path)
+    shuffled = base.contributions.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    again = robustness(cfg, dataclasses.replace(base, contributions=shuffled),
+                       eps_km=[13.0], min_weight_scale=[1.0], bootstrap=12, seed=3)
+    pd.testing.assert_frame_equal(result.clusters, again.clusters, check_exact=True)
+    pd.testing.assert_frame_equal(result.runs, again.runs, check_exact=True)
+    assert result.info["bootstrap"] == 12 and result.info["settings"] == 1
+    assert result.info["resampling_units"] == base.contributions["doc_id"].nunique()
+
+
+def test_kept_contributions_are_those_of_the_window(tmp_path):
+    """Only the edition's window is kept for resampling (what robustness draws from), and
+    its weights are those of the located counts."""
+    paths = write_world(synthesize("tiny", seed=2), tmp_path / "w", fmt="parquet")
+    cfg = load_profile("gii2024").replace(input=paths)
+    base = run(cfg, keep_contributions=True)
+    kept = base.contributions
+    year_of = pd.concat([pd.read_parquet(paths[t], columns=["doc_id", "year"]).assign(kind=k)
+                         for k, t in (("patent", "patents"), ("article", "articles"))])
+    years = kept.merge(year_of, on=["kind", "doc_id"], how="left")["year"]
+    assert years.notna().all()
+    for kind, (lo, hi) in (("patent", cfg.edition.patent_years),
+                           ("article", cfg.edition.article_years)):
+        inside = years[(kept["kind"] == kind).to_numpy()]
+        assert inside.between(lo, hi).all()
+        assert np.isclose(kept.loc[kept["kind"] == kind, "weight"].sum(),
+                          base.info["world_totals"][kind])

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
@@ -98,6 +99,8 @@ class PartCount:
     process: int = 0
     """The process that counted it, and its peak memory then (MB)."""
     peak_rss_mb: float = 0.0
+    contributions: pa.Table | None = None
+    """The tally's kept contributions within the windows, as Arrow (``keep_contributions``)."""
 
 
 @dataclass
@@ -264,14 +267,18 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                     doc_files={kind: f["file"] for kind, table in (("patent", "patents"),
                                                                     ("article", "articles"))
                                for f in records.files if f["table"] == table})
-    if counted.contributions is not None and settings.windows is not None:
-        kept = counted.contributions
-        counted = dataclasses.replace(counted, contributions=kept[
-            in_windows(kept, settings.windows)].reset_index(drop=True))
+    kept = None
+    if counted.contributions is not None:     # sent as Arrow: stacked without a copy
+        frame = counted.contributions
+        if settings.windows is not None:
+            frame = frame[in_windows(frame, settings.windows)]
+        kept = pa.Table.from_pandas(frame, preserve_index=False)
+        counted = dataclasses.replace(counted, contributions=None)
     keys = np.concatenate([_doc_keys("patent", records.patents["doc_id"]),
                            _doc_keys("article", records.articles["doc_id"])])
     end = time.perf_counter()
-    return PartCount(tally=counted, rejected=records.rejected, files=records.files,
+    return PartCount(tally=counted, contributions=kept, rejected=records.rejected,
+                     files=records.files,
                      doc_keys=keys, timings={"ingest": t_ingest - start,
                                              "geocode": t_geocode - t_ingest,
                                              "count": end - t_geocode},
@@ -321,8 +328,8 @@ def _reduce(counts: Iterator[PartCount], total: int,
         peaks[part.process] = max(peaks.get(part.process, 0.0), part.peak_rss_mb)
         # unplaced rows and kept contributions are only stacked, once, at the end
         unplaced.append(part.tally.unplaced)
-        if part.tally.contributions is not None:
-            kept.append(part.tally.contributions)
+        if part.contributions is not None:
+            kept.append(part.contributions)
         batch.append(keys_of.encode(dataclasses.replace(
             part.tally, unplaced=part.tally.unplaced.iloc[:0], contributions=None)))
         rejected.append(part.rejected)
@@ -341,7 +348,7 @@ def _reduce(counts: Iterator[PartCount], total: int,
         raise StclustersError("no partitions to count")
     running = dataclasses.replace(
         keys_of.decode(running), unplaced=pd.concat(unplaced, ignore_index=True),
-        contributions=pd.concat(kept, ignore_index=True) if kept else None)
+        contributions=_stacked(kept))
     _check_documents_unique(keys, sources)
     # ingest gives every partition a typed rejected table, empty or not
     frames = [r for r in rejected if len(r)]
@@ -375,6 +382,19 @@ def _check_documents_unique(keys: list[np.ndarray],
                     raise InputError(
                         f"doc_id {shared.iloc[0]!r} is also in {path_b}: a document and its "
                         "contributors must sit in one partition", path=path_a, field="doc_id")
+
+
+def _stacked(tables: list[pa.Table]) -> pd.DataFrame | None:
+    """The partitions' kept contributions as one frame. Arrow stacks them without a copy,
+    and each column's Arrow memory is let go as it is converted, so tens of millions of
+    rows are held about once, not twice."""
+    if not tables:
+        return None
+    table = pa.concat_tables(tables)
+    tables.clear()
+    text = pd.StringDtype("pyarrow")
+    return table.to_pandas(split_blocks=True, self_destruct=True, types_mapper={
+        pa.string(): text, pa.large_string(): text}.get)
 
 
 def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,

@@ -48,8 +48,14 @@ def cluster_leaders(credits: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.Data
 def in_clusters(located: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.DataFrame:
     """Rows of a location-keyed table that fall inside a cluster, with the cluster's rank
     in ``cluster``."""
-    out = located.merge(clusters_of, on=["kind", "lat", "lon"], how="left")
-    return out[out["cluster"].fillna(-1) >= 1]
+    keys = ["kind", "lat", "lon"]
+    # the keys alone are joined (credits run to tens of millions of rows), then only the
+    # rows inside a cluster are taken
+    cluster = located[keys].merge(clusters_of[[*keys, "cluster"]], on=keys,
+                                  how="left")["cluster"]
+    rows = np.flatnonzero((cluster.fillna(-1) >= 1).to_numpy())
+    return located.reset_index(drop=True).take(rows).assign(
+        cluster=cluster.take(rows).to_numpy())
 
 
 def _top(credit: pd.DataFrame, name_col: str, weight_col: str) -> pd.DataFrame:
