@@ -119,9 +119,9 @@ def robustness(
 def _units(contributions: pd.DataFrame) -> np.ndarray:
     """Resampling unit of each contribution: its document, or the point itself.
 
-    Units are numbered in the order of the text ``kind\x1fdoc_id`` (a point's
-    ``point\x1f<row>``), so a seed draws the same resample however the rows were read
-    and counted. Found in Arrow per kind, without building that text row by row.
+    Units are numbered in the order of the text ``kind\\x1fdoc_id`` (a point, which has
+    no id, by ``point\\x1f<row>``), so a seed draws the same documents however the rows
+    were read and counted. Found in Arrow per kind, without building that text row by row.
     """
     kind, kinds = pd.factorize(contributions["kind"])
     doc = arrow_strings(contributions["doc_id"])

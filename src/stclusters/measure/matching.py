@@ -20,8 +20,8 @@ KEYS = ["kind", "lat", "lon"]
 def world_share(located: pd.DataFrame, world: dict[str, float]) -> pd.Series:
     """Each location's weight as a share of its kind's world total (float even when the
     table is empty)."""
-    kind, kinds = pd.factorize(located["kind"])
-    total = np.array([world.get(str(k), np.nan) for k in kinds], dtype=np.float64)
+    kind, kinds = pd.factorize(located["kind"])     # per distinct kind, not per row
+    total = np.array([*(world.get(str(k), np.nan) for k in kinds), np.nan], dtype=np.float64)
     return located["weight"] / pd.Series(total[kind], index=located.index, dtype=np.float64)
 
 
