@@ -51,6 +51,21 @@ def test_a_named_place_lies_within_reach_of_its_cluster():
     assert wide["place"].iloc[2] == "Fremont"
 
 
+def test_a_location_no_place_is_near_is_named_after_its_division():
+    # the outback (nearest GeoNames place of any size far beyond reach) and a point an
+    # input put at a state's centre: named after the first-level division it lies in,
+    # not after a town outside the cluster; a US state carries no state suffix
+    named = _name([-20.0, 38.5], [133.0, -116.5], ["AU", "US"], group=[0, 1])
+    assert named["place"].tolist() == ["Northern Territory", "Nevada"]
+    assert named["place_cc"].tolist() == ["AU", "US"]
+    assert named["place_state"].tolist() == ["", ""]
+    # an unknown economy takes the division of the places around it
+    assert _name([-20.0], [133.0], [""])["place"].tolist() == ["Northern Territory"]
+    places = load_geonames().places
+    d = distance_km(-20.0, 133.0, places["lat"].to_numpy(), places["lon"].to_numpy())
+    assert d.min() > 13.0
+
+
 def test_a_borough_gives_way_to_its_city():
     # Brent is a London borough (a level-2 division of England) 13 km from London
     brent = _place("Brent", "GB")

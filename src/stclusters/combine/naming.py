@@ -10,7 +10,8 @@ in benchmarks/fidelity.py:
    towards their city. A city's part -- a place named like a level-2 division
    (ward, borough, municipality) of the same first-level division as a city at least
    twice as populous within reach, or called "<qualifier> <City>" beside ``City`` -- is
-   never named: its locations go to that city.
+   never named: its locations go to that city. A location with no place of any size
+   within reach is named after its first-level division (state, province).
 2. A cluster is named after its places by output (patent share + article share), joined
    with en dashes: the top place, then any with at least ``min_ratio`` of its output, at
    most ``max_cities``. US places carry their state, as in the GII (``San Jose–San
@@ -55,7 +56,9 @@ EN_DASH = "\u2013"
 OUTSIDE_KM = 25.0
 """A place this far outside its own country is a wrong gazetteer row (border towns whose
 point lies just across a border, up to a few km, are not)."""
-_AFFIX = re.compile(r"[-\s](si|shi|gun|ku|gu|qu|shiqu)$", re.IGNORECASE)
+DIVISION_VOTES = 5
+"""How many nearest places vote on the division a far-off location lies in."""
+_AFFIX = re.compile(r"[-\s](si|shi|gun|ku|gu|qu|shiqu|sheng)$", re.IGNORECASE)
 _PINYIN_APOSTROPHE = re.compile(r"(?<=[a-z])['\u2019](?=[aeo])")
 
 
@@ -94,20 +97,72 @@ def naming_places(
         best[left] = _choose(xyz[left], cc[left], group[left], np.arange(len(places)), places,
                              snap_km=reach_km, reach_km=reach_km, nearest_only=True,
                              all_xyz=xyz, all_group=group)
-    left = best < 0
-    if left.any():      # nothing in reach at all (remote site): the nearest place
+    remote = np.flatnonzero(best < 0)
+    if remote.size:     # nothing in reach at all: the nearest place, for its division
         tree = cKDTree(unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy()))
-        best[left] = tree.query(xyz[left], k=1)[1]
+        best[remote] = tree.query(xyz[remote], k=1)[1]
     best = _whole_places(best, xyz, group, big, places, gaz, snap_km=snap_km,
                          reach_km=reach_km)
     chosen = places.iloc[best]
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "place_id": chosen["geonameid"].to_numpy(),
         "place": display_names(gaz, best),
         "place_cc": chosen["cc"].to_numpy(),
         "place_state": np.where(chosen["cc"].to_numpy() == "US",
                                 chosen["admin1"].to_numpy(), ""),
     })
+    if remote.size:
+        region = _division_of(xyz[remote], cc[remote], gaz)
+        found = region["geonameid"].to_numpy() >= 0
+        rows = remote[found]
+        out.loc[rows, "place_id"] = region["geonameid"].to_numpy()[found]
+        out.loc[rows, "place"] = _written(region["name"].to_numpy()[found],
+                                          region["cc"].to_numpy()[found])
+        out.loc[rows, "place_cc"] = region["cc"].to_numpy()[found]
+        out.loc[rows, "place_state"] = ""
+    return out
+
+
+def _division_of(xyz: np.ndarray, cc: np.ndarray, gaz: Gazetteer) -> pd.DataFrame:
+    """The first-level division (state, province) each far-off location lies in: the one
+    most of its ``DIVISION_VOTES`` nearest places of its economy lie in (ties: the
+    nearest's). A location no place is near -- a remote site, or a point an input put
+    at a region's centre -- lies in its division, never in a town beyond reach.
+    ``geonameid`` is -1 where the division is not known."""
+    places = gaz.places
+    regions = gaz.regions[gaz.regions["level"] == 1].drop_duplicates(["cc", "admin1"])
+    none = pd.DataFrame({"geonameid": np.full(len(xyz), -1, np.int64),
+                         "name": np.full(len(xyz), "", object),
+                         "cc": np.full(len(xyz), "", object)})
+    votes = []
+    for code in np.unique(cc):
+        rows = np.flatnonzero(cc == code)
+        cand = (np.flatnonzero(places["cc"].to_numpy() == code) if code
+                else np.arange(len(places)))
+        if not cand.size:
+            continue
+        k = min(DIVISION_VOTES, cand.size)
+        tree = cKDTree(unit_vectors(places["lat"].to_numpy()[cand],
+                                    places["lon"].to_numpy()[cand]))
+        _, near = tree.query(xyz[rows], k=[*range(1, k + 1)])
+        near = cand[near]
+        votes.append(pd.DataFrame({
+            "row": np.repeat(rows, k), "order": np.tile(np.arange(k), rows.size),
+            "cc": places["cc"].to_numpy()[near].ravel(),
+            "admin1": places["admin1"].to_numpy()[near].ravel()}))
+    if not votes:
+        return none
+    vote = pd.concat(votes, ignore_index=True)
+    tally = (vote.groupby(["row", "cc", "admin1"], sort=False)
+             .agg(n=("order", "size"), first=("order", "min")).reset_index()
+             .sort_values(["row", "n", "first"], ascending=[True, False, True], kind="stable")
+             .drop_duplicates("row"))
+    named = tally.merge(regions[["cc", "admin1", "name", "geonameid"]], on=["cc", "admin1"],
+                        how="inner")
+    none.loc[named["row"].to_numpy(), ["geonameid", "name", "cc"]] = (
+        named[["geonameid", "name", "cc"]].to_numpy())
+    none["geonameid"] = none["geonameid"].astype(np.int64)
+    return none
 
 
 def _pairs(xyz: np.ndarray, cand: np.ndarray, places: pd.DataFrame, km: float
@@ -232,8 +287,11 @@ def outside_country(places: pd.DataFrame, idx: np.ndarray) -> np.ndarray:
 
 def display_names(gaz: Gazetteer, place: np.ndarray) -> np.ndarray:
     """Names as written in cluster names (rule 3)."""
-    names = gaz.places["name"].to_numpy()[place]
-    cc = gaz.places["cc"].to_numpy()[place]
+    return _written(gaz.places["name"].to_numpy()[place], gaz.places["cc"].to_numpy()[place])
+
+
+def _written(names: np.ndarray, cc: np.ndarray) -> np.ndarray:
+    """Rule 3 on GeoNames names of places or divisions."""
     out = []
     for name, code in zip(names, cc, strict=True):
         bare = _AFFIX.sub("", name)
