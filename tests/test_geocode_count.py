@@ -269,3 +269,45 @@ def test_location_sums_are_the_same_bits_in_any_row_order(rows, seed):
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert (a["lat"].to_numpy()[where] == frame["lat"].to_numpy()).all()
     assert (a["kind"].to_numpy()[where] == frame["kind"].to_numpy()).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_label_sums_are_those_of_grouping_every_pair_with_pandas(data):
+    """The tally's label sums (one pass, no pairs stored) equal joining every placed
+    contribution with its document's labels and summing per (year, place, label) with
+    pandas' groupby, bit for bit, groups in order of first appearance."""
+    from stclusters.count import _groups, _spread
+
+    n_docs = data.draw(st.integers(1, 6))
+    n = data.draw(st.integers(0, 25))
+    doc = np.array(data.draw(st.lists(st.integers(0, n_docs - 1), min_size=n, max_size=n)),
+                   dtype=np.int64)
+    weights = data.draw(st.lists(st.floats(1e-9, 1e6), min_size=n, max_size=n))
+    sites = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    m = data.draw(st.integers(0, 20))
+    label_doc = np.array(data.draw(st.lists(st.integers(0, n_docs - 1), min_size=m,
+                                            max_size=m)), dtype=np.int64)
+    labels = pd.Series(data.draw(st.lists(st.sampled_from(["a", "b", "\u00e9", "x y"]),
+                                          min_size=m, max_size=m)), dtype="string")
+    placed = pd.DataFrame({"kind": "patent", "doc": doc,
+                           "year": 2000 + np.array(sites, dtype=np.int64),
+                           "lat": np.array(sites, dtype=np.float64) / 7, "lon": 1.5,
+                           "weight": np.array(weights, dtype=np.float64)})
+    site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
+    got = _spread(placed, site, label_doc, labels, "name")
+
+    part = 1.0 / np.bincount(label_doc, minlength=1)[label_doc]
+    pairs = placed.reset_index(names="i").merge(
+        pd.DataFrame({"doc": label_doc, "name": labels.to_numpy(object), "part": part}
+                     ).reset_index(names="r"), on="doc")
+    pairs = pairs.sort_values(["i", "r"], kind="stable")
+    pairs["weight"] = pairs["weight"] * pairs["part"]
+    want = (pairs.groupby(["year", "lat", "lon", "name"], sort=False)["weight"].sum()
+            .reset_index())
+    assert len(got) == len(want)
+    assert got["name"].astype(object).tolist() == want["name"].tolist()
+    assert got["year"].tolist() == want["year"].tolist()
+    assert got["lat"].tolist() == want["lat"].tolist()
+    assert (got["weight"].to_numpy().view(np.int64)
+            == want["weight"].to_numpy().view(np.int64)).all()

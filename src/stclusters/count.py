@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._columns import arrow_strings, is_in, positions
+from stclusters._label_sums import label_sums
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
@@ -425,29 +426,23 @@ def _spread(placed: pd.DataFrame, site: np.ndarray, doc: np.ndarray, labels, col
     ``site`` numbers the contributions' (year, lat, lon) (``_groups``).
 
     Contributions pair with their document's labels in contribution order, each
-    document's labels in the order given (a join done with offsets, not a merge).
+    document's labels in the order given; the pairs are summed as they are formed
+    (``_label_sums``), never stored.
     """
     part = 1.0 / np.bincount(doc, minlength=1)[doc]
     code, uniques = pd.factorize(labels)
     n_docs = int(max(doc.max(initial=-1), placed["doc"].max() if len(placed) else -1)) + 1
-    per_doc = np.bincount(doc, minlength=n_docs)
+    start = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=n_docs))])
     by_doc = np.argsort(doc, kind="stable")
-    first = np.concatenate([[0], np.cumsum(per_doc)])[:-1]
-    left_doc = placed["doc"].to_numpy()
-    reps = per_doc[left_doc]
-    left = np.repeat(np.arange(len(left_doc)), reps)
-    within = np.arange(len(left)) - np.repeat(np.cumsum(reps) - reps, reps)
-    right = by_doc[first[left_doc[left]] + within]
-    weight = placed["weight"].to_numpy()[left] * part[right]
-    # the contribution's (year, place) code with the label's: one key
-    group, at = _groups([site[left] * (len(uniques) + 1) + code[right] + 1])
-    sums = pd.Series(weight).groupby(group, sort=False).sum().to_numpy()
-    rows = left[at]
+    rows, label, sums = label_sums(
+        np.ascontiguousarray(site, dtype=np.int64), placed["doc"].to_numpy(np.int64),
+        placed["weight"].to_numpy(np.float64), start.astype(np.int64),
+        code[by_doc].astype(np.int64), part[by_doc], len(uniques))
     return pd.DataFrame({"kind": placed["kind"].iloc[0] if len(placed) else "",
                          "year": placed["year"].to_numpy()[rows],
                          "lat": placed["lat"].to_numpy()[rows],
                          "lon": placed["lon"].to_numpy()[rows],
-                         column: pd.Series(uniques).take(code[right][at]).to_numpy(),
+                         column: _taken(pd.Series(uniques), label),
                          "weight": sums})
 
 
@@ -490,6 +485,8 @@ def _taken(column: pd.Series, rows: np.ndarray):
     taken = column.take(rows)
     if isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is np.nan:
         return taken.array
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        return taken.array.astype(pd.StringDtype("pyarrow", na_value=np.nan))
     return taken.to_numpy()
 
 

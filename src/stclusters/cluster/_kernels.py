@@ -16,8 +16,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-EMPTY = np.int64(-1)
-_GOLDEN = np.uint64(11400714819323198485)
+from stclusters._hashing import EMPTY, slot, table_size
+
 BITS = 21
 LAT, LON, COS, X, W = 0, 1, 2, 3, 6  # columns of the packed point rows
 
@@ -110,29 +110,16 @@ def scatter_back(order, labels_s, core_s):
     return labels, core
 
 
-@njit(cache=True, inline="always")
-def _slot(key, mask):
-    return np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(32)) & mask
-
-
-@njit(cache=True)
-def _table_size(n):
-    size = 1
-    while size < 2 * n + 2:
-        size *= 2
-    return size
-
-
 @njit(cache=True)
 def _chunk_uniques(keys, a, b, out):
     """Distinct keys of keys[a:b] written to out[a:...]; returns how many."""
-    size = _table_size(b - a)
+    size = table_size(b - a)
     mask = np.int64(size - 1)
     table = np.full(size, EMPTY, dtype=np.int64)
     m = 0
     for i in range(a, b):
         k = keys[i]
-        s = _slot(k, mask)
+        s = slot(k, mask)
         while True:
             t = table[s]
             if t == k:
@@ -173,12 +160,12 @@ def group_cells(keys):
         p += counts[c]
     uniq = np.unique(candidates)
     m = uniq.shape[0]
-    size = _table_size(m)
+    size = table_size(m)
     mask = np.int64(size - 1)
     tkeys = np.full(size, EMPTY, dtype=np.int64)
     tvals = np.empty(size, dtype=np.int64)
     for r in range(m):
-        s = _slot(uniq[r], mask)
+        s = slot(uniq[r], mask)
         while tkeys[s] != EMPTY:
             s = (s + 1) & mask
         tkeys[s] = uniq[r]
@@ -186,7 +173,7 @@ def group_cells(keys):
     cell = np.empty(n, dtype=np.int64)
     for i in prange(n):
         k = keys[i]
-        s = _slot(k, mask)
+        s = slot(k, mask)
         while tkeys[s] != k:
             s = (s + 1) & mask
         cell[i] = tvals[s]
