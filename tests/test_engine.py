@@ -144,3 +144,22 @@ def test_peak_memory_is_the_process_own_not_its_parent():
                                  text=True, check=True).stdout)
     del ballast
     assert 0 < child < 800  # the package import alone, about 0.2 GB
+
+
+def test_counting_allocates_with_jemalloc_unless_the_user_chose_a_pool():
+    import os
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    code = ("import pyarrow as pa; from stclusters._memory import prefer_jemalloc; "
+            "prefer_jemalloc(); print(pa.default_memory_pool().backend_name)")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    chosen = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    if "jemalloc" in pa.supported_memory_backends():
+        assert chosen == "jemalloc"
+    mine = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env | {"ARROW_DEFAULT_MEMORY_POOL": "system"})
+    assert mine.stdout.strip() == "system"

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
-from stclusters._memory import peak_rss_mb
+from stclusters._memory import peak_rss_mb, prefer_jemalloc
 from stclusters.config import Config
 from stclusters.count import (
     Tally,
@@ -187,6 +187,7 @@ def count_records(
     """
     if workers is not None and workers < 1:
         raise StclustersError(f"workers must be at least 1, got {workers}")
+    prefer_jemalloc()
     if engine not in ENGINES:
         raise StclustersError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     settings = CountSettings(split_among=cfg.edition.split_among,
@@ -438,6 +439,7 @@ _WORKER_CACHE: dict[tuple[str | None, str | None], AddressCache] = {}
 
 
 def _count_on_worker(part: Partition, settings: CountSettings) -> PartCount:
+    prefer_jemalloc()
     cache = _WORKER_CACHE.setdefault((settings.gazetteer, settings.postcodes), AddressCache())
     return count_partition(part, settings, cache)
 
