@@ -311,3 +311,41 @@ def test_label_sums_are_those_of_grouping_every_pair_with_pandas(data):
     assert got["lat"].tolist() == want["lat"].tolist()
     assert (got["weight"].to_numpy().view(np.int64)
             == want["weight"].to_numpy().view(np.int64)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_tallies_added_in_place_are_those_of_combining_them(data):
+    """KeySums (the running tally's big tables, added in place) gives the rows, order
+    and bits of combine_tallies over the same partitions in the same batches."""
+    from stclusters.count import _TABLE_KEYS, KeySums, _sum
+
+    def part():
+        n = data.draw(st.integers(0, 30))
+        ints = st.lists(st.integers(0, 1), min_size=n, max_size=n)
+        return pd.DataFrame({
+            "kind": np.array(data.draw(ints), dtype=np.int32),
+            "year": 2000 + np.array(data.draw(ints), dtype=np.int32),
+            "lat": np.array(data.draw(ints), dtype=np.int32),
+            "lon": np.zeros(n, dtype=np.int8),
+            "field": np.array(data.draw(ints), dtype=np.int64),
+            # magnitudes far apart: the compensation carries, and restarts matter
+            "weight": np.array(data.draw(st.lists(st.sampled_from([0.1, 0.7, 3.0, 1e16]),
+                                                  min_size=n, max_size=n)), dtype=np.float64)})
+
+    parts = [part() for _ in range(data.draw(st.integers(1, 7)))]
+    every = data.draw(st.integers(1, 4))
+    sums, running, batch = KeySums("fields"), None, []
+    for i, frame in enumerate(parts, start=1):
+        sums.add(frame)
+        batch.append(frame)
+        if len(batch) == every or i == len(parts):
+            running = _sum("fields", pd.concat(([running] if running is not None else [])
+                                               + batch, ignore_index=True))
+            batch = []
+            sums.restart()
+    got = sums.frame()
+    assert list(got.columns) == [*_TABLE_KEYS["fields"], "weight"]
+    pd.testing.assert_frame_equal(got, running, check_exact=True)
+    assert (got["weight"].to_numpy().view(np.int64)
+            == running["weight"].to_numpy().view(np.int64)).all()

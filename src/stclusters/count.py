@@ -30,6 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stclusters._columns import arrow_strings, is_in, positions
+from stclusters._hashing import table_size
+from stclusters._key_sums import add_rows, rehash
 from stclusters._label_sums import label_sums
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
@@ -523,6 +525,75 @@ def combine_tallies(tallies: list[Tally]) -> Tally:
                  contributions=pd.concat(kept, ignore_index=True) if kept else None)
 
 
+SUMMED_IN_PLACE = ("locations", "credits", "fields", "subjects")
+"""The tables with millions of rows at volume: ``KeySums`` adds them up."""
+
+
+class KeySums:
+    """One table of encoded tallies (``TallyKeys``) added up in place: the same rows, in
+    the same order, and the same bits as ``combine_tallies`` over the same partitions
+    with the same batches. ``restart`` marks a batch boundary, where pandas' grouping
+    would start its compensated sums afresh from the running totals. Keys are held as
+    int32 (the codes are); ``lon``, always 0 once encoded, is not stored."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._keys = [k for k in _TABLE_KEYS[name] if k != "lon"]
+        self._dtypes: dict[str, np.dtype] = {}
+        self._n = 0
+        self._rows = np.empty((0, len(self._keys)), dtype=np.int32)
+        self._sums = np.empty(0)
+        self._carry = np.empty(0)
+        self._table = np.full(2, -1, dtype=np.int32)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Add an encoded partition table after the rows added so far."""
+        for k in [*_TABLE_KEYS[self.name], "weight"]:
+            self._dtypes.setdefault(k, frame[k].dtype)
+        keys = np.empty((len(frame), len(self._keys)), dtype=np.int32)
+        for j, k in enumerate(self._keys):
+            values = frame[k].to_numpy()
+            if values.dtype.kind not in "iu" or (len(values) and (
+                    values.min() < -2**31 or values.max() >= 2**31)):
+                raise TypeError(f"{self.name}.{k}: integer codes expected, got "
+                                f"{values.dtype}")
+            keys[:, j] = values
+        self._room(self._n + len(frame))
+        self._n = add_rows(keys, frame["weight"].to_numpy(np.float64), self._n, self._rows,
+                           self._table, self._sums, self._carry)
+
+    def restart(self) -> None:
+        """A batch boundary: compensation starts afresh, as pandas' grouping does."""
+        self._carry[:self._n] = 0.0
+
+    def frame(self) -> pd.DataFrame:
+        """The running table, typed as the encoded partition tables were; the sums
+        are let go (called once, at the end)."""
+        self._table = np.empty(0, dtype=np.int32)
+        out = {}
+        for k in _TABLE_KEYS[self.name]:
+            dtype = self._dtypes.get(k, np.int32)
+            out[k] = (np.zeros(self._n, dtype=dtype) if k == "lon" else
+                      self._rows[:self._n, self._keys.index(k)].astype(dtype))
+        self._rows = np.empty((0, len(self._keys)), dtype=np.int32)
+        out["weight"] = self._sums[:self._n].copy()
+        self._sums = self._carry = np.empty(0)
+        self._n = 0
+        return pd.DataFrame(out, copy=False)
+
+    def _room(self, need: int) -> None:
+        if need <= len(self._sums):
+            return
+        cap = max(need, len(self._sums) * 2, 1 << 16)
+        rows = np.empty((cap, len(self._keys)), dtype=np.int32)
+        rows[:self._n] = self._rows[:self._n]
+        sums, carry = np.empty(cap), np.empty(cap)
+        sums[:self._n], carry[:self._n] = self._sums[:self._n], self._carry[:self._n]
+        sums[self._n:], carry[self._n:] = 0.0, 0.0
+        self._rows, self._sums, self._carry = rows, sums, carry
+        self._table = rehash(self._rows, self._n, table_size(cap))
+
+
 class TallyKeys:
     """The keys of tallies as integer codes while tallies are added up: text (kind,
     country, applicant or organisation name, subject, reason, type) by one dictionary
@@ -602,7 +673,7 @@ class TallyKeys:
             out["lat"], out["lon"] = self._lat[place], self._lon[place]
         if "year" in frame:
             out["year"] = out["year"].astype(self._dtypes.get((name, "year"), np.int64))
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, copy=False)     # columns as they are: no block copy
 
 
 _TEXT_KEYS = {"locations": ["kind", "cc"], "credits": ["kind", "name"], "fields": ["kind"],

@@ -39,6 +39,8 @@ from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb, prefer_jemalloc
 from stclusters.config import Config
 from stclusters.count import (
+    SUMMED_IN_PLACE,
+    KeySums,
     Tally,
     TallyKeys,
     combine_tallies,
@@ -323,6 +325,7 @@ def _reduce(counts: Iterator[PartCount], total: int,
     batch: list[Tally] = []
     rejected, files, keys, sources, unplaced, kept = [], [], [], [], [], []
     keys_of = TallyKeys()
+    in_place = {name: KeySums(name) for name in SUMMED_IN_PLACE}
     timings = {"ingest": 0.0, "geocode": 0.0, "count": 0.0}
     peaks: dict[int, float] = {}
     for done, part in enumerate(counts, start=1):
@@ -331,8 +334,13 @@ def _reduce(counts: Iterator[PartCount], total: int,
         unplaced.append(part.tally.unplaced)
         if part.contributions is not None:
             kept.append(part.contributions)
-        batch.append(keys_of.encode(dataclasses.replace(
-            part.tally, unplaced=part.tally.unplaced.iloc[:0], contributions=None)))
+        encoded = keys_of.encode(dataclasses.replace(
+            part.tally, unplaced=part.tally.unplaced.iloc[:0], contributions=None))
+        for name, sums in in_place.items():     # the big tables: added up in place
+            sums.add(getattr(encoded, name))
+        encoded = dataclasses.replace(encoded, **{
+            name: getattr(encoded, name).iloc[:0] for name in in_place})
+        batch.append(encoded)
         rejected.append(part.rejected)
         files.extend(part.files)
         keys.append(part.doc_keys)
@@ -343,10 +351,14 @@ def _reduce(counts: Iterator[PartCount], total: int,
         if len(batch) == COMBINE_EVERY or done == total:
             running = combine_tallies(([running] if running is not None else []) + batch)
             batch = []
+            for sums in in_place.values():
+                sums.restart()
         if advance is not None:
             advance(done, total)
     if running is None:
         raise StclustersError("no partitions to count")
+    running = dataclasses.replace(running, **{name: sums.frame()
+                                              for name, sums in in_place.items()})
     running = dataclasses.replace(
         keys_of.decode(running), unplaced=pd.concat(unplaced, ignore_index=True),
         contributions=_stacked(kept))
