@@ -320,7 +320,8 @@ def _concordance(path: str | None) -> pd.DataFrame:
 
 def _reduce(counts: Iterator[PartCount], total: int,
             advance: Callable[[int, int], None] | None) -> Counted:
-    """Add partition counts in order, ``COMBINE_EVERY`` at a time."""
+    """Add partition counts in order, ``COMBINE_EVERY`` at a time (the big tables in
+    place, ``KeySums``, with the same bits as grouping them at those boundaries)."""
     running: Tally | None = None
     batch: list[Tally] = []
     rejected, files, keys, sources, unplaced, kept = [], [], [], [], [], []
