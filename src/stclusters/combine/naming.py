@@ -99,7 +99,7 @@ def naming_places(
                              all_xyz=xyz, all_group=group)
     remote = np.flatnonzero(best < 0)
     if remote.size:     # nothing in reach at all: the nearest place, for its division
-        tree = cKDTree(unit_vectors(places["lat"].to_numpy(), places["lon"].to_numpy()))
+        tree = cKDTree(_place_xyz(places))
         best[remote] = tree.query(xyz[remote], k=1)[1]
     best = _whole_places(best, xyz, group, big, places, gaz, snap_km=snap_km,
                          reach_km=reach_km)
@@ -142,8 +142,7 @@ def _division_of(xyz: np.ndarray, cc: np.ndarray, gaz: Gazetteer) -> pd.DataFram
         if not cand.size:
             continue
         k = min(DIVISION_VOTES, cand.size)
-        tree = cKDTree(unit_vectors(places["lat"].to_numpy()[cand],
-                                    places["lon"].to_numpy()[cand]))
+        tree = cKDTree(_place_xyz(places)[cand])
         _, near = tree.query(xyz[rows], k=[*range(1, k + 1)])
         near = cand[near]
         votes.append(pd.DataFrame({
@@ -165,10 +164,17 @@ def _division_of(xyz: np.ndarray, cc: np.ndarray, gaz: Gazetteer) -> pd.DataFram
     return none
 
 
+def _place_xyz(places: pd.DataFrame) -> np.ndarray:
+    """Unit vectors of every gazetteer place, worked out once per table (per pair they
+    cost more than the rest of naming at volume)."""
+    return derived(places, "unit_vectors", lambda t: unit_vectors(t["lat"].to_numpy(),
+                                                                  t["lon"].to_numpy()))
+
+
 def _pairs(xyz: np.ndarray, cand: np.ndarray, places: pd.DataFrame, km: float
            ) -> tuple[np.ndarray, np.ndarray]:
     """(location, place number) pairs within ``km``."""
-    tree = cKDTree(unit_vectors(places["lat"].to_numpy()[cand], places["lon"].to_numpy()[cand]))
+    tree = cKDTree(_place_xyz(places)[cand])
     hits = tree.query_ball_point(xyz, chord(km))
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
     if not counts.sum():
@@ -191,7 +197,7 @@ def _choose(xyz, cc, group, cand, places, *, snap_km, reach_km, nearest_only=Fal
     distinct, inverse = np.unique(place, return_inverse=True)
     keep = ~outside_country(places, distinct)[inverse]
     owner, place = owner[keep], place[keep]
-    p_xyz = unit_vectors(places["lat"].to_numpy()[place], places["lon"].to_numpy()[place])
+    p_xyz = _place_xyz(places)[place]
     dist = np.linalg.norm(xyz[owner] - p_xyz, axis=1)
     keep = _in_reach(p_xyz, group[owner], dist, reach_km,
                      xyz if all_xyz is None else all_xyz,
@@ -232,7 +238,7 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
     pop = places["population"].to_numpy()
     admin1 = places["admin1"].to_numpy()
     chosen = np.unique(best)
-    p_xyz = unit_vectors(places["lat"].to_numpy()[chosen], places["lon"].to_numpy()[chosen])
+    p_xyz = _place_xyz(places)[chosen]
     owner, city = _pairs(p_xyz, big, places, snap_km)
     q = chosen[owner]
     same = (places["cc"].to_numpy()[city] == places["cc"].to_numpy()[q]) & (city != q)
@@ -246,8 +252,7 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
     out = city_of[best]
     moved = np.flatnonzero(out != best)
     if moved.size:
-        c_xyz = unit_vectors(places["lat"].to_numpy()[out[moved]],
-                             places["lon"].to_numpy()[out[moved]])
+        c_xyz = _place_xyz(places)[out[moved]]
         dist = np.linalg.norm(xyz[moved] - c_xyz, axis=1)
         ok = _in_reach(c_xyz, group[moved], dist, reach_km, xyz, group)
         out[moved[~ok]] = best[moved[~ok]]
