@@ -36,6 +36,16 @@ def test_different_organisations_stay_apart():
     assert pd.isna(out["key"].iloc[4])
 
 
+def test_harmonised_names_follow_their_rows_and_index():
+    names = pd.Series([None, "Robert Bosch GmbH", "", "ROBERT BOSCH GMBH", pd.NA, "Toshiba"],
+                      index=[10, 11, 12, 13, 14, 15], dtype="string")
+    out = harmonise(names)
+    assert out.index.tolist() == names.index.tolist()
+    assert str(out["key"].dtype) == "string" and str(out["display"].dtype) == "string"
+    assert out["key"].isna().tolist() == [True, False, True, False, True, False]
+    assert out["display"].tolist()[1::2] == ["Robert Bosch", "Robert Bosch", "Toshiba"]
+
+
 def test_leaders_hand_computed():
     # locations: A (cluster 1), B (cluster 2); credits go through the counting stage
     A, B = (35.0, 139.0), (37.0, 127.0)

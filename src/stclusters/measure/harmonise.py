@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from unidecode import unidecode
 
 __all__ = ["LEGAL_FORMS", "harmonise", "name_key"]
@@ -108,7 +109,9 @@ def harmonise(names: pd.Series) -> pd.DataFrame:
     raw_key = name_key(raw)
 
     def per_row(values: pd.Series) -> pd.Series:
-        return pd.Series(pd.array(np.append(values.to_numpy(object), pd.NA)[code],
+        # taken in Arrow (a missing name takes null): no Python string per row
+        rows = pa.array(code, mask=code < 0)
+        return pd.Series(pd.array(pa.array(values.astype("string")).take(rows),
                                   dtype="string"), index=names.index)
 
     key = per_row(raw_key)

@@ -63,7 +63,7 @@ def _top(credit: pd.DataFrame, name_col: str, weight_col: str) -> pd.DataFrame:
         return pd.DataFrame({name_col: pd.Series(dtype="string"),
                              weight_col: pd.Series(dtype=np.float64)})
     names = harmonise(credit["name"].astype("string"))
-    credit = credit.assign(key=names["key"].to_numpy(), display=names["display"].to_numpy())
+    credit = credit.assign(key=names["key"].array, display=names["display"].array)
     credit = credit[credit["key"].notna()]
     sums = (credit.groupby(["cluster", "key"], sort=True)["weight"].sum().reset_index()
             .sort_values(["cluster", "weight", "key"], ascending=[True, False, True],
