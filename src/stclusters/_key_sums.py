@@ -23,6 +23,18 @@ def _row_key(keys, i):
     return np.int64(h >> np.uint64(1))
 
 
+@njit(cache=True, inline="always")
+def add_compensated(sums, carry, g, value):
+    """``sums[g] += value`` as pandas' ``groupby().sum()`` adds (Kahan, its carry in
+    ``carry[g]``), step for step: the same bits as grouping with pandas."""
+    y = value - carry[g]
+    t = sums[g] + y
+    carry[g] = t - sums[g] - y
+    if carry[g] != carry[g]:    # an infinite value: pandas resets the carry
+        carry[g] = 0.0
+    sums[g] = t
+
+
 @njit(cache=True)
 def add_rows(keys, values, n, rows, table, sums, carry):
     """Add ``values`` of the key rows ``keys`` to the running ``rows[:n]`` (a new key
@@ -50,12 +62,7 @@ def add_rows(keys, values, n, rows, table, sums, carry):
             if same:
                 break
             s = (s + 1) & mask
-        y = values[i] - carry[r]
-        t = sums[r] + y
-        carry[r] = t - sums[r] - y
-        if carry[r] != carry[r]:    # an infinite value: pandas resets the carry
-            carry[r] = 0.0
-        sums[r] = t
+        add_compensated(sums, carry, r, values[i])
     return n
 
 

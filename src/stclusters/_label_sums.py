@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 
 from stclusters._hashing import EMPTY, slot, table_size
+from stclusters._key_sums import add_compensated
 
 
 @njit(cache=True)
@@ -56,10 +57,5 @@ def label_sums(site, doc, weight, start, code, part, n_codes):
                     groups += 1
                     break
                 s = (s + 1) & mask
-            y = w * part[r] - carry[g]
-            t = sums[g] + y
-            carry[g] = t - sums[g] - y
-            if carry[g] != carry[g]:    # an infinite value: pandas resets the carry
-                carry[g] = 0.0
-            sums[g] = t
+            add_compensated(sums, carry, g, w * part[r])
     return first[:groups].copy(), label[:groups].copy(), sums[:groups].copy()
