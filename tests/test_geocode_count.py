@@ -349,3 +349,61 @@ def test_tallies_added_in_place_are_those_of_combining_them(data):
     pd.testing.assert_frame_equal(got, running, check_exact=True)
     assert (got["weight"].to_numpy().view(np.int64)
             == running["weight"].to_numpy().view(np.int64)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_codes_follow_values_one_to_one_across_partitions(data):
+    """TextCodes and RowCodes (the running tally's key codes) give equal codes to equal
+    keys and different codes to different ones, across partitions and table growth, in
+    order of first appearance; nulls are one value; the codes decode to the keys."""
+    import pyarrow as pa
+
+    from stclusters._codes import RowCodes, TextCodes
+
+    words = st.sampled_from(["", "a", "A", "\u00e9", "\u00e9t\u00e9", "a b", "x" * 40, None])
+    text, rows = TextCodes(), RowCodes(4)
+    seen_text: list = []
+    seen_rows: list = []
+    for _ in range(data.draw(st.integers(1, 5))):
+        values = data.draw(st.lists(st.one_of(words, st.text(max_size=6)), max_size=40))
+        codes = text.codes(pa.array(values, pa.string()))
+        assert codes.dtype == np.int32
+        for v, c in zip(values, codes, strict=True):
+            if v not in seen_text:
+                assert c == len(seen_text)
+                seen_text.append(v)
+            assert seen_text[c] == v
+        coords = data.draw(st.lists(st.sampled_from([0.0, -0.0, 1.5, -1.5, 2.25]),
+                                    max_size=60))
+        pairs = np.array(coords + coords[:1] * (len(coords) % 2), dtype=np.float64
+                         ).reshape(-1, 2) + 0.0
+        codes, first = rows.codes(pairs.view(np.int32))
+        new = []
+        for i, (pair, c) in enumerate(zip(map(tuple, pairs), codes, strict=True)):
+            if pair not in seen_rows:
+                assert c == len(seen_rows)
+                seen_rows.append(pair)
+                new.append(i)
+            assert seen_rows[c] == pair
+        assert first.tolist() == new
+    assert text.values().to_pylist() == seen_text
+    assert [tuple(r) for r in rows.rows[:rows.n].view(np.float64)] == seen_rows
+
+
+def test_text_codes_grow_past_their_first_tables():
+    """Many distinct values: the store and the hash table grow, codes stay right."""
+    import pyarrow as pa
+
+    from stclusters._codes import TextCodes
+
+    codes = TextCodes()
+    values = [f"name {i}" for i in range(5000)]
+    assert codes.codes(pa.array(values[:3000])).tolist() == list(range(3000))
+    got = codes.codes(pa.array(values[::-1]))
+    # the 2000 new values get 3000.. in the order they first appear, the others keep theirs
+    assert got.tolist() == [3000 + 4999 - i for i in range(4999, 2999, -1)] + \
+        list(range(2999, -1, -1))
+    decoded = codes.values().take(pa.array(got)).to_pylist()
+    assert decoded == values[::-1]
+

@@ -29,9 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stclusters._codes import RowCodes, TextCodes
 from stclusters._columns import arrow_strings, is_in, positions
-from stclusters._hashing import table_size
-from stclusters._key_sums import add_rows, rehash
+from stclusters._hashing import rehash, table_size
+from stclusters._key_sums import add_rows
 from stclusters._label_sums import label_sums
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
@@ -602,9 +603,9 @@ class TallyKeys:
     the keys one to one, so the sums are the same bits."""
 
     def __init__(self) -> None:
-        self._text: dict[str, pa.Array] = {}
+        self._text: dict[str, TextCodes] = {}
         self._dtypes: dict[tuple[str, str], object] = {}
-        self._places = pa.array([], pa.binary(16))
+        self._places = RowCodes(4)
         self._lat = np.empty(0)
         self._lon = np.empty(0)
 
@@ -622,15 +623,8 @@ class TallyKeys:
     def _encoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy(deep=False)
         for key in _TEXT_KEYS[name]:
-            values = arrow_strings(frame[key])
             self._dtypes.setdefault((name, key), frame[key].dtype)
-            known = self._text.get(key, pa.array([], pa.string()))
-            code = pc.index_in(values, value_set=known, skip_nulls=False)
-            if code.null_count:
-                known = pa.concat_arrays([known, pc.unique(values.filter(code.is_null()))])
-                self._text[key] = known
-                code = pc.index_in(values, value_set=known, skip_nulls=False)
-            out[key] = code.to_numpy(zero_copy_only=False).astype(np.int32)
+            out[key] = self._text.setdefault(key, TextCodes()).codes(arrow_strings(frame[key]))
         if "lat" in frame:
             out["lat"] = self._place_codes(frame["lat"].to_numpy(np.float64),
                                            frame["lon"].to_numpy(np.float64))
@@ -643,28 +637,19 @@ class TallyKeys:
     def _place_codes(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """Place number of each (lat, lon): equal coordinates (0.0 and -0.0 alike, as
         grouping compares them) share one; a new place keeps the values first seen."""
-        pairs = np.ascontiguousarray(np.column_stack([lat + 0.0, lon + 0.0]))
-        values = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(16), len(lat), [None, pa.py_buffer(pairs.tobytes())])
-        code = pc.index_in(values, value_set=self._places)
-        if code.null_count:
-            new = np.flatnonzero(code.is_null().to_numpy(zero_copy_only=False))
-            local = pc.dictionary_encode(values.take(pa.array(new)))
-            idx = local.indices.to_numpy(zero_copy_only=False)
-            seen = np.maximum.accumulate(idx)
-            first = new[np.flatnonzero(np.r_[True, idx[1:] > seen[:-1]])]
-            self._places = pa.concat_arrays([self._places, local.dictionary])
+        pairs = np.column_stack([lat + 0.0, lon + 0.0])
+        code, first = self._places.codes(pairs.view(np.int32))
+        if first.size:
             self._lat = np.concatenate([self._lat, lat[first]])
             self._lon = np.concatenate([self._lon, lon[first]])
-            code = pc.index_in(values, value_set=self._places)
-        return code.to_numpy(zero_copy_only=False).astype(np.int32)
+        return code
 
     def _decoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = {c: frame[c].to_numpy() for c in frame.columns}
         for key in _TEXT_KEYS[name]:
             dtype = self._dtypes.get((name, key), "str")
-            text = self._text.get(key, pa.array([], pa.string())).take(
-                pa.array(frame[key].to_numpy(np.int64)))
+            known = self._text[key].values() if key in self._text else pa.array([], pa.string())
+            text = known.take(pa.array(frame[key].to_numpy(np.int64)))
             typed = pd.Series(pd.array(text, dtype=dtype) if isinstance(dtype, pd.StringDtype)
                               else text.to_numpy(zero_copy_only=False), dtype=dtype)
             out[key] = _taken(typed, np.arange(len(typed)))

@@ -173,7 +173,7 @@ def _place_xyz(places: pd.DataFrame) -> np.ndarray:
 
 def _pairs(xyz: np.ndarray, cand: np.ndarray, places: pd.DataFrame, km: float
            ) -> tuple[np.ndarray, np.ndarray]:
-    """(location, place number) pairs within ``km``."""
+    """(location, place number) pairs within ``km``, by location in order."""
     tree = cKDTree(_place_xyz(places)[cand])
     hits = tree.query_ball_point(xyz, chord(km))
     counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
@@ -194,27 +194,49 @@ def _choose(xyz, cc, group, cand, places, *, snap_km, reach_km, nearest_only=Fal
     own = cc[owner]
     keep = (own == "") | (own == place_cc)
     owner, place = owner[keep], place[keep]
-    distinct, inverse = np.unique(place, return_inverse=True)
-    keep = ~outside_country(places, distinct)[inverse]
+    outside = np.zeros(len(places), dtype=bool)    # each place checked once, unsorted
+    present = np.zeros(len(places), dtype=bool)
+    present[place] = True
+    distinct = np.flatnonzero(present)
+    outside[distinct] = outside_country(places, distinct)
+    keep = ~outside[place]
     owner, place = owner[keep], place[keep]
     p_xyz = _place_xyz(places)[place]
     dist = np.linalg.norm(xyz[owner] - p_xyz, axis=1)
-    keep = _in_reach(p_xyz, group[owner], dist, reach_km,
+    keep = _in_reach(place, p_xyz, group[owner], dist, reach_km,
                      xyz if all_xyz is None else all_xyz,
                      group if all_group is None else all_group)
     owner, place, dist = owner[keep], place[keep], dist[keep]
-    pop = places["population"].to_numpy()[place]
-    gid = places["geonameid"].to_numpy()[place]
-    # the most populous (or, for the fallback, the nearest); ties to the smaller id
-    order = np.lexsort((gid, dist, owner) if nearest_only else (gid, -pop, owner))
-    first = np.r_[True, owner[order][1:] != owner[order][:-1]] if order.size else order
-    best[owner[order][first]] = place[order][first]
+    if not owner.size:
+        return best
+    if nearest_only:    # the nearest; ties to the smaller id
+        order = np.lexsort((places["geonameid"].to_numpy()[place], dist, owner))
+        first = np.r_[True, owner[order][1:] != owner[order][:-1]]
+        best[owner[order][first]] = place[order][first]
+        return best
+    # the most populous; ties to the smaller id. The pairs come grouped by location
+    # (``_pairs``), so each location's best is the minimum of its run of ranks.
+    by_population, rank = _population_order(places)
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    best[owner[starts]] = by_population[np.minimum.reduceat(rank[place], starts)]
     return best
 
 
-def _in_reach(p_xyz, p_group, dist, reach_km, xyz, group) -> np.ndarray:
-    """Whether each candidate place lies within ``reach_km`` of a location of the
-    candidate's cluster (true at once when the location itself is that close)."""
+def _population_order(places: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Places from the most populous down (ties: smaller GeoNames id first), and each
+    place's position in that order."""
+    def build(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        order = np.lexsort((table["geonameid"].to_numpy(), -table["population"].to_numpy()))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return order, rank
+    return derived(places, "population_order", build)
+
+
+def _in_reach(p_place, p_xyz, p_group, dist, reach_km, xyz, group) -> np.ndarray:
+    """Whether each candidate place (number ``p_place``, at ``p_xyz``) lies within
+    ``reach_km`` of a location of the candidate's cluster (true at once when the
+    location itself is that close)."""
     ok = dist <= chord(reach_km)
     todo = np.flatnonzero(~ok)
     if not todo.size:
@@ -225,8 +247,10 @@ def _in_reach(p_xyz, p_group, dist, reach_km, xyz, group) -> np.ndarray:
     groups, starts = np.unique(p_group[todo], return_index=True)
     for g, rows in zip(groups, np.split(todo, starts[1:]), strict=True):
         a, b = np.searchsorted(sorted_group, [g, g + 1])
-        d, _ = cKDTree(xyz[by_group[a:b]]).query(p_xyz[rows], k=1)
-        ok[rows] = d <= chord(reach_km)
+        # many locations share a candidate place: each distinct place is looked up once
+        _, first, inverse = np.unique(p_place[rows], return_index=True, return_inverse=True)
+        d, _ = cKDTree(xyz[by_group[a:b]]).query(p_xyz[rows[first]], k=1)
+        ok[rows] = (d <= chord(reach_km))[inverse.ravel()]
     return ok
 
 
@@ -254,7 +278,7 @@ def _whole_places(best, xyz, group, big, places, gaz, *, snap_km, reach_km) -> n
     if moved.size:
         c_xyz = _place_xyz(places)[out[moved]]
         dist = np.linalg.norm(xyz[moved] - c_xyz, axis=1)
-        ok = _in_reach(c_xyz, group[moved], dist, reach_km, xyz, group)
+        ok = _in_reach(out[moved], c_xyz, group[moved], dist, reach_km, xyz, group)
         out[moved[~ok]] = best[moved[~ok]]
     return out
 
