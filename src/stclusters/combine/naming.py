@@ -173,14 +173,14 @@ def _place_xyz(places: pd.DataFrame) -> np.ndarray:
 
 def _pairs(xyz: np.ndarray, cand: np.ndarray, places: pd.DataFrame, km: float
            ) -> tuple[np.ndarray, np.ndarray]:
-    """(location, place number) pairs within ``km``, by location in order."""
-    tree = cKDTree(_place_xyz(places)[cand])
-    hits = tree.query_ball_point(xyz, chord(km))
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    if not counts.sum():
+    """(location, place number) pairs within ``km``, by location in order. Both sides
+    are trees and the pairs come back as arrays: no Python list per location."""
+    if not len(xyz) or not cand.size:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    owner = np.repeat(np.arange(len(hits)), counts)
-    return owner, cand[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])]
+    found = cKDTree(xyz).sparse_distance_matrix(cKDTree(_place_xyz(places)[cand]), chord(km),
+                                                output_type="ndarray")
+    order = np.lexsort((found["j"], found["i"]))
+    return found["i"][order].astype(np.int64), cand[found["j"][order]]
 
 
 def _choose(xyz, cc, group, cand, places, *, snap_km, reach_km, nearest_only=False,
