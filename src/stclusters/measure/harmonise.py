@@ -17,7 +17,10 @@ import re
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from unidecode import unidecode
+
+from stclusters._columns import arrow_strings
 
 __all__ = ["LEGAL_FORMS", "harmonise", "name_key"]
 
@@ -62,27 +65,37 @@ _DISPLAY_LEGAL = re.compile(
 _LEGAL_HEAD = re.compile(r"^(" + "|".join(LEADING_FORMS) + r")\s+")
 
 
-def _stem(word: str) -> str:
-    """Singular of a long word, crudely: TECHNOLOGIES -> TECHNOLOGY, ELECTRONICS -> ELECTRONIC."""
-    if len(word) > 4 and word.endswith("IES"):
-        return word[:-3] + "Y"
-    if len(word) > 4 and word.endswith("S") and not word.endswith("SS"):
-        return word[:-1]
-    return word
-
-
 def name_key(names: pd.Series) -> pd.Series:
-    """The grouping key of each name (see module docstring); NA for empty names."""
-    uniq = pd.Series(names.dropna().unique())
+    """The grouping key of each name (see module docstring); NA for empty names.
 
-    def one(text: str) -> str:
-        t = _PUNCT.sub(" ", unidecode(str(text)).upper()).strip()
-        t = _LEGAL_TAIL.sub("", " " + t).strip()
-        t = _LEGAL_HEAD.sub("", t).strip()
-        words = [_stem(ABBREVIATIONS.get(w, w)) for w in t.split() if w not in JOINING]
-        return " ".join(words)
-
-    mapping = pd.Series(uniq.map(one).to_numpy(), index=uniq.to_numpy(), dtype="string")
+    Worked out on each distinct name in Arrow: only names that are not ASCII pass through
+    Python (``unidecode``); upper-casing, punctuation, legal forms, joining words,
+    abbreviations and plurals are Arrow compute over all of them at once."""
+    uniq = arrow_strings(pd.Series(names.dropna().unique(), dtype="string"))
+    ascii_ = pc.string_is_ascii(uniq).to_numpy(zero_copy_only=False)
+    text = uniq.to_numpy(zero_copy_only=False).astype(object)
+    text[~ascii_] = [unidecode(t) for t in text[~ascii_]]
+    t = pc.ascii_upper(pa.array(text, pa.string()))
+    t = pc.ascii_trim_whitespace(pc.replace_substring_regex(t, _PUNCT.pattern, " "))
+    t = pc.ascii_trim_whitespace(pc.replace_substring_regex(pc.binary_join_element_wise(
+        " ", t, ""), _LEGAL_TAIL.pattern, ""))
+    t = pc.ascii_trim_whitespace(pc.replace_substring_regex(t, _LEGAL_HEAD.pattern, ""))
+    words = pc.ascii_split_whitespace(t)
+    word = pc.list_flatten(words)
+    owner = pc.list_parent_indices(words).to_numpy()
+    keep = ~pc.is_in(word, pa.array(sorted(JOINING))).to_numpy(zero_copy_only=False) & (
+        pc.binary_length(word).to_numpy() > 0)
+    short, long_ = (pa.array(list(x)) for x in zip(*sorted(ABBREVIATIONS.items()), strict=True))
+    at = pc.index_in(word, value_set=short)
+    word = pc.if_else(pc.is_valid(at), pc.take(long_, at.fill_null(0)), word)
+    # plurals of long words, crudely: TECHNOLOGIES -> TECHNOLOGY, ELECTRONICS -> ELECTRONIC
+    # (more than 4 letters; not a double S)
+    word = pc.replace_substring_regex(word, r"^(.{2,})IES$", r"\1Y")
+    word = pc.replace_substring_regex(word, r"^(.{3,}[^S])S$", r"\1")
+    counts = np.bincount(owner[keep], minlength=len(uniq))
+    joined = pc.binary_join(pa.ListArray.from_arrays(
+        pa.array(np.r_[0, np.cumsum(counts)], pa.int32()), word.filter(pa.array(keep))), " ")
+    mapping = pd.Series(pd.array(joined, dtype="string"), index=pd.Index(uniq, dtype="string"))
     out = names.map(mapping).astype("string")
     return out.where(out.str.len() > 0)
 
@@ -121,9 +134,15 @@ def harmonise(names: pd.Series) -> pd.DataFrame:
         return pd.DataFrame({"key": key, "display": pd.Series(pd.NA, index=names.index,
                                                               dtype="string")})
     counts["caps"] = counts["raw"].str.upper() == counts["raw"]
-    words = counts["raw"].str.upper().str.replace(r"[^A-Z ]", " ", regex=True).str.split()
-    counts["abbreviated"] = words.map(lambda ws: any(w in ABBREVIATIONS for w in ws))
-    counts["folded"] = counts["raw"].map(lambda r: r.isascii())  # accents kept are better
+    words = pc.ascii_split_whitespace(arrow_strings(
+        counts["raw"].str.upper().str.replace(r"[^A-Z ]", " ", regex=True)))
+    short = pc.is_in(pc.list_flatten(words), pa.array(sorted(ABBREVIATIONS)))
+    counts["abbreviated"] = np.bincount(
+        pc.list_parent_indices(words).to_numpy()[short.to_numpy(zero_copy_only=False)],
+        minlength=len(counts)) > 0
+    # accents kept are better
+    counts["folded"] = pc.string_is_ascii(arrow_strings(counts["raw"])).to_numpy(
+        zero_copy_only=False)
     counts = counts.sort_values(["key", "caps", "abbreviated", "folded", "n", "raw"],
                                 ascending=[True, True, True, True, False, True], kind="stable")
     best = counts.drop_duplicates("key").set_index("key")["raw"]
