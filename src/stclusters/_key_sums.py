@@ -14,7 +14,10 @@ from stclusters._hashing import find_or_insert
 @njit(cache=True, inline="always")
 def add_compensated(sums, carry, g, value):
     """``sums[g] += value`` as pandas' ``groupby().sum()`` adds (Kahan, its carry in
-    ``carry[g]``), step for step: the same bits as grouping with pandas."""
+    ``carry[g]``), step for step: the same bits as grouping with pandas. (pandas 3.1
+    adds with ``np.add.reduceat`` instead when every group's rows already lie together,
+    in group order. Stacked partition tallies, one row per key each, almost never do;
+    where a group of three or more rows does, its sum may differ in the last bit.)"""
     y = value - carry[g]
     t = sums[g] + y
     carry[g] = t - sums[g] - y
