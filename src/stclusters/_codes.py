@@ -23,22 +23,26 @@ class RowCodes:
     def __init__(self, width: int) -> None:
         self.n = 0
         self.rows = np.empty((0, width), dtype=np.int32)
-        self._table = np.full(2, EMPTY, dtype=np.int32)
+        self.table = np.full(2, EMPTY, dtype=np.int32)
 
-    def codes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each key row's code, and the positions where new codes first appear."""
-        keys = np.ascontiguousarray(keys, dtype=np.int32)
-        need = self.n + len(keys)
+    def reserve(self, count: int) -> None:
+        """Room for ``count`` more rows (``rows`` and its hash ``table`` grow)."""
+        need = self.n + count
         if need > len(self.rows):
             cap = max(need, 2 * len(self.rows), 1 << 12)
             rows = np.empty((cap, self.rows.shape[1]), dtype=np.int32)
             rows[:self.n] = self.rows[:self.n]
             self.rows = rows
-            self._table = rehash(self.rows, self.n, table_size(cap))
+            self.table = rehash(self.rows, self.n, table_size(cap))
+
+    def codes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each key row's code, and the positions where new codes first appear."""
+        keys = np.ascontiguousarray(keys, dtype=np.int32)
+        self.reserve(len(keys))
         out = np.empty(len(keys), dtype=np.int32)
         first = np.empty(len(keys), dtype=np.int64)
         n0 = self.n
-        self.n = _row_codes(keys, self.n, self.rows, self._table, out, first)
+        self.n = _row_codes(keys, self.n, self.rows, self.table, out, first)
         return out, first[:self.n - n0]
 
 

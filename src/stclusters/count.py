@@ -31,7 +31,6 @@ import pyarrow.compute as pc
 
 from stclusters._codes import RowCodes, TextCodes
 from stclusters._columns import arrow_strings, is_in, positions
-from stclusters._hashing import rehash, table_size
 from stclusters._key_sums import add_rows
 from stclusters._label_sums import label_sums
 from stclusters.geocode import PLACED_LEVELS
@@ -541,11 +540,9 @@ class KeySums:
         self.name = name
         self._keys = [k for k in _TABLE_KEYS[name] if k != "lon"]
         self._dtypes: dict[str, np.dtype] = {}
-        self._n = 0
-        self._rows = np.empty((0, len(self._keys)), dtype=np.int32)
+        self._rows = RowCodes(len(self._keys))
         self._sums = np.empty(0)
         self._carry = np.empty(0)
-        self._table = np.full(2, -1, dtype=np.int32)
 
     def add(self, frame: pd.DataFrame) -> None:
         """Add an encoded partition table after the rows added so far."""
@@ -559,40 +556,34 @@ class KeySums:
                 raise TypeError(f"{self.name}.{k}: integer codes expected, got "
                                 f"{values.dtype}")
             keys[:, j] = values
-        self._room(self._n + len(frame))
-        self._n = add_rows(keys, frame["weight"].to_numpy(np.float64), self._n, self._rows,
-                           self._table, self._sums, self._carry)
+        rows = self._rows
+        rows.reserve(len(frame))
+        if len(rows.rows) > len(self._sums):    # the sums grow with the rows
+            n, cap = rows.n, len(rows.rows)
+            sums, carry = np.zeros(cap), np.zeros(cap)
+            sums[:n], carry[:n] = self._sums[:n], self._carry[:n]
+            self._sums, self._carry = sums, carry
+        rows.n = add_rows(keys, frame["weight"].to_numpy(np.float64), rows.n, rows.rows,
+                          rows.table, self._sums, self._carry)
 
     def restart(self) -> None:
         """A batch boundary: compensation starts afresh, as pandas' grouping does."""
-        self._carry[:self._n] = 0.0
+        self._carry[:self._rows.n] = 0.0
 
     def frame(self) -> pd.DataFrame:
         """The running table, typed as the encoded partition tables were; the sums
         are let go (called once, at the end)."""
-        self._table = np.empty(0, dtype=np.int32)
+        rows, n = self._rows.rows, self._rows.n
+        self._rows = RowCodes(len(self._keys))
         out = {}
         for k in _TABLE_KEYS[self.name]:
             dtype = self._dtypes.get(k, np.int32)
-            out[k] = (np.zeros(self._n, dtype=dtype) if k == "lon" else
-                      self._rows[:self._n, self._keys.index(k)].astype(dtype))
-        self._rows = np.empty((0, len(self._keys)), dtype=np.int32)
-        out["weight"] = self._sums[:self._n].copy()
+            out[k] = (np.zeros(n, dtype=dtype) if k == "lon" else
+                      rows[:n, self._keys.index(k)].astype(dtype))
+        del rows
+        out["weight"] = self._sums[:n].copy()
         self._sums = self._carry = np.empty(0)
-        self._n = 0
         return pd.DataFrame(out, copy=False)
-
-    def _room(self, need: int) -> None:
-        if need <= len(self._sums):
-            return
-        cap = max(need, len(self._sums) * 2, 1 << 16)
-        rows = np.empty((cap, len(self._keys)), dtype=np.int32)
-        rows[:self._n] = self._rows[:self._n]
-        sums, carry = np.empty(cap), np.empty(cap)
-        sums[:self._n], carry[:self._n] = self._sums[:self._n], self._carry[:self._n]
-        sums[self._n:], carry[self._n:] = 0.0, 0.0
-        self._rows, self._sums, self._carry = rows, sums, carry
-        self._table = rehash(self._rows, self._n, table_size(cap))
 
 
 class TallyKeys:
