@@ -72,10 +72,9 @@ def name_key(names: pd.Series) -> pd.Series:
     Python (``unidecode``); upper-casing, punctuation, legal forms, joining words,
     abbreviations and plurals are Arrow compute over all of them at once."""
     uniq = arrow_strings(pd.Series(names.dropna().unique(), dtype="string"))
-    ascii_ = pc.string_is_ascii(uniq).to_numpy(zero_copy_only=False)
-    text = uniq.to_numpy(zero_copy_only=False).astype(object)
-    text[~ascii_] = [unidecode(t) for t in text[~ascii_]]
-    t = pc.ascii_upper(pa.array(text, pa.string()))
+    other = pc.invert(pc.string_is_ascii(uniq))
+    folded = pa.array([unidecode(t) for t in uniq.filter(other).to_pylist()], pa.string())
+    t = pc.ascii_upper(pc.replace_with_mask(uniq, other, folded))
     t = pc.ascii_trim_whitespace(pc.replace_substring_regex(t, _PUNCT.pattern, " "))
     t = pc.ascii_trim_whitespace(pc.replace_substring_regex(pc.binary_join_element_wise(
         " ", t, ""), _LEGAL_TAIL.pattern, ""))
