@@ -407,3 +407,43 @@ def test_text_codes_grow_past_their_first_tables():
     decoded = codes.values().take(pa.array(got)).to_pylist()
     assert decoded == values[::-1]
 
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_windows_summed_on_codes_are_the_grouped_values(data):
+    """A window of the running tally's big tables, summed on codes numbered in value
+    order and decoded after, gives the rows, order, types and bits of grouping the
+    decoded table: text with nulls and non-ASCII, 0.0 and -0.0, keys seen in another
+    order in an earlier partition (text typed as tallies type it: ``str``)."""
+    from stclusters.count import TallyKeys, in_windows
+
+    names = st.sampled_from(["b", "a", "A", "\u00e9", "\u00c9cole", "a b", "", None])
+
+    def frame(n: int) -> pd.DataFrame:
+        return pd.DataFrame({
+            "kind": pd.array(data.draw(st.lists(st.sampled_from(["patent", "article"]),
+                                                min_size=n, max_size=n)), dtype="str"),
+            "year": np.array(data.draw(st.lists(st.integers(2017, 2021), min_size=n,
+                                                max_size=n)), dtype=np.int64),
+            "lat": np.array(data.draw(st.lists(st.sampled_from([0.0, -0.0, 1.5, -2.25]),
+                                               min_size=n, max_size=n))),
+            "lon": np.array(data.draw(st.lists(st.sampled_from([0.0, -0.0, 3.5, -1.0]),
+                                               min_size=n, max_size=n))),
+            "name": pd.array(data.draw(st.lists(names, min_size=n, max_size=n)),
+                             dtype="str"),
+            "weight": np.array(data.draw(st.lists(st.sampled_from([0.1, 0.7, 3.0, 1e16]),
+                                                  min_size=n, max_size=n)))})
+
+    windows = {"patent": (2018, 2020), "article": (2017, 2019)}
+    keys = TallyKeys()
+    keys._encoded("credits", frame(data.draw(st.integers(0, 20))))   # an earlier partition
+    table = frame(data.draw(st.integers(0, 40)))
+    coded = keys._encoded("credits", table)
+    got = keys.summed("credits", coded[keys.in_windows(coded, windows)])
+    inside = table[in_windows(table, windows)].drop(columns="year")
+    want = (inside.groupby(["kind", "lat", "lon", "name"], sort=True, dropna=False)
+            ["weight"].sum().reset_index())
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert (got["weight"].to_numpy().view(np.int64)
+            == want["weight"].to_numpy().view(np.int64)).all()

@@ -92,17 +92,25 @@ class Tally:
     """Per kind, year and document type: documents not of a counted type."""
     unplaced: pd.DataFrame
     contributions: pd.DataFrame | None = None
+    keys: TallyKeys | None = None
+    """What the keys of the big tables (``SUMMED_IN_PLACE``) are codes of, or None when
+    they hold the values themselves."""
 
     def window(self, windows: dict[str, tuple[int, int]]) -> Counts:
-        """Counts of the documents published within ``windows`` (inclusive, per kind)."""
+        """Counts of the documents published within ``windows`` (inclusive, per kind).
+        The big tables are summed on codes, and only the sums decoded."""
         def inside(frame: pd.DataFrame) -> pd.DataFrame:
             keep = in_windows(frame, windows)
             return (frame if keep.all() else frame[keep]).drop(columns="year")
 
-        def summed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-            keys = [k for k in _TABLE_KEYS[name] if k != "year"]
-            return (frame.groupby(keys, sort=True, dropna=False)["weight"].sum()
-                    .reset_index())
+        coded = self if self.keys is not None else TallyKeys().encode(self, SUMMED_IN_PLACE)
+        keys = coded.keys
+        assert keys is not None
+
+        def coded_inside(name: str) -> pd.DataFrame:
+            frame = getattr(coded, name)
+            keep = keys.in_windows(frame, windows)
+            return frame if keep.all() else frame[keep]
 
         reasons = inside(self.reasons)
         ledger = {}
@@ -139,10 +147,11 @@ class Tally:
                 "unplaced_by_reason": {str(k): int(v) for k, v in by_reason.sum().items()},
             }
         return Counts(
-            locations=aggregate_locations(inside(self.locations)),
-            credits=summed("credits", inside(self.credits)),
-            fields=summed("fields", inside(self.fields)),
-            subjects=summed("subjects", inside(self.subjects)),
+            locations=aggregate_locations(keys.decoded("locations", coded_inside(
+                "locations")).drop(columns="year")),
+            credits=keys.summed("credits", coded_inside("credits")),
+            fields=keys.summed("fields", coded_inside("fields")),
+            subjects=keys.summed("subjects", coded_inside("subjects")),
             unplaced=inside(self.unplaced).sort_values(
                 ["kind", "file", "row"], kind="stable").reset_index(drop=True),
             ledger=ledger,
@@ -152,10 +161,14 @@ class Tally:
 
 def in_windows(frame: pd.DataFrame, windows: dict[str, tuple[int, int]]) -> np.ndarray:
     """Which rows (``kind``, ``year``) fall within their kind's window (inclusive)."""
-    patent = (frame["kind"] == "patent").to_numpy(dtype=bool)
+    return _in_windows((frame["kind"] == "patent").to_numpy(dtype=bool),
+                       frame["year"].to_numpy(np.int64), windows)
+
+
+def _in_windows(patent: np.ndarray, year: np.ndarray,
+                windows: dict[str, tuple[int, int]]) -> np.ndarray:
     lo = np.where(patent, windows["patent"][0], windows["article"][0])
     hi = np.where(patent, windows["patent"][1], windows["article"][1])
-    year = frame["year"].to_numpy(np.int64)
     return (year >= lo) & (year <= hi)
 
 
@@ -600,16 +613,64 @@ class TallyKeys:
         self._lat = np.empty(0)
         self._lon = np.empty(0)
 
-    def encode(self, tally: Tally) -> Tally:
-        """The tally with its keys replaced by codes (``lat`` holds the place number,
-        ``lon`` 0)."""
+    def encode(self, tally: Tally, names=tuple(_TABLE_KEYS)) -> Tally:
+        """The tally with the keys of tables ``names`` replaced by codes (``lat`` holds
+        the place number, ``lon`` 0)."""
         return dataclasses.replace(tally, **{
-            name: self._encoded(name, getattr(tally, name)) for name in _TABLE_KEYS})
+            name: self._encoded(name, getattr(tally, name)) for name in names}, keys=self)
 
     def decode(self, tally: Tally) -> Tally:
-        """The tally with its keys back, typed as ``combine_tallies`` types them."""
+        """The encoded tally with the keys of its small tables back, typed as
+        ``combine_tallies`` types them; the big ones (``SUMMED_IN_PLACE``) stay coded
+        until ``Tally.window`` sums them."""
         return dataclasses.replace(tally, **{
-            name: self._decoded(name, getattr(tally, name)) for name in _TABLE_KEYS})
+            name: self.decoded(name, getattr(tally, name)) for name in _TABLE_KEYS
+            if name not in SUMMED_IN_PLACE}, keys=self)
+
+    def in_windows(self, frame: pd.DataFrame, windows: dict[str, tuple[int, int]]
+                   ) -> np.ndarray:
+        """``in_windows`` of an encoded table."""
+        kinds = self._text["kind"].values() if "kind" in self._text else pa.array([], pa.string())
+        patent = pc.fill_null(pc.equal(kinds, "patent"), False).to_numpy(zero_copy_only=False)
+        return _in_windows(patent[frame["kind"].to_numpy(np.int64)],
+                           frame["year"].to_numpy(np.int64), windows)
+
+    def summed(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Weights of an encoded table summed per key but the year, in key order: the
+        rows and bits of ``groupby(keys, sort=True, dropna=False)["weight"].sum()`` over
+        the decoded table, found on codes numbered in the order of their values (the
+        same groups, so the same group numbers and the same additions), and only the
+        sums decoded."""
+        keys = [k for k in _TABLE_KEYS[name] if k not in ("year", "lon")]
+        combined = np.zeros(len(frame), dtype=np.int64)
+        for key in keys:
+            rank, size = self._ranks(name, key, frame[key].to_numpy())
+            if size and int(combined.max(initial=0)) + 1 > 2**62 // size:
+                combined, _ = pd.factorize(combined, sort=True)   # order kept
+            combined = combined * size + rank
+        group, _ = pd.factorize(combined, sort=True)
+        weight = pd.Series(frame["weight"].to_numpy(np.float64))
+        sums = weight.groupby(group, sort=True).sum().to_numpy()
+        at = np.empty(len(sums), dtype=np.int64)
+        at[group] = np.arange(len(group))        # a row of each group
+        out = self.decoded(name, frame.iloc[at].drop(columns=["year", "weight"]))
+        out["weight"] = sums
+        return out
+
+    def _ranks(self, name: str, key: str, codes: np.ndarray) -> tuple[np.ndarray, int]:
+        """Each code's rank in the order of the values it stands for (missing last, as
+        grouping sorts them), and how many ranks there are."""
+        if key in _TEXT_KEYS[name]:
+            known = self._text[key].values() if key in self._text else pa.array([], pa.string())
+            order = pc.array_sort_indices(known, null_placement="at_end").to_numpy()
+        elif key == "lat":
+            order = np.lexsort((self._lon, self._lat))
+        else:
+            rank, uniques = pd.factorize(codes, sort=True)
+            return rank.astype(np.int64), len(uniques)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank[codes.astype(np.int64)], len(order)
 
     def _encoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy(deep=False)
@@ -635,7 +696,8 @@ class TallyKeys:
             self._lon = np.concatenate([self._lon, lon[first]])
         return code
 
-    def _decoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    def decoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """An encoded table with its keys back (typed as the encoded tables were)."""
         out = {c: frame[c].to_numpy() for c in frame.columns}
         for key in _TEXT_KEYS[name]:
             dtype = self._dtypes.get((name, key), "str")
