@@ -432,18 +432,35 @@ def test_windows_summed_on_codes_are_the_grouped_values(data):
                                                min_size=n, max_size=n))),
             "name": pd.array(data.draw(st.lists(names, min_size=n, max_size=n)),
                              dtype="str"),
-            "weight": np.array(data.draw(st.lists(st.sampled_from([0.1, 0.7, 3.0, 1e16]),
-                                                  min_size=n, max_size=n)))})
+            "weight": np.array(data.draw(st.lists(st.sampled_from(weights), min_size=n,
+                                                  max_size=n)))})
 
+    # magnitudes far apart (the compensation carries); NaN, which pandas skips
+    weights = [0.1, 0.7, 3.0, 1e16] + data.draw(st.sampled_from([[], [np.nan]]))
     windows = {"patent": (2018, 2020), "article": (2017, 2019)}
     keys = TallyKeys()
     keys._encoded("credits", frame(data.draw(st.integers(0, 20))))   # an earlier partition
     table = frame(data.draw(st.integers(0, 40)))
     coded = keys._encoded("credits", table)
-    got = keys.summed("credits", coded[keys.in_windows(coded, windows)])
+    got = keys.summed("credits", coded, keys.in_windows(coded, windows))
     inside = table[in_windows(table, windows)].drop(columns="year")
     want = (inside.groupby(["kind", "lat", "lon", "name"], sort=True, dropna=False)
             ["weight"].sum().reset_index())
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert (got["weight"].to_numpy().view(np.int64)
             == want["weight"].to_numpy().view(np.int64)).all()
+
+
+@pytest.mark.parametrize("group", [[0, 0, 0, 1, 1], [0, 1, 0, 1, 0]])
+@pytest.mark.parametrize("nan", [False, True])
+def test_group_sums_add_as_pandas_adds(group, nan):
+    """Numbers in key order that never decrease: pandas adds with ``np.add.reduceat``
+    (uncompensated); otherwise, or with a NaN, with its compensated sum, NaN skipped."""
+    from stclusters._key_sums import sorted_group_sums
+
+    group = np.array(group)
+    # 1 + 1 - 1e16: -1e16 added in order, -1e16 + 2 compensated
+    values = np.array([1.0, 1.0, -1e16, 2.0, np.nan if nan else 1e-3])
+    want = pd.Series(values).groupby(group, sort=True).sum().to_numpy()
+    got = sorted_group_sums(group, values, 2)
+    assert (got.view(np.int64) == want.view(np.int64)).all()

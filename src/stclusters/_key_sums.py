@@ -6,6 +6,7 @@ partition's rows once."""
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from stclusters._hashing import find_or_insert
@@ -37,3 +38,23 @@ def add_rows(keys, values, n, rows, table, sums, carry):
         add_compensated(sums, carry, r, values[i])
     return n
 
+
+
+def sorted_group_sums(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """Sums of ``values`` per group number (0 .. ``groups`` - 1, numbered in key order),
+    as pandas' ``groupby(sort=True).sum()`` adds them given those numbers, bit for bit:
+    ``np.add.reduceat`` when the numbers never decrease and no value is NaN, else its
+    compensated sum in row order, NaN skipped."""
+    if len(group) and not np.isnan(values).any() and (np.diff(group) >= 0).all():
+        return np.add.reduceat(values, np.flatnonzero(np.r_[True, group[1:] != group[:-1]]))
+    return _compensated_sums(group, values, groups)
+
+
+@njit(cache=True)
+def _compensated_sums(group, values, groups):
+    sums = np.zeros(groups)
+    carry = np.zeros(groups)
+    for i in range(group.shape[0]):
+        if values[i] == values[i]:
+            add_compensated(sums, carry, group[i], values[i])
+    return sums

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from stclusters._codes import RowCodes, TextCodes
 from stclusters._columns import arrow_strings, is_in, positions
-from stclusters._key_sums import add_rows
+from stclusters._key_sums import add_rows, sorted_group_sums
 from stclusters._label_sums import label_sums
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
@@ -107,10 +107,9 @@ class Tally:
         keys = coded.keys
         assert keys is not None
 
-        def coded_inside(name: str) -> pd.DataFrame:
+        def summed(name: str) -> pd.DataFrame:
             frame = getattr(coded, name)
-            keep = keys.in_windows(frame, windows)
-            return frame if keep.all() else frame[keep]
+            return keys.summed(name, frame, keys.in_windows(frame, windows))
 
         reasons = inside(self.reasons)
         ledger = {}
@@ -147,11 +146,11 @@ class Tally:
                 "unplaced_by_reason": {str(k): int(v) for k, v in by_reason.sum().items()},
             }
         return Counts(
-            locations=aggregate_locations(keys.decoded("locations", coded_inside(
-                "locations")).drop(columns="year")),
-            credits=keys.summed("credits", coded_inside("credits")),
-            fields=keys.summed("fields", coded_inside("fields")),
-            subjects=keys.summed("subjects", coded_inside("subjects")),
+            locations=aggregate_locations(keys.decoded("locations", coded.locations[
+                keys.in_windows(coded.locations, windows)]).drop(columns="year")),
+            credits=summed("credits"),
+            fields=summed("fields"),
+            subjects=summed("subjects"),
             unplaced=inside(self.unplaced).sort_values(
                 ["kind", "file", "row"], kind="stable").reset_index(drop=True),
             ledger=ledger,
@@ -635,42 +634,43 @@ class TallyKeys:
         return _in_windows(patent[frame["kind"].to_numpy(np.int64)],
                            frame["year"].to_numpy(np.int64), windows)
 
-    def summed(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        """Weights of an encoded table summed per key but the year, in key order: the
-        rows and bits of ``groupby(keys, sort=True, dropna=False)["weight"].sum()`` over
-        the decoded table, found on codes numbered in the order of their values (the
-        same groups, so the same group numbers and the same additions), and only the
-        sums decoded."""
+    def summed(self, name: str, frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+        """Weights of the rows ``keep`` of an encoded table summed per key but the year,
+        in key order: the rows and bits of ``groupby(keys, sort=True, dropna=False)
+        ["weight"].sum()`` over the decoded rows. The groups are found on the codes
+        (one hash pass), ordered by the values they stand for, and summed as pandas
+        sums them given those group numbers (``sorted_group_sums``); only the sums are
+        decoded."""
         keys = [k for k in _TABLE_KEYS[name] if k not in ("year", "lon")]
-        combined = np.zeros(len(frame), dtype=np.int64)
-        for key in keys:
-            rank, size = self._ranks(name, key, frame[key].to_numpy())
-            if size and int(combined.max(initial=0)) + 1 > 2**62 // size:
-                combined, _ = pd.factorize(combined, sort=True)   # order kept
-            combined = combined * size + rank
-        group, _ = pd.factorize(combined, sort=True)
-        weight = pd.Series(frame["weight"].to_numpy(np.float64))
-        sums = weight.groupby(group, sort=True).sum().to_numpy()
-        at = np.empty(len(sums), dtype=np.int64)
-        at[group] = np.arange(len(group))        # a row of each group
-        out = self.decoded(name, frame.iloc[at].drop(columns=["year", "weight"]))
+        columns = [frame[k].to_numpy()[keep] for k in keys]
+        group, first = RowCodes(len(keys)).codes(np.column_stack(columns).astype(np.int32))
+        ranks = [self._ranks(name, k, c[first]) for k, c in zip(keys, columns, strict=True)]
+        order = np.lexsort(ranks[::-1])               # the groups in key order
+        number = np.empty(len(order), dtype=np.int64)
+        number[order] = np.arange(len(order))
+        sums = sorted_group_sums(number[group], frame["weight"].to_numpy(np.float64)[keep],
+                                 len(order))
+        at = first[order]                             # a row of each group
+        out = self.decoded(name, pd.DataFrame(
+            {k: c[at] for k, c in zip(keys, columns, strict=True)} | (
+                {"lon": np.zeros(len(at), dtype=np.int8)} if "lat" in keys else {})))
+        out = out[[k for k in _TABLE_KEYS[name] if k != "year"]]
         out["weight"] = sums
         return out
 
-    def _ranks(self, name: str, key: str, codes: np.ndarray) -> tuple[np.ndarray, int]:
+    def _ranks(self, name: str, key: str, codes: np.ndarray) -> np.ndarray:
         """Each code's rank in the order of the values it stands for (missing last, as
-        grouping sorts them), and how many ranks there are."""
+        grouping sorts them); a column that is not coded is its own order."""
         if key in _TEXT_KEYS[name]:
             known = self._text[key].values() if key in self._text else pa.array([], pa.string())
             order = pc.array_sort_indices(known, null_placement="at_end").to_numpy()
         elif key == "lat":
             order = np.lexsort((self._lon, self._lat))
         else:
-            rank, uniques = pd.factorize(codes, sort=True)
-            return rank.astype(np.int64), len(uniques)
+            return codes
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        return rank[codes.astype(np.int64)], len(order)
+        return rank[codes.astype(np.int64)]
 
     def _encoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy(deep=False)
