@@ -170,3 +170,25 @@ def test_the_regional_ranking_takes_locations_by_their_coordinates(tmp_path):
     regional = run(cfg).tables["regional_clusters"]
     assert regional["articles"].sum() == 24.0
     assert regional["economies"].tolist() == ["KE"]
+
+
+def test_places_tried_in_tiers_choose_as_one_pass(monkeypatch):
+    """Trying the most populous places first, tier by tier, chooses what one pass over
+    every place chooses: locations around big cities, near borders, in small towns and
+    far from any city, in clusters that reach further than each location."""
+    import stclusters.combine.naming as naming
+
+    rng = np.random.default_rng(7)
+    places = load_geonames().places
+    towns = places.iloc[rng.choice(len(places), 400, replace=False)]
+    lat = np.r_[towns["lat"].to_numpy() + rng.normal(0, 0.15, 400), rng.uniform(-60, 70, 100)]
+    lon = np.r_[towns["lon"].to_numpy() + rng.normal(0, 0.15, 400),
+                rng.uniform(-180, 180, 100)]
+    cc = np.r_[np.where(rng.random(400) < 0.8, towns["cc"].to_numpy(), ""), [""] * 100]
+    group = rng.integers(0, 60, 500)
+    monkeypatch.setattr(naming, "_FIRST_TIER", 10**9)
+    one_pass = _name(lat, lon, cc, group)
+    monkeypatch.setattr(naming, "_FIRST_TIER", 3)
+    tiered = _name(lat, lon, cc, group)
+    pd.testing.assert_frame_equal(tiered, one_pass)
+    assert one_pass["place_id"].nunique() > 200

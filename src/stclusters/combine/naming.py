@@ -186,9 +186,47 @@ def _pairs(xyz: np.ndarray, cand: np.ndarray, places: pd.DataFrame, km: float
 def _choose(xyz, cc, group, cand, places, *, snap_km, reach_km, nearest_only=False,
             all_xyz=None, all_group=None) -> np.ndarray:
     """Rule 1's choice among ``cand`` places for each location (-1: none)."""
+    all_xyz = xyz if all_xyz is None else all_xyz
+    all_group = group if all_group is None else all_group
     best = np.full(len(xyz), -1, dtype=np.int64)
-    if cand.size == 0:
+    if nearest_only:    # the nearest; ties to the smaller id
+        owner, place, dist = _fitting_pairs(xyz, cc, group, cand, places, snap_km,
+                                            reach_km, all_xyz, all_group)
+        if not owner.size:
+            return best
+        order = np.lexsort((places["geonameid"].to_numpy()[place], dist, owner))
+        first = np.r_[True, owner[order][1:] != owner[order][:-1]]
+        best[owner[order][first]] = place[order][first]
         return best
+    # the most populous; ties to the smaller id. Places are tried in tiers from the most
+    # populous down, and a location that has a fitting place in a tier is settled: no
+    # later place can be more populous. (One pass over every place within the snap
+    # radius made tens of millions of pairs at GII volume, mostly with small towns.)
+    by_population, rank = _population_order(places)
+    cand = cand[np.argsort(rank[cand], kind="stable")]
+    todo = np.arange(len(xyz))
+    start, size = 0, _FIRST_TIER
+    while start < len(cand) and todo.size:
+        owner, place, _ = _fitting_pairs(xyz[todo], cc[todo], group[todo],
+                                         cand[start:start + size], places, snap_km,
+                                         reach_km, all_xyz, all_group)
+        if owner.size:  # the pairs come grouped by location (``_pairs``)
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            best[todo[owner[starts]]] = by_population[np.minimum.reduceat(rank[place],
+                                                                          starts)]
+        todo = todo[best[todo] < 0]
+        start, size = start + size, size * 8
+    return best
+
+
+_FIRST_TIER = 1024
+"""How many of the most populous places naming tries first (then 8 times more)."""
+
+
+def _fitting_pairs(xyz, cc, group, cand, places, snap_km, reach_km, all_xyz, all_group):
+    """(location, place, chord) pairs within ``snap_km`` where the place is of the
+    location's economy, inside its own country, and within ``reach_km`` of the
+    location's cluster (``all_xyz``, ``all_group``: every location)."""
     owner, place = _pairs(xyz, cand, places, snap_km)
     place_cc = places["cc"].to_numpy()[place]
     own = cc[owner]
@@ -203,23 +241,8 @@ def _choose(xyz, cc, group, cand, places, *, snap_km, reach_km, nearest_only=Fal
     owner, place = owner[keep], place[keep]
     p_xyz = _place_xyz(places)[place]
     dist = np.linalg.norm(xyz[owner] - p_xyz, axis=1)
-    keep = _in_reach(place, p_xyz, group[owner], dist, reach_km,
-                     xyz if all_xyz is None else all_xyz,
-                     group if all_group is None else all_group)
-    owner, place, dist = owner[keep], place[keep], dist[keep]
-    if not owner.size:
-        return best
-    if nearest_only:    # the nearest; ties to the smaller id
-        order = np.lexsort((places["geonameid"].to_numpy()[place], dist, owner))
-        first = np.r_[True, owner[order][1:] != owner[order][:-1]]
-        best[owner[order][first]] = place[order][first]
-        return best
-    # the most populous; ties to the smaller id. The pairs come grouped by location
-    # (``_pairs``), so each location's best is the minimum of its run of ranks.
-    by_population, rank = _population_order(places)
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-    best[owner[starts]] = by_population[np.minimum.reduceat(rank[place], starts)]
-    return best
+    keep = _in_reach(place, p_xyz, group[owner], dist, reach_km, all_xyz, all_group)
+    return owner[keep], place[keep], dist[keep]
 
 
 def _population_order(places: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
