@@ -436,7 +436,7 @@ def test_windows_summed_on_codes_are_the_grouped_values(data):
                                                   max_size=n)))})
 
     # magnitudes far apart (the compensation carries); NaN, which pandas skips
-    weights = [0.1, 0.7, 3.0, 1e16] + data.draw(st.sampled_from([[], [np.nan]]))
+    weights = [0.1, 0.7, 3.0, 1e16, *data.draw(st.sampled_from([[], [np.nan]]))]
     windows = {"patent": (2018, 2020), "article": (2017, 2019)}
     keys = TallyKeys()
     keys._encoded("credits", frame(data.draw(st.integers(0, 20))))   # an earlier partition
