@@ -22,6 +22,7 @@ the choice of an appropriate counting method. Journal of Informetrics 9(4), 872-
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -645,7 +646,13 @@ class TallyKeys:
         columns = [frame[k].to_numpy()[keep] for k in keys]
         group, first = RowCodes(len(keys)).codes(np.column_stack(columns).astype(np.int32))
         ranks = [self._ranks(name, k, c[first]) for k, c in zip(keys, columns, strict=True)]
-        order = np.lexsort(ranks[::-1])               # the groups in key order
+        if math.prod(size for _, size in ranks) < 2**63:   # one number per group: sorted
+            key = np.zeros(len(first), dtype=np.int64)     # faster than rows of ranks
+            for rank, size in ranks:
+                key = key * size + rank
+            order = np.argsort(key)                   # the groups in key order
+        else:
+            order = np.lexsort([rank for rank, _ in ranks[::-1]])
         number = np.empty(len(order), dtype=np.int64)
         number[order] = np.arange(len(order))
         sums = sorted_group_sums(number[group], frame["weight"].to_numpy(np.float64)[keep],
@@ -658,19 +665,20 @@ class TallyKeys:
         out["weight"] = sums
         return out
 
-    def _ranks(self, name: str, key: str, codes: np.ndarray) -> np.ndarray:
+    def _ranks(self, name: str, key: str, codes: np.ndarray) -> tuple[np.ndarray, int]:
         """Each code's rank in the order of the values it stands for (missing last, as
-        grouping sorts them); a column that is not coded is its own order."""
+        grouping sorts them), and how many ranks there are; a column that is not coded
+        (non-negative integers) is its own order."""
         if key in _TEXT_KEYS[name]:
             known = self._text[key].values() if key in self._text else pa.array([], pa.string())
             order = pc.array_sort_indices(known, null_placement="at_end").to_numpy()
         elif key == "lat":
             order = np.lexsort((self._lon, self._lat))
         else:
-            return codes
+            return codes.astype(np.int64), int(codes.max(initial=-1)) + 1
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        return rank[codes.astype(np.int64)]
+        return rank[codes.astype(np.int64)], len(order)
 
     def _encoded(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         out = frame.copy(deep=False)

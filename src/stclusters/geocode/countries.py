@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 
 from stclusters._geo import distance_km
+from stclusters._threads import in_threads, spans
 
 __all__ = ["COAST_KM", "Country", "country_at", "economies", "outlines"]
 
@@ -107,7 +108,9 @@ def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
     tree, rank, codes = _tree()
     idx = np.flatnonzero(ok)
     points = shapely.points(lon[idx], lat[idx])
-    hit, country = tree.query(points, predicate="intersects")
+    found = in_threads(lambda span: tree.query(points[span], predicate="intersects")
+                       + np.array([[span.start], [0]]), spans(len(points)))
+    hit, country = np.concatenate(found, axis=1)
     order = np.lexsort((rank[country], hit))
     hit, country = hit[order], country[order]
     first = np.r_[True, hit[1:] != hit[:-1]] if hit.size else np.zeros(0, dtype=bool)
@@ -116,12 +119,16 @@ def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
     if sea.size and coast_km > 0:
         # nearest outline within a generous box, then its true distance on the sphere
         reach_deg = coast_km / 111.0 / max(np.cos(np.radians(np.abs(lat[sea]).max())), 0.05)
-        near_pt, near_c = tree.query_nearest(shapely.points(lon[sea], lat[sea]),
-                                             max_distance=reach_deg, all_matches=False)
+        at_sea = shapely.points(lon[sea], lat[sea])
+        near_pt, near_c = np.concatenate(in_threads(
+            lambda span: tree.query_nearest(at_sea[span], max_distance=reach_deg,
+                                            all_matches=False) + np.array([[span.start], [0]]),
+            spans(len(at_sea))), axis=1)
         if near_pt.size:
             geoms = tree.geometries.take(near_c)
-            ends = shapely.get_coordinates(shapely.shortest_line(
-                shapely.points(lon[sea[near_pt]], lat[sea[near_pt]]), geoms)).reshape(-1, 4)
+            ends = np.concatenate(in_threads(lambda span: shapely.get_coordinates(
+                shapely.shortest_line(at_sea[near_pt[span]], geoms[span])).reshape(-1, 4),
+                spans(len(near_pt))))
             km = distance_km(lat[sea[near_pt]], lon[sea[near_pt]], ends[:, 3], ends[:, 2])
             close = km <= coast_km
             out[sea[near_pt[close]]] = codes[near_c[close]]

@@ -8,13 +8,11 @@ a local equirectangular frame (km) around each cluster, which is accurate to wel
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 import shapely
 
+from stclusters._threads import in_threads
 from stclusters.report.formatting import plain
 
 __all__ = ["cluster_footprints", "footprints_geojson"]
@@ -34,11 +32,9 @@ def cluster_footprints(locations: pd.DataFrame, footprint_km: float) -> pd.DataF
     bounds = np.append(starts, len(members))
     lat = members["lat"].to_numpy()
     lon = members["lon"].to_numpy()
-    # GEOS works without the GIL: the clusters' unions run on every core, in threads
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-        geoms = list(pool.map(lambda i: _footprint(lat[bounds[i]:bounds[i + 1]],
-                                                   lon[bounds[i]:bounds[i + 1]], footprint_km),
-                              range(len(ranks))))
+    geoms = in_threads(lambda i: _footprint(lat[bounds[i]:bounds[i + 1]],
+                                            lon[bounds[i]:bounds[i + 1]], footprint_km),
+                       range(len(ranks)))
     return pd.DataFrame({"rank": ranks.astype(np.int64), "geometry": geoms})
 
 
