@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -442,7 +444,10 @@ def test_windows_summed_on_codes_are_the_grouped_values(data):
     keys._encoded("credits", frame(data.draw(st.integers(0, 20))))   # an earlier partition
     table = frame(data.draw(st.integers(0, 40)))
     coded = keys._encoded("credits", table)
-    got = keys.summed("credits", coded, keys.in_windows(coded, windows))
+    # keys too many for one number per group: the groups are ordered as rows of ranks
+    with mock.patch("math.prod", return_value=2**63) if data.draw(st.booleans()) \
+            else contextlib.nullcontext():
+        got = keys.summed("credits", coded, keys.in_windows(coded, windows))
     inside = table[in_windows(table, windows)].drop(columns="year")
     want = (inside.groupby(["kind", "lat", "lon", "name"], sort=True, dropna=False)
             ["weight"].sum().reset_index())

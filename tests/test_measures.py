@@ -189,3 +189,35 @@ def test_region_codes():
     africa = region_codes("AF")
     assert {"EG", "ZA", "NG", "KE"} <= africa and "FR" not in africa
     assert region_codes("de, fr") == {"DE", "FR"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_rows_in_clusters_are_those_of_joining_on_the_location(data):
+    """in_clusters finds each row's location by hashing its key: the rows, order and
+    cluster numbers of a left join on (kind, lat, lon), with 0.0 and -0.0 alike and rows
+    at locations that are not listed (their cluster is missing, so the join is float)."""
+    from stclusters.measure.leaders import in_clusters
+
+    coords = st.sampled_from([0.0, -0.0, 1.5, -2.25, 7.0])
+    kinds = st.sampled_from(["patent", "article"])
+    spots = data.draw(st.lists(st.tuples(kinds, coords, coords), max_size=12, unique_by=(
+        lambda t: (t[0], t[1] + 0.0, t[2] + 0.0))))
+    clusters_of = pd.DataFrame({
+        "kind": pd.array([k for k, _, _ in spots], dtype="str"),
+        "lat": np.array([la for _, la, _ in spots], dtype=np.float64),
+        "lon": np.array([lo for _, _, lo in spots], dtype=np.float64),
+        "cluster": np.array(data.draw(st.lists(st.integers(-1, 4), min_size=len(spots),
+                                               max_size=len(spots))), dtype=np.int64)})
+    n = data.draw(st.integers(0, 30))
+    rows = data.draw(st.lists(st.tuples(kinds, coords, coords), min_size=n, max_size=n))
+    located = pd.DataFrame({
+        "kind": pd.array([k for k, _, _ in rows], dtype="str"),
+        "lat": np.array([la for _, la, _ in rows], dtype=np.float64),
+        "lon": np.array([lo for _, _, lo in rows], dtype=np.float64),
+        "weight": np.arange(n, dtype=np.float64)})
+    keys = ["kind", "lat", "lon"]
+    joined = located[keys].merge(clusters_of, on=keys, how="left")["cluster"]
+    inside = np.flatnonzero((joined.fillna(-1) >= 1).to_numpy())
+    want = located.take(inside).assign(cluster=joined.take(inside).to_numpy())
+    pd.testing.assert_frame_equal(in_clusters(located, clusters_of), want)

@@ -17,6 +17,12 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
+def coordinate_rows(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Each (lat, lon) as four int32 (its bits; 0.0 and -0.0 alike, as grouping and
+    joining compare them), for ``RowCodes``."""
+    return np.column_stack([lat + 0.0, lon + 0.0]).view(np.int32)
+
+
 class RowCodes:
     """Codes of int32 key rows (a coordinate pair is its four 32-bit halves)."""
 

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from stclusters._codes import RowCodes, TextCodes
+from stclusters._codes import RowCodes, TextCodes, coordinate_rows
 from stclusters._columns import arrow_strings, is_in, positions
 from stclusters._key_sums import add_rows, sorted_group_sums
 from stclusters._label_sums import label_sums
@@ -697,8 +697,7 @@ class TallyKeys:
     def _place_codes(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """Place number of each (lat, lon): equal coordinates (0.0 and -0.0 alike, as
         grouping compares them) share one; a new place keeps the values first seen."""
-        pairs = np.column_stack([lat + 0.0, lon + 0.0])
-        code, first = self._places.codes(pairs.view(np.int32))
+        code, first = self._places.codes(coordinate_rows(lat, lon))
         if first.size:
             self._lat = np.concatenate([self._lat, lat[first]])
             self._lon = np.concatenate([self._lon, lon[first]])
