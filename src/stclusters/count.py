@@ -97,9 +97,12 @@ class Tally:
     """What the keys of the big tables (``SUMMED_IN_PLACE``) are codes of, or None when
     they hold the values themselves."""
 
-    def window(self, windows: dict[str, tuple[int, int]]) -> Counts:
+    def window(self, windows: dict[str, tuple[int, int]], *, measures: bool = True
+               ) -> Counts:
         """Counts of the documents published within ``windows`` (inclusive, per kind).
-        The big tables are summed on codes, and only the sums decoded."""
+        The big tables are summed on codes, and only the sums decoded. Without
+        ``measures``, credits, fields and subjects are left empty (ranking alone needs
+        the locations)."""
         def inside(frame: pd.DataFrame) -> pd.DataFrame:
             keep = in_windows(frame, windows)
             return (frame if keep.all() else frame[keep]).drop(columns="year")
@@ -110,7 +113,9 @@ class Tally:
 
         def summed(name: str) -> pd.DataFrame:
             frame = getattr(coded, name)
-            return keys.summed(name, frame, keys.in_windows(frame, windows))
+            keep = (keys.in_windows(frame, windows) if measures
+                    else np.zeros(len(frame), dtype=bool))
+            return keys.summed(name, frame, keep)
 
         reasons = inside(self.reasons)
         ledger = {}

@@ -142,7 +142,10 @@ def run(
                                     advance=advance, workers=workers)
             windows = {"patent": cfg.edition.patent_years, "article": cfg.edition.article_years}
             counts = counted.tally.window(windows)
-            counted.tally.contributions = None      # held once, windowed, in counts
+            # held once, windowed, in counts; the previous edition ranks on locations
+            counted.tally = dataclasses.replace(counted.tally, contributions=None, **{
+                name: getattr(counted.tally, name).iloc[:0]
+                for name in ("credits", "fields", "subjects")})
             locations = _with_economies(counts.locations)
         world = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                  for k in counts.ledger}
@@ -332,7 +335,7 @@ def _previous_edition(cfg: Config, counted: Tally, located: pd.DataFrame,
     """Cluster and rank the previous windows; compare with the current edition."""
     windows = {"patent": cfg.edition.previous_patent_years,
                "article": cfg.edition.previous_article_years}
-    counts = counted.window(windows)
+    counts = counted.window(windows, measures=False)
     previous = counts.locations
     world_prev = {k: counts.ledger[k]["placed_weight"] + counts.ledger[k]["points_weight"]
                   for k in counts.ledger}
