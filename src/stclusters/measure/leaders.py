@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from stclusters._codes import RowCodes, coordinate_rows
+from stclusters._columns import is_in
 from stclusters.measure.harmonise import harmonise
 
 __all__ = ["LEADER_COLUMNS", "cluster_leaders", "in_clusters"]
@@ -37,39 +38,53 @@ def cluster_leaders(credits: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.Data
     -------
     DataFrame indexed by cluster with ``LEADER_COLUMNS`` (NA where nobody is named).
     """
-    inside = in_clusters(credits, clusters_of)
+    cluster, patent = _clusters_at(credits, clusters_of)
     out = []
-    for kind, name_col, weight_col in (
-            ("patent", "top_applicant", "top_applicant_patents"),
-            ("article", "top_organisation", "top_organisation_articles")):
-        out.append(_top(inside[inside["kind"] == kind], name_col, weight_col))
+    for of_patents, name_col, weight_col in (
+            (True, "top_applicant", "top_applicant_patents"),
+            (False, "top_organisation", "top_organisation_articles")):
+        rows = np.flatnonzero((cluster >= 1) & (patent == of_patents))
+        out.append(_top(pd.DataFrame({     # only the columns used: tens of millions of rows
+            "name": credits["name"].take(rows).array,
+            "weight": credits["weight"].to_numpy()[rows], "cluster": cluster[rows]}),
+            name_col, weight_col))
     return out[0].join(out[1], how="outer")
 
 
 def in_clusters(located: pd.DataFrame, clusters_of: pd.DataFrame) -> pd.DataFrame:
     """Rows of a location-keyed table that fall inside a cluster, with the cluster's rank
     in ``cluster``. ``clusters_of`` has one row per location."""
-    # each row's location looked up by one hash pass over integer rows of its key (the
-    # credits run to tens of millions of rows: a join on kind, lat, lon took seconds)
-    codes = RowCodes(5)
-    codes.codes(_location_rows(clusters_of))          # location i is code i
-    where, _ = codes.codes(_location_rows(located))
-    found = where < len(clusters_of)
-    ranks = clusters_of["cluster"].to_numpy()
-    if found.all():
-        cluster = ranks[where]
-    else:           # as a left join does: missing (so float) where a location is not
-        cluster = np.full(len(where), np.nan)
-        cluster[found] = ranks[where[found]]
+    cluster, _ = _clusters_at(located, clusters_of)
     rows = np.flatnonzero(cluster >= 1)
     return located.reset_index(drop=True).take(rows).assign(cluster=cluster[rows])
 
 
-def _location_rows(table: pd.DataFrame) -> np.ndarray:
-    """``kind`` (patent or not), ``lat``, ``lon`` of each row as int32 key rows."""
-    patent = (table["kind"] == "patent").to_numpy(dtype=np.int32)
-    return np.column_stack([patent, coordinate_rows(table["lat"].to_numpy(np.float64),
-                                                    table["lon"].to_numpy(np.float64))])
+def _clusters_at(located: pd.DataFrame, clusters_of: pd.DataFrame
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cluster, as a left join on (kind, lat, lon) gives it (missing, so
+    float, where a location is not listed), and whether the row is of patents. Rows are
+    looked up by one hash pass over int32 rows of their keys: the credits run to tens of
+    millions of rows, and a join on kind, lat, lon took seconds."""
+    codes = RowCodes(5)
+    codes.codes(_location_rows(clusters_of)[0])       # location i is code i
+    keys, patent = _location_rows(located)
+    where, _ = codes.codes(keys)
+    found = where < len(clusters_of)
+    ranks = clusters_of["cluster"].to_numpy()
+    if found.all():
+        return ranks[where], patent
+    cluster = np.full(len(where), np.nan)
+    cluster[found] = ranks[where[found]]
+    return cluster, patent
+
+
+def _location_rows(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``kind`` (patent or not), ``lat``, ``lon`` of each row as int32 key rows, and
+    which rows are of patents."""
+    patent = is_in(table["kind"], ["patent"])
+    return np.column_stack([patent.astype(np.int32),
+                            coordinate_rows(table["lat"].to_numpy(np.float64),
+                                            table["lon"].to_numpy(np.float64))]), patent
 
 
 def _top(credit: pd.DataFrame, name_col: str, weight_col: str) -> pd.DataFrame:
