@@ -618,7 +618,7 @@ class TallyKeys:
         self._lat = np.empty(0)
         self._lon = np.empty(0)
 
-    def encode(self, tally: Tally, names=tuple(_TABLE_KEYS)) -> Tally:
+    def encode(self, tally: Tally, names: tuple[str, ...] = tuple(_TABLE_KEYS)) -> Tally:
         """The tally with the keys of tables ``names`` replaced by codes (``lat`` holds
         the place number, ``lon`` 0)."""
         return dataclasses.replace(tally, **{
