@@ -39,7 +39,6 @@ def add_rows(keys, values, n, rows, table, sums, carry):
     return n
 
 
-
 def sorted_group_sums(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
     """Sums of ``values`` per group number (0 .. ``groups`` - 1, numbered in key order),
     as pandas' ``groupby(sort=True).sum()`` adds them given those numbers, bit for bit:
