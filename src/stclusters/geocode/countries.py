@@ -108,9 +108,7 @@ def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
     tree, rank, codes = _tree()
     idx = np.flatnonzero(ok)
     points = shapely.points(lon[idx], lat[idx])
-    found = in_threads(lambda span: tree.query(points[span], predicate="intersects")
-                       + np.array([[span.start], [0]]), spans(len(points)))
-    hit, country = np.concatenate(found, axis=1)
+    hit, country = _in_spans(lambda some: tree.query(some, predicate="intersects"), points)
     order = np.lexsort((rank[country], hit))
     hit, country = hit[order], country[order]
     first = np.r_[True, hit[1:] != hit[:-1]] if hit.size else np.zeros(0, dtype=bool)
@@ -120,10 +118,8 @@ def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
         # nearest outline within a generous box, then its true distance on the sphere
         reach_deg = coast_km / 111.0 / max(np.cos(np.radians(np.abs(lat[sea]).max())), 0.05)
         at_sea = shapely.points(lon[sea], lat[sea])
-        near_pt, near_c = np.concatenate(in_threads(
-            lambda span: tree.query_nearest(at_sea[span], max_distance=reach_deg,
-                                            all_matches=False) + np.array([[span.start], [0]]),
-            spans(len(at_sea))), axis=1)
+        near_pt, near_c = _in_spans(lambda some: tree.query_nearest(
+            some, max_distance=reach_deg, all_matches=False), at_sea)
         if near_pt.size:
             geoms = tree.geometries.take(near_c)
             ends = np.concatenate(in_threads(lambda span: shapely.get_coordinates(
@@ -133,6 +129,14 @@ def country_at(lat: np.ndarray, lon: np.ndarray, *, coast_km: float = COAST_KM
             close = km <= coast_km
             out[sea[near_pt[close]]] = codes[near_c[close]]
     return out
+
+
+def _in_spans(query, points: np.ndarray) -> np.ndarray:
+    """(point, outline) index pairs of a tree query, run in threads over spans of the
+    points: the same pairs, in the same order, as one query over all of them."""
+    return np.concatenate(in_threads(lambda span: query(points[span])
+                                     + np.array([[span.start], [0]]), spans(len(points))),
+                          axis=1)
 
 
 def economies(lat: np.ndarray, lon: np.ndarray, given: np.ndarray
