@@ -20,12 +20,11 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from scale import synth
+from scale import synth, tree_peak_mb
 
 OUT = Path(__file__).parent / "results" / "robustness.json"
 
@@ -33,9 +32,9 @@ OUT = Path(__file__).parent / "results" / "robustness.json"
 def robustness_cli(world: Path, out: Path, bootstrap: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "stclusters.cli", "robustness", "--input",
-                    str(world), "--out", str(out), "--bootstrap", str(bootstrap), "--quiet"],
-                   check=True)
+    concurrent = tree_peak_mb([sys.executable, "-m", "stclusters.cli", "robustness",
+                               "--input", str(world), "--out", str(out), "--bootstrap",
+                               str(bootstrap), "--quiet"])
     wall = time.perf_counter() - start
     info = json.loads((out / "run.json").read_text())
     rob = info["robustness"]
@@ -54,6 +53,8 @@ def robustness_cli(world: Path, out: Path, bootstrap: int) -> dict:
         "peak_rss_mb_run": rob["peak_rss_mb"],
         "peak_rss_mb_workers": workers,
         "peak_rss_mb_total": round(rob["peak_rss_mb"] + sum(workers), 1),
+        "peak_rss_mb_concurrent": concurrent["rss"],
+        "peak_pss_mb_concurrent": concurrent["pss"],
         "clusters": info["clusters"],
     }
 

@@ -5,7 +5,8 @@ volume (the GII counts about 1.4 M PCT applications and 10 M articles over five 
 our worlds span seven publication years so that the previous edition can be ranked too),
 then runs ``stclusters run --input WORLD --previous`` in a fresh process per run: the
 whole job, maps and report included. Records wall time, the per-stage times and peak
-memory from each run's run.json (for Dask: the client process plus every worker), and
+memory: each process's own peak from run.json (for Dask: the client process plus every
+worker) and their sum, and the most the process tree held at one time (sampled), and
 checks that both engines wrote the same clusters.csv. Writes benchmarks/results/scale.json.
 
     python benchmarks/scale.py [--shares 0.02,0.1,0.3,1.0] [--dask-shares 1.0]
@@ -15,6 +16,7 @@ checks that both engines wrote the same clusters.csv. Writes benchmarks/results/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import filecmp
 import json
 import os
@@ -22,9 +24,11 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).parent
@@ -51,12 +55,47 @@ ENGINES = {"local": ["--engine", "local"], "local-1": ["--engine", "local", "--w
 the run's own process (least memory); dask: a LocalCluster with a worker per core."""
 
 
+def tree_peak_mb(command: list[str], every_s: float = 0.2) -> dict[str, float]:
+    """Run ``command`` to its end; the most memory its process and all its children held
+    at one time, sampled every ``every_s``: ``rss`` (resident sets summed: pages shared
+    between the processes, such as libraries, counted in each) and ``pss`` (proportional
+    sets: shared pages split among their sharers, so the sum is the job's physical
+    memory). The sum of each process's own peak, which run.json gives, counts peaks that
+    never coincide, such as the counting workers' and the run's after they have gone."""
+    proc = subprocess.Popen(command)
+    peak = {"rss": 0, "pss": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        parent = psutil.Process(proc.pid)
+        while not done.wait(every_s):
+            with contextlib.suppress(psutil.Error):
+                family = [parent, *parent.children(recursive=True)]
+                total = {"rss": 0, "pss": 0}
+                for p in family:
+                    with contextlib.suppress(psutil.Error):
+                        info = p.memory_full_info()
+                        total["rss"] += info.rss
+                        total["pss"] += info.pss
+                for key, value in total.items():
+                    peak[key] = max(peak[key], value)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = proc.wait()
+    done.set()
+    sampler.join()
+    if code:
+        raise subprocess.CalledProcessError(code, command)
+    return {key: round(value / 1e6, 1) for key, value in peak.items()}
+
+
 def run(world: Path, out: Path, engine: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "stclusters.cli", "run", "--input", str(world),
-                    "--out", str(out), "--previous", *ENGINES[engine], "--quiet"],
-                   check=True)
+    concurrent = tree_peak_mb([sys.executable, "-m", "stclusters.cli", "run", "--input",
+                               str(world), "--out", str(out), "--previous", *ENGINES[engine],
+                               "--quiet"])
     wall = time.perf_counter() - start
     info = json.loads((out / "run.json").read_text())
     workers = info.get("worker_peak_rss_mb", [])
@@ -64,6 +103,8 @@ def run(world: Path, out: Path, engine: str) -> dict:
             "per_record_stages_s": info["per_record_stages_s"],
             "peak_rss_mb_client": info["peak_rss_mb"], "peak_rss_mb_workers": workers,
             "peak_rss_mb_total": round(info["peak_rss_mb"] + sum(workers), 1),
+            "peak_rss_mb_concurrent": concurrent["rss"],
+            "peak_pss_mb_concurrent": concurrent["pss"],
             "clusters": info["clusters"], "world_totals": info["world_totals"]}
 
 

@@ -98,6 +98,27 @@ def test_ambiguous_addresses_are_flagged():
     pd.testing.assert_frame_equal(out, again)
 
 
+_ADDRESSES = [("Dept. of Physics, Univ. of Oxford, Oxford OX1 3PU, England", "", "GB"),
+              ("", "Cambridge", "US"), ("", "Springfield", "US"), ("Lyon, France", "", ""),
+              ("", "Nowhere Town", "NZ"), ("", "", "DE"), ("", "", ""),
+              ("Sony Group, Minato-ku, Tokyo 108-0075, Japan", "", "JP"),
+              ("", "Zürich", "CH"), ("", "São Paulo", "BR")]
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(st.lists(st.integers(0, len(_ADDRESSES) - 1), max_size=8), min_size=1,
+                max_size=5))
+def test_a_shared_address_cache_resolves_as_each_partition_alone(parts):
+    """Partitions geocoded one after another through one cache (empty ones, repeats, new
+    and known addresses mixed) come out as each geocoded without it."""
+    cache = AddressCache()
+    for picks in parts:
+        frame = pd.DataFrame([_ADDRESSES[i] for i in picks],
+                             columns=["address", "city", "country"], dtype="string")
+        pd.testing.assert_frame_equal(geocode(frame, cache=cache), geocode(frame))
+    assert len(cache) == len({_ADDRESSES[i] for picks in parts for i in picks})
+
+
 def test_a_bare_tokyo_ward_name_is_tokyo():
     """ "Minato, Japan" as ROR and Scopus write it: the ward, not a same-named town
     (GeoNames has a larger "Minato" in Wakayama); outside Japan the name is left alone."""

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stclusters._codes import TextCodes
 from stclusters._columns import arrow_strings
 from stclusters._geo import chord, unit_vectors
 from stclusters.geocode.gazetteer import (
@@ -244,30 +245,54 @@ def _postcode_texts(res: pd.DataFrame, tail: pd.Series) -> pd.DataFrame:
 
 class AddressCache:
     """Distinct addresses already resolved (against one gazetteer), so that a run over
-    many partitions resolves each address once."""
+    many partitions resolves each address once.
+
+    Addresses get codes from one hash table kept for the run (``TextCodes``), and each
+    partition's new rows are kept as they came, so a partition costs time in its own
+    addresses only. (A string index rebuilt, and the resolved rows concatenated, for
+    every partition grew with the cache: at three times GII volume a worker's cache
+    lookups took longer than resolving.)"""
 
     def __init__(self) -> None:
-        self._keys = pd.Index([], dtype="string")
-        self._resolved: pd.DataFrame | None = None
+        self._codes = TextCodes()
+        self._chunks: list[pd.DataFrame] = []
+        self._ends: list[int] = []      # one past each chunk's last code
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return self._codes.n
 
     def resolve(self, uniq: pd.DataFrame,
                 resolver: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
         """Resolved rows for ``uniq`` (distinct address, city, region, postcode, country),
         in order; ``resolver`` is called on the addresses not seen before."""
         key = (uniq["address"] + "\x1f" + uniq["city"] + "\x1f" + uniq["region"] + "\x1f"
-               + uniq["postcode"] + "\x1f" + uniq["country"]).astype("string")
-        pos = self._keys.get_indexer(key)
-        new = pos < 0
-        if new.any() or self._resolved is None:
-            fresh = resolver(uniq[new].reset_index(drop=True))
-            pos[new] = len(self._keys) + np.arange(int(new.sum()))
-            self._keys = self._keys.append(pd.Index(key[new], dtype="string"))
-            self._resolved = (fresh if self._resolved is None else
-                              pd.concat([self._resolved, fresh], ignore_index=True))
-        return self._resolved.iloc[pos].reset_index(drop=True)
+               + uniq["postcode"] + "\x1f" + uniq["country"])
+        seen = self._codes.n
+        code = self._codes.codes(arrow_strings(key))    # new ones: seen, seen + 1, … in order
+        new = code >= seen
+        if new.any() or not self._chunks:
+            self._chunks.append(resolver(uniq[new].reset_index(drop=True)))
+            self._ends.append(self._codes.n)
+        return self._rows(code)
+
+    def _rows(self, code: np.ndarray) -> pd.DataFrame:
+        """The resolved rows of ``code``, in order, taken from each chunk that holds some."""
+        ends = np.asarray(self._ends)
+        chunk = np.searchsorted(ends, code, side="right")
+        order = np.argsort(chunk, kind="stable")
+        starts = np.r_[0, ends[:-1]]
+        pieces = [self._chunks[c].iloc[code[rows] - starts[c]]
+                  for c, rows in zip(*_runs(chunk[order], order), strict=True)]
+        taken = pd.concat(pieces) if pieces else self._chunks[0].iloc[:0]
+        back = np.empty(len(order), dtype=np.int64)
+        back[order] = np.arange(len(order))
+        return taken.iloc[back].reset_index(drop=True)
+
+
+def _runs(sorted_keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct values of ``sorted_keys`` and, for each, its ``rows``."""
+    values, starts = np.unique(sorted_keys, return_index=True)
+    return values, np.split(rows, starts[1:]) if len(rows) else []
 
 
 def _name_index(gaz: Gazetteer) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
