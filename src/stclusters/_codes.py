@@ -32,14 +32,17 @@ class RowCodes:
         self.table = np.full(2, EMPTY, dtype=np.int32)
 
     def reserve(self, count: int) -> None:
-        """Room for ``count`` more rows (``rows`` and its hash ``table`` grow)."""
+        """Room for ``count`` more rows. ``rows`` doubles (room not yet written costs no
+        memory); the hash ``table``, written whole, is sized for the rows that may be
+        held, not for the room (at GII volume the credits' table alone was 0.5 GB)."""
         need = self.n + count
         if need > len(self.rows):
             cap = max(need, 2 * len(self.rows), 1 << 12)
             rows = np.empty((cap, self.rows.shape[1]), dtype=np.int32)
             rows[:self.n] = self.rows[:self.n]
             self.rows = rows
-            self.table = rehash(self.rows, self.n, table_size(cap))
+        if len(self.table) < 2 * need + 2:
+            self.table = rehash(self.rows, self.n, table_size(need))
 
     def codes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each key row's code, and the positions where new codes first appear."""
@@ -110,14 +113,16 @@ class TextCodes:
         return text.cast(pa.string()) if offsets[-1] < 2**31 - 1 else text
 
     def _room(self, count: int, size: int) -> None:
-        if self.n + count + 1 > len(self._hashes):
-            cap = max(self.n + count + 1, 2 * len(self._hashes), 1 << 10)
+        need = self.n + count + 1
+        if need > len(self._hashes):
+            cap = max(need, 2 * len(self._hashes), 1 << 10)
             offsets = np.zeros(cap + 1, dtype=np.int64)
             offsets[:self.n + 1] = self._offsets[:self.n + 1]
             hashes = np.empty(cap, dtype=np.int64)
             hashes[:self.n] = self._hashes[:self.n]
             self._offsets, self._hashes = offsets, hashes
-            self._table = _rehash_text(self._hashes, self.n, self._null, table_size(cap))
+        if len(self._table) < 2 * need + 2:
+            self._table = _rehash_text(self._hashes, self.n, self._null, table_size(need))
         used = int(self._offsets[self.n])
         if used + size > len(self._data):
             data = np.empty(max(used + size, 2 * len(self._data), 1 << 16), dtype=np.uint8)

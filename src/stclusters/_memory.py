@@ -8,9 +8,12 @@ own address space; ``ru_maxrss`` is the fallback where there is no ``/proc``.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import resource
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -41,3 +44,23 @@ def prefer_jemalloc() -> None:
         return
     if pa.default_memory_pool().backend_name != "jemalloc":
         pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
+def release_free_memory() -> None:
+    """Give the memory the C library's allocator holds free back to the system
+    (glibc's ``malloc_trim``; nothing elsewhere). pandas and numpy free a partition's
+    frames into the allocator's heap, which keeps them: a counting worker held 0.5-0.7 GB
+    more between partitions than after trimming (GII-volume partitions, 2.8 M rows), and
+    two workers and the run's process are rarely at their peaks at once."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim():
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None

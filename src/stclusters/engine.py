@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
-from stclusters._memory import peak_rss_mb, prefer_jemalloc
+from stclusters._memory import peak_rss_mb, prefer_jemalloc, release_free_memory
 from stclusters.config import Config
 from stclusters.count import (
     SUMMED_IN_PLACE,
@@ -258,11 +258,16 @@ def count_partition(part: Partition | Records, settings: CountSettings,
     # only inventors and authors carry weight; applicants and organisations are named
     # (leaders), never placed
     person = is_in(contributors["role"], LOCATED_ROLES.values())
-    located = geocode(contributors[kept & person],
-                      gazetteer=_gazetteer(settings.gazetteer, settings.postcodes), cache=cache)
+    named = contributors.loc[kept & ~person, ["doc_id", "kind", "role", "name"]]
+    # inventors' and authors' own names are not counted: left out of what is geocoded;
+    # and the partition's contributor rows are let go before counting
+    located = contributors.loc[kept & person, contributors.columns.drop("name", errors="ignore")]
+    records = dataclasses.replace(records, contributors=contributors.iloc[:0])
+    del contributors
+    located = geocode(located, gazetteer=_gazetteer(settings.gazetteer, settings.postcodes),
+                      cache=cache)
     t_geocode = time.perf_counter()
     source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
-    named = contributors.loc[kept & ~person, ["doc_id", "kind", "role", "name"]]
     counted = tally(documents, located, named, records.points,
                     concordance=_concordance(settings.concordance),
                     split_among=settings.split_among, source=source,
@@ -296,7 +301,7 @@ def _of_counted_types(records: Records, types: tuple) -> tuple[dict[str, pd.Data
     for kind, table, counted in (("patent", records.patents, types[0]),
                                  ("article", records.articles, types[1])):
         mask = counted_types(table, counted)
-        kept[kind] = table[mask]
+        kept[kind] = table if mask.all() else table[mask]
         if not mask.all():
             gone.append(table.loc[~mask, ["doc_id", "year", "document_type"]].assign(kind=kind))
     excluded = pd.concat(gone, ignore_index=True) if gone else pd.DataFrame(
@@ -354,6 +359,7 @@ def _reduce(counts: Iterator[PartCount], total: int,
             batch = []
             for sums in in_place.values():
                 sums.restart()
+            release_free_memory()
         if advance is not None:
             advance(done, total)
     if running is None:
@@ -454,7 +460,9 @@ _WORKER_CACHE: dict[tuple[str | None, str | None], AddressCache] = {}
 def _count_on_worker(part: Partition, settings: CountSettings) -> PartCount:
     prefer_jemalloc()
     cache = _WORKER_CACHE.setdefault((settings.gazetteer, settings.postcodes), AddressCache())
-    return count_partition(part, settings, cache)
+    counted = count_partition(part, settings, cache)
+    release_free_memory()   # the partition's frames, freed on return from counting
+    return counted
 
 
 def _drop_worker_cache() -> None:

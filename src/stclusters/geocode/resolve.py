@@ -119,7 +119,7 @@ def geocode(
     address text; the text's is used).
     """
     gaz = gazetteer or load_gazetteer()
-    out = frame.copy()
+    out = frame.copy(deep=False)    # columns are added or replaced, never written into
     n = len(out)
     fields = ("address", "city", "region", "postcode", "country")
     present = [c for c in fields if c in out]
@@ -263,15 +263,16 @@ class AddressCache:
 
     def resolve(self, uniq: pd.DataFrame,
                 resolver: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
-        """Resolved rows for ``uniq`` (distinct address, city, region, postcode, country),
-        in order; ``resolver`` is called on the addresses not seen before."""
+        """The resolved ``GEOCODE_COLUMNS`` of ``uniq`` (distinct address, city, region,
+        postcode, country), in order; ``resolver`` is called on the addresses not seen
+        before."""
         key = (uniq["address"] + "\x1f" + uniq["city"] + "\x1f" + uniq["region"] + "\x1f"
                + uniq["postcode"] + "\x1f" + uniq["country"])
         seen = self._codes.n
         code = self._codes.codes(arrow_strings(key))    # new ones: seen, seen + 1, … in order
         new = code >= seen
-        if new.any() or not self._chunks:
-            self._chunks.append(resolver(uniq[new].reset_index(drop=True)))
+        if new.any() or not self._chunks:   # what geocode reads of them, no more
+            self._chunks.append(resolver(uniq[new].reset_index(drop=True))[GEOCODE_COLUMNS])
             self._ends.append(self._codes.n)
         return self._rows(code)
 
