@@ -87,7 +87,7 @@ def tree_peak_mb(command: list[str], every_s: float = 0.2) -> dict[str, float]:
     sampler.join()
     if code:
         raise subprocess.CalledProcessError(code, command)
-    return {key: round(value / 1e6, 1) for key, value in peak.items()}
+    return {key: round(value / 2**20, 1) for key, value in peak.items()}   # MiB, as run.json
 
 
 def run(world: Path, out: Path, engine: str) -> dict:
