@@ -44,6 +44,8 @@ __all__ = ["Counts", "Tally", "TallyKeys", "aggregate_locations", "combine_talli
 NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 """Who is credited with a document's output inside a cluster (never placed)."""
 _AT = ["kind", "year", "lat", "lon"]
+LABEL_ROOM = 1 << 16
+"""Groups a partition's label sums make room for at first (``label_sums`` doubles it)."""
 _DOC_COUNTERS = ["documents", "documents_excluded_by_type",
                  "documents_without_located_contributors",
                  "documents_without_placed_contributors", "contributor_rows",
@@ -296,116 +298,12 @@ def tally(
     """
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in (*_TABLE_KEYS, "unplaced",
                                                            "contributions")}
-    n_rows = len(located)
-    level = located["geocode_level"]
-    placed_all = is_in(level, PLACED_LEVELS)
-    alternatives = (located["alternatives"].to_numpy() > 0 if "alternatives" in located
-                    else np.zeros(n_rows, dtype=bool))
-    conflict = (located["country_conflict"].to_numpy(bool) if "country_conflict" in located
-                else np.zeros(n_rows, dtype=bool))
-    lat_all = located["lat"].to_numpy(np.float64)
-    lon_all = located["lon"].to_numpy(np.float64)
     for kind in KINDS:
-        docs = documents[kind].reset_index(drop=True)
-        year = docs["year"].to_numpy(np.int64)
-        take = np.flatnonzero(is_in(located["kind"], [kind])
-                              & is_in(located["role"], [LOCATED_ROLES[kind]]))
-        doc = positions(docs["doc_id"], located["doc_id"])[take]
-        is_placed = placed_all[take]
-        n_all = np.bincount(doc, minlength=len(docs))
-        n_placed = np.bincount(doc[is_placed], minlength=len(docs))
-        n_ambiguous = np.bincount(doc[is_placed & alternatives[take]], minlength=len(docs))
-        n_conflict = np.bincount(doc[conflict[take]], minlength=len(docs))
-        denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
-        at = take[is_placed]
-        pd_doc = doc[is_placed]
-        placed = pd.DataFrame({
-            "kind": kind, "doc": pd_doc, "year": year[pd_doc],
-            "lat": lat_all[at], "lon": lon_all[at],
-            "cc": located["cc"].astype("string").take(at).to_numpy(),
-            "weight": 1.0 / denom[pd_doc]})
-        # (year, place) of each contribution as one code, for every label spread on it
-        site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
-        parts["locations"].append(placed.drop(columns="doc"))
-        if keep_contributions:
-            parts["contributions"].append(_kept(
-                kind, placed, arrow_strings(docs["doc_id"]).take(pa.array(pd_doc))))
-
-        gone = take[~is_placed]
-        miss = located.take(gone)
-        miss_doc = doc[~is_placed]
-        miss_weight = (1.0 / n_all[miss_doc] if split_among == "all"
-                       else np.zeros(len(miss)))
-        reason = miss["fail_reason"].astype("string").to_numpy()
-        parts["unplaced"].append(pd.DataFrame({
-            "kind": kind, "year": year[miss_doc], "file": source,
-            "row": miss["row"].to_numpy(np.int64), "doc_id": miss["doc_id"].to_numpy(),
-            "reason": reason, "weight": miss_weight,
-            **{c: (miss[c].astype("string").fillna("").to_numpy() if c in miss
-                   else np.full(len(miss), "", dtype=object)) for c in ADDRESS_COLUMNS}}))
-        parts["reasons"].append(pd.DataFrame({
-            "kind": kind, "year": year[miss_doc], "reason": reason, "rows": 1}))
-        alone = np.flatnonzero(n_all == 0)        # listed, not only counted
-        parts["unplaced"].append(pd.DataFrame({
-            "kind": kind, "year": year[alone], "file": (doc_files or {}).get(kind, ""),
-            "row": (docs["row"].to_numpy(np.int64)[alone] if "row" in docs
-                    else np.full(len(alone), -1, dtype=np.int64)),
-            "doc_id": docs["doc_id"].to_numpy()[alone], "reason": "no_contributor",
-            "weight": 1.0, **{c: "" for c in ADDRESS_COLUMNS}}))
-
-        placed_weight = np.where(n_placed > 0, n_placed / np.maximum(denom, 1.0), 0.0)
-        kind_points = points[is_in(points["kind"], [kind])] if len(points) else points
-        parts["documents"].append(pd.DataFrame({
-            "kind": kind, "year": year, "documents": 1, "documents_excluded_by_type": 0,
-            "documents_without_located_contributors": (n_all == 0).astype(np.int64),
-            "documents_without_placed_contributors": ((n_all > 0) & (n_placed == 0)).astype(
-                np.int64),
-            "contributor_rows": n_all, "contributor_rows_placed": n_placed,
-            "contributor_rows_ambiguous": n_ambiguous,
-            "contributor_rows_country_conflict": n_conflict, "placed_weight": placed_weight,
-            "unplaced_weight": 1.0 - placed_weight,
-            "points": 0, "points_weight": 0.0}))
-        parts["documents"].append(pd.DataFrame({
-            "kind": kind, "year": kind_points["year"].to_numpy(np.int64), "documents": 0,
-            "documents_excluded_by_type": 0, "documents_without_located_contributors": 0,
-            "documents_without_placed_contributors": 0, "contributor_rows": 0,
-            "contributor_rows_placed": 0, "contributor_rows_ambiguous": 0,
-            "contributor_rows_country_conflict": 0,
-            "placed_weight": 0.0, "unplaced_weight": 0.0,
-            "points": 1,
-            "points_weight": kind_points["weight"].to_numpy(np.float64)}))
-        point_rows = pd.DataFrame({
-            "kind": kind, "year": kind_points["year"].to_numpy(np.int64),
-            "lat": kind_points["lat"].to_numpy(np.float64),
-            "lon": kind_points["lon"].to_numpy(np.float64),
-            "cc": kind_points["country"].astype("string").replace("", pd.NA).str.upper()
-            .to_numpy(),
-            "weight": kind_points["weight"].to_numpy(np.float64)})
-        parts["locations"].append(point_rows)
-        if keep_contributions:
-            parts["contributions"].append(_kept(
-                kind, point_rows, pa.nulls(len(point_rows), pa.string())))
-
-        people = np.flatnonzero(is_in(named["kind"], [kind])
-                                & is_in(named["role"], [NAMED_ROLES[kind]])
-                                & (named["name"] != "").fillna(False).to_numpy(bool))
-        parts["credits"].append(_spread(
-            placed, site, positions(docs["doc_id"], named["doc_id"])[people],
-            named["name"].take(people), "name"))
-        if kind == "article":
-            org = kind_points["organisation"].astype("string").replace("", pd.NA)
-            credited = point_rows.assign(name=org.to_numpy())[org.notna().to_numpy()]
-            parts["credits"].append(credited.drop(columns="cc"))
-        if kind == "patent" and concordance is not None:
-            ipc = split_codes(docs, "ipc")
-            field_of = ipc_fields(ipc["code"], concordance).to_numpy()
-            known = field_of >= 0
-            parts["fields"].append(_spread(placed, site, ipc["doc"].to_numpy()[known],
-                                           field_of[known], "field"))
-        if kind == "article":
-            subjects = split_codes(docs, "subjects")
-            parts["subjects"].append(_spread(placed, site, subjects["doc"].to_numpy(),
-                                             subjects["code"], "subject"))
+        _count_kind(kind, documents[kind], located, named, points, parts,
+                    concordance=concordance, split_among=split_among, source=source,
+                    keep_contributions=keep_contributions, doc_files=doc_files)
+    # the caller hands the rows over: let go before the sums, the partition's high point
+    del located, named
 
     gone = excluded if excluded is not None else pd.DataFrame(
         {"kind": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
@@ -415,13 +313,129 @@ def tally(
         {**at, **{c: 0 for c in _DOC_COUNTERS}, "documents_excluded_by_type": 1}))
     parts["excluded"].append(pd.DataFrame(
         {**at, "type": gone["document_type"].astype(str).to_numpy(), "documents": 1}))
-    tables = {name: _sum(name, pd.concat(parts[name], ignore_index=True))
-              for name in _TABLE_KEYS if parts[name]}
+    tables = {name: _sum(name, pd.concat(parts.pop(name), ignore_index=True))
+              for name in _TABLE_KEYS if parts[name]}    # (each one's parts let go)
     for name in ("fields", "subjects"):
         tables.setdefault(name, _empty(name))
     return Tally(**tables, unplaced=pd.concat(parts["unplaced"], ignore_index=True),
                  contributions=pd.concat(parts["contributions"], ignore_index=True)
                  if keep_contributions else None)
+
+
+def _count_kind(kind: str, docs: pd.DataFrame, located: pd.DataFrame, named: pd.DataFrame,
+                points: pd.DataFrame, parts: dict[str, list[pd.DataFrame]], *,
+                concordance: pd.DataFrame | None, split_among: str, source: str,
+                keep_contributions: bool, doc_files: dict[str, str] | None) -> None:
+    """``tally`` of one kind's documents, its tables' parts added to ``parts``."""
+    n_rows = len(located)
+    level = located["geocode_level"]
+    placed_all = is_in(level, PLACED_LEVELS)
+    alternatives = (located["alternatives"].to_numpy() > 0 if "alternatives" in located
+                    else np.zeros(n_rows, dtype=bool))
+    conflict = (located["country_conflict"].to_numpy(bool) if "country_conflict" in located
+                else np.zeros(n_rows, dtype=bool))
+    lat_all = located["lat"].to_numpy(np.float64)
+    lon_all = located["lon"].to_numpy(np.float64)
+    docs = docs.reset_index(drop=True)
+    year = docs["year"].to_numpy(np.int64)
+    take = np.flatnonzero(is_in(located["kind"], [kind])
+                          & is_in(located["role"], [LOCATED_ROLES[kind]]))
+    doc = positions(docs["doc_id"], located["doc_id"])[take]
+    is_placed = placed_all[take]
+    n_all = np.bincount(doc, minlength=len(docs))
+    n_placed = np.bincount(doc[is_placed], minlength=len(docs))
+    n_ambiguous = np.bincount(doc[is_placed & alternatives[take]], minlength=len(docs))
+    n_conflict = np.bincount(doc[conflict[take]], minlength=len(docs))
+    denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
+    at = take[is_placed]
+    pd_doc = doc[is_placed]
+    placed = pd.DataFrame({
+        "kind": kind, "doc": pd_doc, "year": year[pd_doc],
+        "lat": lat_all[at], "lon": lon_all[at],
+        "cc": located["cc"].astype("string").take(at).to_numpy(),
+        "weight": 1.0 / denom[pd_doc]})
+    # (year, place) of each contribution as one code, for every label spread on it
+    site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
+    parts["locations"].append(placed.drop(columns="doc"))
+    if keep_contributions:
+        parts["contributions"].append(_kept(
+            kind, placed, arrow_strings(docs["doc_id"]).take(pa.array(pd_doc))))
+
+    gone = take[~is_placed]
+    miss = located.take(gone)
+    miss_doc = doc[~is_placed]
+    miss_weight = (1.0 / n_all[miss_doc] if split_among == "all"
+                   else np.zeros(len(miss)))
+    reason = miss["fail_reason"].astype("string").to_numpy()
+    parts["unplaced"].append(pd.DataFrame({
+        "kind": kind, "year": year[miss_doc], "file": source,
+        "row": miss["row"].to_numpy(np.int64), "doc_id": miss["doc_id"].to_numpy(),
+        "reason": reason, "weight": miss_weight,
+        **{c: (miss[c].astype("string").fillna("").to_numpy() if c in miss
+               else np.full(len(miss), "", dtype=object)) for c in ADDRESS_COLUMNS}}))
+    parts["reasons"].append(pd.DataFrame({
+        "kind": kind, "year": year[miss_doc], "reason": reason, "rows": 1}))
+    alone = np.flatnonzero(n_all == 0)        # listed, not only counted
+    parts["unplaced"].append(pd.DataFrame({
+        "kind": kind, "year": year[alone], "file": (doc_files or {}).get(kind, ""),
+        "row": (docs["row"].to_numpy(np.int64)[alone] if "row" in docs
+                else np.full(len(alone), -1, dtype=np.int64)),
+        "doc_id": docs["doc_id"].to_numpy()[alone], "reason": "no_contributor",
+        "weight": 1.0, **{c: "" for c in ADDRESS_COLUMNS}}))
+
+    placed_weight = np.where(n_placed > 0, n_placed / np.maximum(denom, 1.0), 0.0)
+    kind_points = points[is_in(points["kind"], [kind])] if len(points) else points
+    parts["documents"].append(pd.DataFrame({
+        "kind": kind, "year": year, "documents": 1, "documents_excluded_by_type": 0,
+        "documents_without_located_contributors": (n_all == 0).astype(np.int64),
+        "documents_without_placed_contributors": ((n_all > 0) & (n_placed == 0)).astype(
+            np.int64),
+        "contributor_rows": n_all, "contributor_rows_placed": n_placed,
+        "contributor_rows_ambiguous": n_ambiguous,
+        "contributor_rows_country_conflict": n_conflict, "placed_weight": placed_weight,
+        "unplaced_weight": 1.0 - placed_weight,
+        "points": 0, "points_weight": 0.0}))
+    parts["documents"].append(pd.DataFrame({
+        "kind": kind, "year": kind_points["year"].to_numpy(np.int64), "documents": 0,
+        "documents_excluded_by_type": 0, "documents_without_located_contributors": 0,
+        "documents_without_placed_contributors": 0, "contributor_rows": 0,
+        "contributor_rows_placed": 0, "contributor_rows_ambiguous": 0,
+        "contributor_rows_country_conflict": 0,
+        "placed_weight": 0.0, "unplaced_weight": 0.0,
+        "points": 1,
+        "points_weight": kind_points["weight"].to_numpy(np.float64)}))
+    point_rows = pd.DataFrame({
+        "kind": kind, "year": kind_points["year"].to_numpy(np.int64),
+        "lat": kind_points["lat"].to_numpy(np.float64),
+        "lon": kind_points["lon"].to_numpy(np.float64),
+        "cc": kind_points["country"].astype("string").replace("", pd.NA).str.upper()
+        .to_numpy(),
+        "weight": kind_points["weight"].to_numpy(np.float64)})
+    parts["locations"].append(point_rows)
+    if keep_contributions:
+        parts["contributions"].append(_kept(
+            kind, point_rows, pa.nulls(len(point_rows), pa.string())))
+
+    people = np.flatnonzero(is_in(named["kind"], [kind])
+                            & is_in(named["role"], [NAMED_ROLES[kind]])
+                            & (named["name"] != "").fillna(False).to_numpy(bool))
+    parts["credits"].append(_spread(
+        placed, site, positions(docs["doc_id"], named["doc_id"])[people],
+        named["name"].take(people), "name"))
+    if kind == "article":
+        org = kind_points["organisation"].astype("string").replace("", pd.NA)
+        credited = point_rows.assign(name=org.to_numpy())[org.notna().to_numpy()]
+        parts["credits"].append(credited.drop(columns="cc"))
+    if kind == "patent" and concordance is not None:
+        ipc = split_codes(docs, "ipc")
+        field_of = ipc_fields(ipc["code"], concordance).to_numpy()
+        known = field_of >= 0
+        parts["fields"].append(_spread(placed, site, ipc["doc"].to_numpy()[known],
+                                       field_of[known], "field"))
+    if kind == "article":
+        subjects = split_codes(docs, "subjects")
+        parts["subjects"].append(_spread(placed, site, subjects["doc"].to_numpy(),
+                                         subjects["code"], "subject"))
 
 
 def _kept(kind: str, rows: pd.DataFrame, doc_id: pa.Array) -> pd.DataFrame:
@@ -457,7 +471,7 @@ def _spread(placed: pd.DataFrame, site: np.ndarray, doc: np.ndarray, labels, col
     rows, label, sums = label_sums(
         np.ascontiguousarray(site, dtype=np.int64), placed["doc"].to_numpy(np.int64),
         placed["weight"].to_numpy(np.float64), start.astype(np.int64),
-        code[by_doc].astype(np.int64), part[by_doc], len(uniques))
+        code[by_doc].astype(np.int64), part[by_doc], len(uniques), LABEL_ROOM)
     return pd.DataFrame({"kind": placed["kind"].iloc[0] if len(placed) else "",
                          "year": placed["year"].to_numpy()[rows],
                          "lat": placed["lat"].to_numpy()[rows],

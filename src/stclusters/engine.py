@@ -248,27 +248,13 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                          strict=settings.strict)
     t_ingest = time.perf_counter()
     documents, excluded = _of_counted_types(records, settings.types)
-    contributors = records.contributors
-    kept = np.ones(len(contributors), dtype=bool)
-    for kind in KINDS:    # contributors of documents not counted are not even geocoded
-        gone = excluded.loc[excluded["kind"] == kind, "doc_id"]
-        if len(gone):
-            kept &= ~(is_in(contributors["kind"], [kind])
-                      & (positions(gone, contributors["doc_id"]) >= 0))
-    # only inventors and authors carry weight; applicants and organisations are named
-    # (leaders), never placed
-    person = is_in(contributors["role"], LOCATED_ROLES.values())
-    named = contributors.loc[kept & ~person, ["doc_id", "kind", "role", "name"]]
-    # inventors' and authors' own names are not counted: left out of what is geocoded;
-    # and the partition's contributor rows are let go before counting
-    located = contributors.loc[kept & person, contributors.columns.drop("name", errors="ignore")]
-    records = dataclasses.replace(records, contributors=contributors.iloc[:0])
-    del contributors
-    located = geocode(located, gazetteer=_gazetteer(settings.gazetteer, settings.postcodes),
-                      cache=cache)
+    records, people = _people_of(records, excluded)
+    people["located"] = geocode(people.pop("located"), cache=cache, gazetteer=_gazetteer(
+        settings.gazetteer, settings.postcodes))
     t_geocode = time.perf_counter()
     source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
-    counted = tally(documents, located, named, records.points,
+    # the rows are handed over (popped), not held here: tally lets them go before its sums
+    counted = tally(documents, people.pop("located"), people.pop("named"), records.points,
                     concordance=_concordance(settings.concordance),
                     split_among=settings.split_among, source=source,
                     keep_contributions=settings.keep_contributions, excluded=excluded,
@@ -308,6 +294,26 @@ def _of_counted_types(records: Records, types: tuple) -> tuple[dict[str, pd.Data
         {"doc_id": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
          "document_type": pd.Series(dtype=object), "kind": pd.Series(dtype=object)})
     return kept, excluded
+
+
+def _people_of(records: Records, excluded: pd.DataFrame
+               ) -> tuple[Records, dict[str, pd.DataFrame]]:
+    """The records without their contributor rows, and those rows of counted documents
+    in two frames: ``located``, inventors and authors (without their own names, never
+    counted) to geocode, and ``named``, applicants and organisations (named as leaders,
+    never placed). The partition's contributor table is let go here."""
+    contributors = records.contributors
+    kept = np.ones(len(contributors), dtype=bool)
+    for kind in KINDS:    # contributors of documents not counted are not even geocoded
+        gone = excluded.loc[excluded["kind"] == kind, "doc_id"]
+        if len(gone):
+            kept &= ~(is_in(contributors["kind"], [kind])
+                      & (positions(gone, contributors["doc_id"]) >= 0))
+    person = is_in(contributors["role"], LOCATED_ROLES.values())
+    return dataclasses.replace(records, contributors=contributors.iloc[:0]), {
+        "named": contributors.loc[kept & ~person, ["doc_id", "kind", "role", "name"]],
+        "located": contributors.loc[kept & person,
+                                    contributors.columns.drop("name", errors="ignore")]}
 
 
 def _doc_keys(kind: str, doc_id: pd.Series) -> np.ndarray:
