@@ -24,7 +24,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -224,11 +224,12 @@ def _in_processes(parts: list[Partition], settings: CountSettings, processes: in
         for part in itertools.islice(queue, processes + 1):
             pending.append(pool.submit(_count_on_worker, part, settings))
         while pending:
-            result = pending.popleft().result()
+            wait([pending[0]])
             part = next(queue, None)
             if part is not None:
                 pending.append(pool.submit(_count_on_worker, part, settings))
-            yield result
+            # given, not held: while it is added up, nothing here keeps the one before
+            yield pending.popleft().result()
     except BrokenProcessPool as exc:
         raise StclustersError("a counting worker process died (out of memory?); "
                               "--workers 1 counts in this process") from exc
@@ -365,7 +366,8 @@ def _reduce(counts: Iterator[PartCount], total: int,
             batch = []
             for sums in in_place.values():
                 sums.restart()
-            release_free_memory()
+        del part, encoded
+        release_free_memory()       # the partition's frames: freed, and given back
         if advance is not None:
             advance(done, total)
     if running is None:
@@ -441,13 +443,17 @@ def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,
                                processes=True, dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = [client.submit(_count_on_worker, p, settings, pure=False) for p in parts]
+        futures = deque(client.submit(_count_on_worker, p, settings, pure=False)
+                        for p in parts)
+
+        def taken(fut) -> PartCount:
+            result = fut.result()
+            fut.release()
+            return result
 
         def in_order() -> Iterator[PartCount]:
-            for fut in futures:
-                result = fut.result()
-                fut.release()
-                yield result
+            while futures:      # given, not held: nothing here keeps the one before
+                yield taken(futures.popleft())
 
         counted = _reduce(in_order(), len(parts), advance)
         peaks = client.run(peak_rss_mb)
