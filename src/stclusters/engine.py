@@ -288,8 +288,9 @@ def _of_counted_types(records: Records, types: tuple) -> tuple[dict[str, pd.Data
     for kind, table, counted in (("patent", records.patents, types[0]),
                                  ("article", records.articles, types[1])):
         mask = counted_types(table, counted)
-        kept[kind] = table if mask.all() else table[mask]
-        if not mask.all():
+        every = bool(mask.all())
+        kept[kind] = table if every else table[mask]
+        if not every:
             gone.append(table.loc[~mask, ["doc_id", "year", "document_type"]].assign(kind=kind))
     excluded = pd.concat(gone, ignore_index=True) if gone else pd.DataFrame(
         {"doc_id": pd.Series(dtype=object), "year": pd.Series(dtype=np.int64),
