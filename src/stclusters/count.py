@@ -327,25 +327,23 @@ def _count_kind(kind: str, docs: pd.DataFrame, located: pd.DataFrame, named: pd.
                 concordance: pd.DataFrame | None, split_among: str, source: str,
                 keep_contributions: bool, doc_files: dict[str, str] | None) -> None:
     """``tally`` of one kind's documents, its tables' parts added to ``parts``."""
-    n_rows = len(located)
-    level = located["geocode_level"]
-    placed_all = is_in(level, PLACED_LEVELS)
-    alternatives = (located["alternatives"].to_numpy() > 0 if "alternatives" in located
-                    else np.zeros(n_rows, dtype=bool))
-    conflict = (located["country_conflict"].to_numpy(bool) if "country_conflict" in located
-                else np.zeros(n_rows, dtype=bool))
     lat_all = located["lat"].to_numpy(np.float64)
     lon_all = located["lon"].to_numpy(np.float64)
     docs = docs.reset_index(drop=True)
     year = docs["year"].to_numpy(np.int64)
     take = np.flatnonzero(is_in(located["kind"], [kind])
                           & is_in(located["role"], [LOCATED_ROLES[kind]]))
+    # this kind's rows only: each kind reads its own share of the located rows
+    is_placed = is_in(located["geocode_level"].take(take), PLACED_LEVELS)
+    alternatives = (located["alternatives"].to_numpy()[take] > 0 if "alternatives" in located
+                    else np.zeros(len(take), dtype=bool))
+    conflict = (located["country_conflict"].to_numpy(bool)[take]
+                if "country_conflict" in located else np.zeros(len(take), dtype=bool))
     doc = positions(docs["doc_id"], located["doc_id"])[take]
-    is_placed = placed_all[take]
     n_all = np.bincount(doc, minlength=len(docs))
     n_placed = np.bincount(doc[is_placed], minlength=len(docs))
-    n_ambiguous = np.bincount(doc[is_placed & alternatives[take]], minlength=len(docs))
-    n_conflict = np.bincount(doc[conflict[take]], minlength=len(docs))
+    n_ambiguous = np.bincount(doc[is_placed & alternatives], minlength=len(docs))
+    n_conflict = np.bincount(doc[conflict], minlength=len(docs))
     denom = (n_placed if split_among == "placed" else n_all).astype(np.float64)
     at = take[is_placed]
     pd_doc = doc[is_placed]
