@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from stclusters._hashing import EMPTY, find_or_insert, rehash, slot, table_size
+from stclusters._hashing import EMPTY, find_or_insert, rehash, rehash_keys, slot, table_size
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
@@ -122,7 +122,7 @@ class TextCodes:
             hashes[:self.n] = self._hashes[:self.n]
             self._offsets, self._hashes = offsets, hashes
         if len(self._table) < 2 * need + 2:
-            self._table = _rehash_text(self._hashes, self.n, self._null, table_size(need))
+            self._table = rehash_keys(self._hashes, self.n, table_size(need), self._null)
         used = int(self._offsets[self.n])
         if used + size > len(self._data):
             data = np.empty(max(used + size, 2 * len(self._data), 1 << 16), dtype=np.uint8)
@@ -183,15 +183,3 @@ def _text_codes(offsets, data, valid, n, null, store_offsets, store_data, hashes
     return n, null
 
 
-@njit(cache=True)
-def _rehash_text(hashes, n, null, size):
-    table = np.full(size, EMPTY, dtype=np.int32)
-    mask = np.int64(size - 1)
-    for r in range(n):
-        if r == null:
-            continue
-        s = slot(hashes[r], mask)
-        while table[s] != EMPTY:
-            s = (s + 1) & mask
-        table[s] = r
-    return table

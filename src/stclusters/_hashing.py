@@ -73,3 +73,19 @@ def rehash(rows, n, size):
             s = (s + 1) & mask
         table[s] = r
     return table
+
+
+@njit(cache=True)
+def rehash_keys(keys, n, size, skip):
+    """A table of ``size`` int32 slots (a power of 2) holding the numbers ``0..n-1`` of
+    int64 ``keys`` (each probed from ``slot`` of its key), all but number ``skip``."""
+    table = np.full(size, EMPTY, dtype=np.int32)
+    mask = np.int64(size - 1)
+    for r in range(n):
+        if r == skip:
+            continue
+        s = slot(keys[r], mask)
+        while table[s] != EMPTY:
+            s = (s + 1) & mask
+        table[s] = r
+    return table

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from stclusters._hashing import EMPTY, slot, table_size
+from stclusters._hashing import EMPTY, rehash_keys, slot, table_size
 from stclusters._key_sums import add_compensated
 
 
@@ -60,7 +60,7 @@ def label_sums(site, doc, weight, start, code, part, n_codes, room):
                         label = _grown(label, groups, cap)
                         sums = _grown(sums, groups, cap)
                         carry = _grown(carry, groups, cap)
-                        table = _rehashed(key_of, groups, table_size(cap))
+                        table = rehash_keys(key_of, groups, table_size(cap), EMPTY)
                         mask = np.int64(table.shape[0] - 1)
                         s = slot(key, mask)
                         while table[s] != EMPTY:
@@ -84,15 +84,3 @@ def _grown(values, n, cap):
     out = np.zeros(cap, dtype=values.dtype)
     out[:n] = values[:n]
     return out
-
-
-@njit(cache=True)
-def _rehashed(key_of, n, size):
-    table = np.full(size, EMPTY, dtype=np.int32)
-    mask = np.int64(size - 1)
-    for g in range(n):
-        s = slot(key_of[g], mask)
-        while table[s] != EMPTY:
-            s = (s + 1) & mask
-        table[s] = g
-    return table
