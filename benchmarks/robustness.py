@@ -49,6 +49,7 @@ def robustness_cli(world: Path, out: Path, bootstrap: int) -> dict:
         "seconds_per_run": round(rob["seconds"] / max(rob["settings"] + rob["bootstrap"], 1),
                                  2),
         "contributions": rob["contributions"],
+        "contribution_places": rob.get("contribution_places"),
         "resampling_units": rob["resampling_units"],
         "peak_rss_mb_run": rob["peak_rss_mb"],
         "peak_rss_mb_workers": workers,

@@ -87,12 +87,16 @@ def test_each_document_counts_one(n_docs, team, placed_share, seed, split):
     counts = _counts(docs, contrib, split)
     led = counts.ledger["patent"]
     assert np.isclose(led["placed_weight"] + led["unplaced_weight"], n_docs)
-    per_doc = counts.contributions.groupby("doc_id")["weight"].sum()
+    per_doc = counts.contributions.rows().groupby("doc_id")["weight"].sum()
     if split == "placed":
         assert np.allclose(per_doc, 1.0)
     assert led["contributor_rows_placed"] + led["contributor_rows_unplaced"] == len(contrib)
-    locs = aggregate_locations(counts.contributions)
+    locs = aggregate_locations(counts.contributions.rows())
     assert np.isclose(locs["weight"].sum(), led["placed_weight"])
+    # per document and place, counted once per contributor: the same bits
+    pd.testing.assert_frame_equal(aggregate_locations(counts.contributions.located()), locs,
+                                  check_exact=True)
+    assert len(counts.contributions) == led["contributor_rows_placed"]
     assert np.isclose(counts.locations["weight"].sum(), led["placed_weight"])
 
 
@@ -140,7 +144,7 @@ def test_fixture_counting(data_dir):
     # ...006 (Seoul by coordinates); ...004 is from 2017
     assert led["documents_in_window"] == 4 and led["documents_out_of_window"] == 1
     assert led["placed_weight"] == 3.0 and led["unplaced_weight"] == 1.0
-    w = counts.contributions.set_index("doc_id")["weight"]
+    w = counts.contributions.rows().set_index("doc_id")["weight"]
     assert np.allclose(w.loc["WO2021000002"], 0.5)
     assert set(counts.unplaced["reason"]) == {"no_match", "country_only"}
     # each unplaced row carries the text that failed, as read

@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 from typer.testing import CliRunner
 
 from stclusters import load_profile, run
 from stclusters.cli import app
+from stclusters.contributions import Contributions
 from stclusters.measure.matching import match_runs
-from stclusters.robustness import robustness, write_robustness
+from stclusters.robustness import _units, robustness, write_robustness
 from stclusters.synth import synthesize, write_world
 
 
@@ -135,33 +137,96 @@ def _reference_units(contributions):
     return codes
 
 
+def _kept(units, places):
+    """Contributions from plain columns: units (kind, doc_id, weight), places (unit, lat,
+    lon, cc, contributors)."""
+    units = pd.DataFrame({"kind": units["kind"], "year": np.int32(2020),
+                          "doc_id": pd.array(units["doc_id"], dtype="string[pyarrow]"),
+                          "weight": np.asarray(units["weight"], dtype=np.float64)})
+    places = pd.DataFrame({"unit": np.asarray(places["unit"], dtype=np.int64),
+                           "lat": np.asarray(places["lat"], dtype=np.float64),
+                           "lon": np.asarray(places["lon"], dtype=np.float64),
+                           "cc": pd.array(places["cc"], dtype="string[pyarrow]"),
+                           "contributors": np.asarray(places["contributors"], np.int32)})
+    return Contributions(units, places)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["patent", "article"]),
-                          st.one_of(st.none(), st.text(min_size=1, max_size=4))),
+                          st.one_of(st.none(), st.text(min_size=1, max_size=4)),
+                          st.integers(1, 3)),
                 min_size=1, max_size=40))
 def test_resampling_units_follow_the_documented_text_order(rows):
     """Units are numbered by the sorted text of kind and document id (points by their row
-    number as text), whatever the text holds: the seed's draws depend on it."""
-    from stclusters.robustness import _units
+    number among one row per contribution, as text), whatever the text holds: the seed's
+    draws depend on it."""
+    n = len(rows)
+    units = {"kind": [k for k, _, _ in rows], "doc_id": [d for _, d, _ in rows],
+             "weight": np.ones(n)}
+    places = {"unit": np.arange(n), "lat": 0.0, "lon": 0.0, "cc": ["US"] * n,
+              "contributors": [c if d is not None else 1 for _, d, c in rows]}  # a point: 1
+    kept = _kept(units, places)
+    expected = _reference_units(kept.rows())[kept.rows_before()]
+    assert _units(kept).tolist() == expected.tolist()
+    compact = _kept(units | {"kind": pd.Categorical(units["kind"],
+                                                    categories=["article", "patent"])}, places)
+    assert _units(compact).tolist() == expected.tolist()
 
-    frame = pd.DataFrame({"kind": [k for k, _ in rows],
-                          "doc_id": pd.array([d for _, d in rows], dtype="string[pyarrow]")})
-    assert _units(frame).tolist() == _reference_units(frame).tolist()
-    compact = frame.assign(kind=pd.Categorical(frame["kind"], categories=["article", "patent"]))
-    assert _units(compact).tolist() == _reference_units(frame).tolist()
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 9), st.sampled_from(["US", "CA", None]),
+                          st.integers(1, 7)), min_size=1, max_size=30),
+       st.lists(st.sampled_from([1.0, 0.5, 1 / 3, 0.2, 1 / 7, 0.1, 1 / 11]), min_size=6,
+                max_size=6))
+def test_weights_matrix_is_that_of_one_entry_per_contribution(places, weights):
+    """Summing a unit's places (several contributors, or one location written with two
+    countries) gives the bits scipy gives summing one entry per contributor row."""
+    from stclusters.count import aggregate_locations
+    from stclusters.robustness import _weights
+
+    places = sorted({(u, loc, cc): n for u, loc, cc, n in places}.items(),
+                    key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2])))
+    used = sorted({u for (u, _, _), _ in places})
+    renumber = {u: i for i, u in enumerate(used)}
+    kept = _kept({"kind": "patent", "doc_id": [f"d{u}" for u in used],
+                  "weight": [weights[u] for u in used]},
+                 {"unit": [renumber[u] for (u, _, _), _ in places],
+                  "lat": [float(loc) for (_, loc, _), _ in places], "lon": 0.0,
+                  "cc": [cc for (_, _, cc), _ in places],
+                  "contributors": [n for _, n in places]})
+    locations, loc_of = aggregate_locations(kept.located(), return_inverse=True)
+    number = _units(kept)
+    ours = _weights(kept, loc_of, len(locations), number)
+    flat = kept.rows()
+    flat_locations, flat_loc = aggregate_locations(flat, return_inverse=True)
+    pd.testing.assert_frame_equal(flat_locations, locations, check_exact=True)
+    unit_of_row = np.repeat(kept.places["unit"].to_numpy(),
+                            kept.places["contributors"].to_numpy())
+    theirs = sparse.csr_matrix((flat["weight"].to_numpy(), (flat_loc, number[unit_of_row])),
+                               shape=ours.shape)
+    for a, b in ((ours.indptr, theirs.indptr), (ours.indices, theirs.indices),
+                 (ours.data, theirs.data)):
+        assert np.array_equal(a, b)
 
 
 def test_rank_intervals_do_not_depend_on_the_order_of_contributions(tmp_path):
     """Documents are resampled by their id, locations summed in a fixed order: the same
     contributions in another row order give the same intervals, bit for bit."""
     _, result, base, cfg = _intervals(0.002, tmp_path)
-    shuffled = base.contributions.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    kept = base.contributions
+    order = np.random.default_rng(4).permutation(len(kept.units))
+    number = np.empty_like(order)
+    number[order] = np.arange(len(order))
+    places = kept.places.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    places["unit"] = number[places["unit"].to_numpy()]
+    shuffled = Contributions(kept.units.iloc[order].reset_index(drop=True), places)
     again = robustness(cfg, dataclasses.replace(base, contributions=shuffled),
                        eps_km=[13.0], min_weight_scale=[1.0], bootstrap=12, seed=3)
     pd.testing.assert_frame_equal(result.clusters, again.clusters, check_exact=True)
     pd.testing.assert_frame_equal(result.runs, again.runs, check_exact=True)
     assert result.info["bootstrap"] == 12 and result.info["settings"] == 1
-    assert result.info["resampling_units"] == base.contributions["doc_id"].nunique()
+    assert result.info["resampling_units"] == kept.units["doc_id"].nunique()
+    assert result.info["contributions"] == len(kept.rows()) == len(kept)
 
 
 def test_kept_contributions_are_those_of_the_window(tmp_path):
@@ -170,11 +235,11 @@ def test_kept_contributions_are_those_of_the_window(tmp_path):
     paths = write_world(synthesize("tiny", seed=2), tmp_path / "w", fmt="parquet")
     cfg = load_profile("gii2024").replace(input=paths)
     base = run(cfg, keep_contributions=True)
-    kept = base.contributions
+    kept = base.contributions.rows()
     year_of = pd.concat([pd.read_parquet(paths[t], columns=["doc_id", "year"]).assign(kind=k)
                          for k, t in (("patent", "patents"), ("article", "articles"))])
-    years = kept.merge(year_of, on=["kind", "doc_id"], how="left")["year"]
-    assert years.notna().all()
+    years = kept.drop(columns="year").merge(year_of, on=["kind", "doc_id"], how="left")["year"]
+    assert years.notna().all() and (years.to_numpy() == kept["year"].to_numpy()).all()
     for kind, (lo, hi) in (("patent", cfg.edition.patent_years),
                            ("article", cfg.edition.article_years)):
         inside = years[(kept["kind"] == kind).to_numpy()]

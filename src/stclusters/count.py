@@ -34,6 +34,7 @@ from stclusters._codes import RowCodes, TextCodes, coordinate_rows
 from stclusters._columns import arrow_strings, is_in, positions
 from stclusters._key_sums import add_rows, sorted_group_sums
 from stclusters._label_sums import label_sums
+from stclusters.contributions import Contributions
 from stclusters.geocode import PLACED_LEVELS
 from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
@@ -75,8 +76,8 @@ class Counts:
     and the address as read (``ADDRESS_COLUMNS``)."""
     ledger: dict = field(default_factory=dict)
     """Per kind: documents, in and out of window, placed and unplaced weight, points."""
-    contributions: pd.DataFrame | None = None
-    """One row per placed contributor or point (only when the tally kept them)."""
+    contributions: Contributions | None = None
+    """The placed contributions and points, per document (only when the tally kept them)."""
 
 
 @dataclass
@@ -94,7 +95,7 @@ class Tally:
     excluded: pd.DataFrame
     """Per kind, year and document type: documents not of a counted type."""
     unplaced: pd.DataFrame
-    contributions: pd.DataFrame | None = None
+    contributions: Contributions | None = None
     keys: TallyKeys | None = None
     """What the keys of the big tables (``SUMMED_IN_PLACE``) are codes of, or None when
     they hold the values themselves."""
@@ -162,8 +163,8 @@ class Tally:
             unplaced=inside(self.unplaced).sort_values(
                 ["kind", "file", "row"], kind="stable").reset_index(drop=True),
             ledger=ledger,
-            contributions=None if self.contributions is None else inside(self.contributions)
-            .reset_index(drop=True))
+            contributions=None if self.contributions is None else self.contributions.keep(
+                in_windows(self.contributions.units, windows)))
 
 
 def in_windows(frame: pd.DataFrame, windows: dict[str, tuple[int, int]]) -> np.ndarray:
@@ -285,7 +286,8 @@ def tally(
     source
         The contributors file, named in the unplaced rows.
     keep_contributions
-        Also keep one row per placed contributor (for bootstrap resamples).
+        Also keep the placed contributions per document (``Contributions``, for
+        bootstrap resamples).
     excluded
         Documents left out for their type (``kind``, ``year``, ``document_type``; see
         ``counted_types``): counted as such, nothing else.
@@ -318,7 +320,7 @@ def tally(
     for name in ("fields", "subjects"):
         tables.setdefault(name, _empty(name))
     return Tally(**tables, unplaced=pd.concat(parts["unplaced"], ignore_index=True),
-                 contributions=pd.concat(parts["contributions"], ignore_index=True)
+                 contributions=Contributions.stacked(parts["contributions"])
                  if keep_contributions else None)
 
 
@@ -356,8 +358,8 @@ def _count_kind(kind: str, docs: pd.DataFrame, located: pd.DataFrame, named: pd.
     site, _ = _groups([placed["year"], placed["lat"], placed["lon"]])
     parts["locations"].append(placed.drop(columns="doc"))
     if keep_contributions:
-        parts["contributions"].append(_kept(
-            kind, placed, arrow_strings(docs["doc_id"]).take(pa.array(pd_doc))))
+        parts["contributions"].append(_kept(kind, placed, pd_doc,
+                                            arrow_strings(docs["doc_id"])))
 
     gone = take[~is_placed]
     miss = located.take(gone)
@@ -411,8 +413,7 @@ def _count_kind(kind: str, docs: pd.DataFrame, located: pd.DataFrame, named: pd.
         "weight": kind_points["weight"].to_numpy(np.float64)})
     parts["locations"].append(point_rows)
     if keep_contributions:
-        parts["contributions"].append(_kept(
-            kind, point_rows, pa.nulls(len(point_rows), pa.string())))
+        parts["contributions"].append(_kept(kind, point_rows, None, None))
 
     people = np.flatnonzero(is_in(named["kind"], [kind])
                             & is_in(named["role"], [NAMED_ROLES[kind]])
@@ -436,19 +437,37 @@ def _count_kind(kind: str, docs: pd.DataFrame, located: pd.DataFrame, named: pd.
                                          subjects["code"], "subject"))
 
 
-def _kept(kind: str, rows: pd.DataFrame, doc_id: pa.Array) -> pd.DataFrame:
-    """Contributions kept for resampling (kind, year, lat, lon, cc, weight, doc_id), in
-    compact columns: kind as a category, country and document id as Arrow text. At GII
-    volume they are tens of millions of rows sent from workers and held to the end."""
+def _kept(kind: str, rows: pd.DataFrame, doc: np.ndarray | None, doc_id: pa.Array | None
+          ) -> Contributions:
+    """Contributions kept for resampling: ``rows`` (year, lat, lon, cc, weight) as units
+    and their places. With ``doc`` (each row's document, whose ids are ``doc_id``), a
+    unit per document, in document order, and a place per (document, lat, lon, cc), in
+    order of first appearance; else (points) a unit and a place per row."""
     kinds = sorted(KINDS)
-    return pd.DataFrame({
-        "kind": pd.Categorical.from_codes(np.full(len(rows), kinds.index(kind), np.int8),
+    if doc is None:
+        unit = np.arange(len(rows))
+        at = unit
+        contributors = np.ones(len(rows), dtype=np.int32)
+        ids = pa.nulls(len(rows), pa.string())
+    else:
+        place, at = _groups([doc, rows["lat"], rows["lon"], rows["cc"]])
+        contributors = np.bincount(place).astype(np.int32)
+        documents, first = np.unique(doc, return_index=True)
+        unit = np.searchsorted(documents, doc[at])
+        ids = doc_id.take(pa.array(documents))
+    top = at if doc is None else first
+    units = pd.DataFrame({
+        "kind": pd.Categorical.from_codes(np.full(len(top), kinds.index(kind), np.int8),
                                           categories=kinds),
-        "year": rows["year"].to_numpy(np.int32),
-        "lat": rows["lat"].to_numpy(np.float64), "lon": rows["lon"].to_numpy(np.float64),
-        "cc": pd.array(arrow_strings(rows["cc"]), dtype="string[pyarrow]"),
-        "weight": rows["weight"].to_numpy(np.float64),
-        "doc_id": pd.array(doc_id, dtype="string[pyarrow]")})
+        "year": rows["year"].to_numpy(np.int32)[top],
+        "doc_id": pd.array(ids, dtype="string[pyarrow]"),
+        "weight": rows["weight"].to_numpy(np.float64)[top]})
+    places = pd.DataFrame({
+        "unit": unit.astype(np.int64),
+        "lat": rows["lat"].to_numpy(np.float64)[at], "lon": rows["lon"].to_numpy(np.float64)[at],
+        "cc": pd.array(arrow_strings(rows["cc"]), dtype="string[pyarrow]").take(at),
+        "contributors": contributors})
+    return Contributions(units, places)
 
 
 def _spread(placed: pd.DataFrame, site: np.ndarray, doc: np.ndarray, labels, column: str
@@ -552,7 +571,7 @@ def combine_tallies(tallies: list[Tally]) -> Tally:
     kept = [t.contributions for t in tallies if t.contributions is not None]
     return Tally(**{name: _sum(name, stack(name)) for name in _TABLE_KEYS},
                  unplaced=stack("unplaced"),
-                 contributions=pd.concat(kept, ignore_index=True) if kept else None)
+                 contributions=Contributions.stacked(kept) if kept else None)
 
 
 SUMMED_IN_PLACE = ("locations", "credits", "fields", "subjects")
@@ -749,7 +768,8 @@ def aggregate_locations(contributions: pd.DataFrame, *, return_inverse: bool = F
     ``cc`` is the country holding most of the location's weight (ties: first code; a
     missing or empty code counts as one code, first). Each location's weights are added
     in the order of (country, missing last; weight), so any row order gives the same
-    bits. With ``return_inverse``, also each row's location number.
+    bits. With ``return_inverse``, also each row's location number. A ``contributors``
+    column, where there is one, counts each row that many times (``Contributions``).
 
     Rows sharing (location, country, weight) are counted, not sorted: the distinct
     triples are ordered and each weight repeated as often as it occurs, which is the
@@ -782,7 +802,8 @@ def aggregate_locations(contributions: pd.DataFrame, *, return_inverse: bool = F
     w_code, w_values = pd.factorize(contributions["weight"].to_numpy(np.float64), sort=True)
 
     triple, at = _groups([location, cc_sorted, w_code])
-    times = np.bincount(triple)
+    times = np.bincount(triple) if "contributors" not in contributions else np.bincount(
+        triple, weights=contributions["contributors"].to_numpy(np.float64)).astype(np.int64)
     order = np.lexsort((w_code[at], cc_sorted[at], location[at]))
     times = times[order]
     at = at[order]

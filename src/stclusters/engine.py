@@ -38,6 +38,7 @@ from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb, prefer_jemalloc, release_free_memory
 from stclusters.config import Config
+from stclusters.contributions import Contributions
 from stclusters.count import (
     SUMMED_IN_PLACE,
     KeySums,
@@ -101,8 +102,9 @@ class PartCount:
     process: int = 0
     """The process that counted it, and its peak memory then (MB)."""
     peak_rss_mb: float = 0.0
-    contributions: pa.Table | None = None
-    """The tally's kept contributions within the windows, as Arrow (``keep_contributions``)."""
+    contributions: tuple[pa.Table, pa.Table] | None = None
+    """The tally's kept contributions within the windows, as Arrow tables
+    (``Contributions.to_arrow``; ``keep_contributions``)."""
 
 
 @dataclass
@@ -264,10 +266,11 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                                for f in records.files if f["table"] == table})
     kept = None
     if counted.contributions is not None:     # sent as Arrow: stacked without a copy
-        frame = counted.contributions
+        contributions = counted.contributions
         if settings.windows is not None:
-            frame = frame[in_windows(frame, settings.windows)]
-        kept = pa.Table.from_pandas(frame, preserve_index=False)
+            contributions = contributions.keep(in_windows(contributions.units,
+                                                          settings.windows))
+        kept = contributions.to_arrow()
         counted = dataclasses.replace(counted, contributions=None)
     keys = np.concatenate([_doc_keys("patent", records.patents["doc_id"]),
                            _doc_keys("article", records.articles["doc_id"])])
@@ -377,7 +380,7 @@ def _reduce(counts: Iterator[PartCount], total: int,
                                               for name, sums in in_place.items()})
     running = dataclasses.replace(
         keys_of.decode(running), unplaced=pd.concat(unplaced, ignore_index=True),
-        contributions=_stacked(kept))
+        contributions=Contributions.stacked(kept) if kept else None)
     _check_documents_unique(keys, sources)
     # ingest gives every partition a typed rejected table, empty or not
     frames = [r for r in rejected if len(r)]
@@ -411,19 +414,6 @@ def _check_documents_unique(keys: list[np.ndarray],
                     raise InputError(
                         f"doc_id {shared.iloc[0]!r} is also in {path_b}: a document and its "
                         "contributors must sit in one partition", path=path_a, field="doc_id")
-
-
-def _stacked(tables: list[pa.Table]) -> pd.DataFrame | None:
-    """The partitions' kept contributions as one frame. Arrow stacks them without a copy,
-    and each column's Arrow memory is let go as it is converted, so tens of millions of
-    rows are held about once, not twice."""
-    if not tables:
-        return None
-    table = pa.concat_tables(tables)
-    tables.clear()
-    text = pd.StringDtype("pyarrow")
-    return table.to_pandas(split_blocks=True, self_destruct=True, types_mapper={
-        pa.string(): text, pa.large_string(): text}.get)
 
 
 def _count_on_dask(parts: list, settings: CountSettings, scheduler: str | None,

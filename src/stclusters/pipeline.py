@@ -26,6 +26,7 @@ from stclusters.combine.naming import (
     unique_names,
 )
 from stclusters.config import Config
+from stclusters.contributions import Contributions
 from stclusters.count import Counts, Tally, count_warnings
 from stclusters.engine import count_records
 from stclusters.geocode.countries import economies as economies_at
@@ -61,8 +62,9 @@ class Result:
     synthetic: bool = False
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Locations whose coordinates lie in another economy than their input gave."""
-    contributions: pd.DataFrame | None = None
-    """Weighted contributions (one row per placed contributor or point); not written."""
+    contributions: Contributions | None = None
+    """The placed contributions and points within the windows, per document (what
+    ``robustness`` resamples); not written."""
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     """The chapter's tables (table5_…, table6_…, table7_…), by output file stem."""
     findings: dict = field(default_factory=dict)
@@ -129,9 +131,9 @@ def run(
     this process, or in ``workers`` worker processes on this machine: then run your
     script under ``if __name__ == "__main__":``, as they import it again) or ``dask``
     (on a Dask cluster: ``scheduler`` address, or a local one). All give the same
-    result. ``keep_contributions`` keeps one row per placed contributor in
-    the result (needed by ``robustness``). Returns a ``Result``; nothing is written (see
-    ``write_result``).
+    result. ``keep_contributions`` keeps the placed contributions per document in the
+    result (``Contributions``, needed by ``robustness``). Returns a ``Result``; nothing
+    is written (see ``write_result``).
     """
     cfg = config
     compile_ahead()

@@ -27,6 +27,7 @@ from stclusters._columns import arrow_strings
 from stclusters._errors import StclustersError
 from stclusters._memory import peak_rss_mb
 from stclusters.config import Config
+from stclusters.contributions import Contributions
 from stclusters.count import aggregate_locations
 from stclusters.measure.matching import KEYS, RunMatcher, score_ranks, world_share
 from stclusters.output import text_as_written, write_csv, write_figure
@@ -70,11 +71,10 @@ def robustness(
     plans += [("bootstrap", config.cluster.eps_km, 1.0, b) for b in range(bootstrap)]
     # counting and aggregation are linear in the documents' multiplicities: one sparse
     # (locations x documents) matrix turns every resample into a matrix-vector product
-    locations, loc_of = aggregate_locations(contributions, return_inverse=True)
-    units = _units(contributions)
-    matrix = sparse.csr_matrix(
-        (contributions["weight"].to_numpy(np.float64), (loc_of, units)),
-        shape=(len(locations), int(units.max()) + 1 if len(units) else 0))
+    located = contributions.located()
+    locations, loc_of = aggregate_locations(located, return_inverse=True)
+    del located
+    matrix = _weights(contributions, loc_of, len(locations), _units(contributions))
     is_patent = (locations["kind"] == "patent").to_numpy()
     rows = []
     matcher, matcher_coords = None, None
@@ -112,38 +112,66 @@ def robustness(
     result = rank_intervals(baseline.clusters, runs, top_n=config.rank.top_n)
     return replace(result, info={
         "settings": len(eps_km) * len(min_weight_scale), "bootstrap": bootstrap,
-        "contributions": len(contributions), "resampling_units": matrix.shape[1],
+        "contributions": len(contributions), "contribution_places": len(contributions.places),
+        "resampling_units": matrix.shape[1],
         "seconds": round(time.perf_counter() - start, 1), "peak_rss_mb": peak_rss_mb()})
 
 
-def _units(contributions: pd.DataFrame) -> np.ndarray:
-    """Resampling unit of each contribution: its document, or the point itself.
+def _units(contributions: Contributions) -> np.ndarray:
+    """Resampling number of each unit: its document, or the point itself.
 
-    Units are numbered in the order of the text ``kind\\x1fdoc_id`` (a point, which has
-    no id, by ``point\\x1f<row>``), so a seed draws the same documents however the rows
-    were read and counted. Found in Arrow per kind, without building that text row by row.
+    Units are numbered in the order of the text ``kind\x1fdoc_id`` (a point, which has
+    no id, by ``point\x1f<row>``, its row among one per contribution), so a seed draws
+    the same documents however the rows were read and counted. Found in Arrow per kind,
+    without building that text row by row.
     """
-    kind, kinds = pd.factorize(contributions["kind"])
-    doc = arrow_strings(contributions["doc_id"])
+    units = contributions.units
+    kind, kinds = pd.factorize(units["kind"])
+    doc = arrow_strings(units["doc_id"])
     point = doc.is_null().to_numpy(zero_copy_only=False)
     kind = np.where(point, -1, kind)
-    units = np.empty(len(contributions), dtype=np.int64)
+    number = np.empty(len(units), dtype=np.int64)
     offset = 0
     for group in sorted({*(str(k) for k in kinds[np.unique(kind[kind >= 0])]), "point"}):
         if group == "point":
-            rows = np.flatnonzero(point)
-            rank = np.argsort(rows.astype(str), kind="stable")
-            units[rows[rank]] = offset + np.arange(len(rows))
-            offset += len(rows)
+            at = np.flatnonzero(point)
+            rank = np.argsort(contributions.rows_before()[at].astype(str), kind="stable")
+            number[at[rank]] = offset + np.arange(len(at))
+            offset += len(at)
             continue
-        rows = np.flatnonzero(kind == list(kinds).index(group))
-        ids = doc.take(pa.array(rows))
+        at = np.flatnonzero(kind == list(kinds).index(group))
+        ids = doc.take(pa.array(at))
         distinct = pc.unique(ids)
         distinct = distinct.take(pc.sort_indices(distinct))
-        units[rows] = offset + pc.index_in(ids, value_set=distinct).to_numpy(
+        number[at] = offset + pc.index_in(ids, value_set=distinct).to_numpy(
             zero_copy_only=False)
         offset += len(distinct)
-    return units
+    return number
+
+
+def _weights(contributions: Contributions, loc_of: np.ndarray, n_locations: int,
+             number: np.ndarray) -> sparse.csr_matrix:
+    """The (locations x resampling units) matrix of weights: each unit's contributions
+    at each location added one at a time, as summing one entry per contribution would
+    (a unit's contributions all carry its weight)."""
+    places = contributions.places
+    unit = places["unit"].to_numpy()
+    n_units = int(number.max()) + 1 if len(number) else 0
+    width = max(n_units, 1)
+    pair, keys = pd.factorize(loc_of * width + number[unit])
+    times = np.bincount(pair, weights=places["contributors"].to_numpy(np.float64)).astype(
+        np.int64)
+    rows = np.unique(pair, return_index=True)[1]
+    weight = contributions.units["weight"].to_numpy(np.float64)[unit[rows]]
+    value = weight.copy()
+    more = np.flatnonzero(times > 1)
+    added = 1
+    while more.size:
+        value[more] += weight[more]
+        added += 1
+        more = more[times[more] > added]
+    return sparse.csr_matrix((value, (keys // width, keys % width)),
+                             shape=(n_locations, n_units))
 
 
 def rank_intervals(clusters: pd.DataFrame, runs: pd.DataFrame, *, top_n: int) -> Robustness:
