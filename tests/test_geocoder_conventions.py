@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -105,18 +105,24 @@ _ADDRESSES = [("Dept. of Physics, Univ. of Oxford, Oxford OX1 3PU, England", "",
               ("", "Zürich", "CH"), ("", "São Paulo", "BR")]
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=16, deadline=None)
 @given(st.lists(st.lists(st.integers(0, len(_ADDRESSES) - 1), max_size=8), min_size=1,
-                max_size=5))
-def test_a_shared_address_cache_resolves_as_each_partition_alone(parts):
+                max_size=5), st.sampled_from([0, 1, 3, 100]))
+@example(parts=[[], [0], [1, 2]], most=0).via("the first partition empty, the cache full")
+@example(parts=[[0, 1], [2], [3, 0]], most=1).via("full after the first")
+def test_a_shared_address_cache_resolves_as_each_partition_alone(parts, most):
     """Partitions geocoded one after another through one cache (empty ones, repeats, new
-    and known addresses mixed) come out as each geocoded without it."""
-    cache = AddressCache()
-    for picks in parts:
+    and known addresses mixed; the cache full or not) come out as each geocoded without
+    it. New addresses are taken in while the cache holds fewer than its maximum."""
+    cache = AddressCache(max_addresses=most)
+    held: set = set()
+    for k, picks in enumerate(parts):
         frame = pd.DataFrame([_ADDRESSES[i] for i in picks],
                              columns=["address", "city", "country"], dtype="string")
         pd.testing.assert_frame_equal(geocode(frame, cache=cache), geocode(frame))
-    assert len(cache) == len({_ADDRESSES[i] for picks in parts for i in picks})
+        if len(held) < most or k == 0:      # the first partition's are always taken
+            held |= {_ADDRESSES[i] for i in picks}
+        assert len(cache) == len(held)
 
 
 def test_a_bare_tokyo_ward_name_is_tokyo():

@@ -112,6 +112,16 @@ class TextCodes:
             validity, null_count=int(self._null >= 0))
         return text.cast(pa.string()) if offsets[-1] < 2**31 - 1 else text
 
+    def forget(self, n: int) -> None:
+        """Forget the codes from ``n`` on (the last ones given): the same text would get
+        a new code. Room already made is kept."""
+        if n >= self.n:
+            return
+        self.n = n
+        if self._null >= n:
+            self._null = -1
+        self._table = rehash_keys(self._hashes, n, len(self._table), self._null)
+
     def _room(self, count: int, size: int) -> None:
         need = self.n + count + 1
         if need > len(self._hashes):

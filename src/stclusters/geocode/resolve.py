@@ -243,6 +243,11 @@ def _postcode_texts(res: pd.DataFrame, tail: pd.Series) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+MAX_ADDRESSES = 500_000
+"""Distinct addresses an ``AddressCache`` takes in (about 0.1 KB each) before it stops
+taking new ones."""
+
+
 class AddressCache:
     """Distinct addresses already resolved (against one gazetteer), so that a run over
     many partitions resolves each address once.
@@ -251,9 +256,18 @@ class AddressCache:
     partition's new rows are kept as they came, so a partition costs time in its own
     addresses only. (A string index rebuilt, and the resolved rows concatenated, for
     every partition grew with the cache: at three times GII volume a worker's cache
-    lookups took longer than resolving.)"""
+    lookups took longer than resolving.)
 
-    def __init__(self) -> None:
+    A partition's new addresses are kept while the cache holds fewer than
+    ``max_addresses`` (the first partition's always); after that they are resolved for
+    the partition alone. Records
+    that repeat addresses (the same institutions paper after paper) fill it with those
+    early; records whose addresses rarely repeat would only grow it, a worker's memory
+    with them (at GII volume, 110 k new addresses per partition of 140 k). Which
+    addresses are kept changes no result."""
+
+    def __init__(self, max_addresses: int = MAX_ADDRESSES) -> None:
+        self.max_addresses = max_addresses
         self._codes = TextCodes()
         self._chunks: list[pd.DataFrame] = []
         self._ends: list[int] = []      # one past each chunk's last code
@@ -274,7 +288,12 @@ class AddressCache:
         if new.any() or not self._chunks:   # what geocode reads of them, no more
             self._chunks.append(resolver(uniq[new].reset_index(drop=True))[GEOCODE_COLUMNS])
             self._ends.append(self._codes.n)
-        return self._rows(code)
+        rows = self._rows(code)
+        if seen >= self.max_addresses and new.any() and len(self._chunks) > 1:  # full
+            self._codes.forget(seen)
+            self._chunks.pop()
+            self._ends.pop()
+        return rows
 
     def _rows(self, code: np.ndarray) -> pd.DataFrame:
         """The resolved rows of ``code``, in order, taken from each chunk that holds some."""
