@@ -445,17 +445,15 @@ def _kept(kind: str, rows: pd.DataFrame, doc: np.ndarray | None, doc_id: pa.Arra
     order of first appearance; else (points) a unit and a place per row."""
     kinds = sorted(KINDS)
     if doc is None:
-        unit = np.arange(len(rows))
-        at = unit
+        unit = at = top = np.arange(len(rows))
         contributors = np.ones(len(rows), dtype=np.int32)
         ids = pa.nulls(len(rows), pa.string())
-    else:
+    else:   # top: each document's first row
         place, at = _groups([doc, rows["lat"], rows["lon"], rows["cc"]])
         contributors = np.bincount(place).astype(np.int32)
-        documents, first = np.unique(doc, return_index=True)
+        documents, top = np.unique(doc, return_index=True)
         unit = np.searchsorted(documents, doc[at])
         ids = doc_id.take(pa.array(documents))
-    top = at if doc is None else first
     units = pd.DataFrame({
         "kind": pd.Categorical.from_codes(np.full(len(top), kinds.index(kind), np.int8),
                                           categories=kinds),
