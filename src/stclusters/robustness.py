@@ -120,8 +120,8 @@ def robustness(
 def _units(contributions: Contributions) -> np.ndarray:
     """Resampling number of each unit: its document, or the point itself.
 
-    Units are numbered in the order of the text ``kind\x1fdoc_id`` (a point, which has
-    no id, by ``point\x1f<row>``, its row among one per contribution), so a seed draws
+    Units are numbered in the order of the text ``kind\\x1fdoc_id`` (a point, which has
+    no id, by ``point\\x1f<row>``, its row among one per contribution), so a seed draws
     the same documents however the rows were read and counted. Found in Arrow per kind,
     without building that text row by row.
     """

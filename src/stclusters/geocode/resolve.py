@@ -260,11 +260,10 @@ class AddressCache:
 
     A partition's new addresses are kept while the cache holds fewer than
     ``max_addresses`` (the first partition's always); after that they are resolved for
-    the partition alone. Records
-    that repeat addresses (the same institutions paper after paper) fill it with those
-    early; records whose addresses rarely repeat would only grow it, a worker's memory
-    with them (at GII volume, 110 k new addresses per partition of 140 k). Which
-    addresses are kept changes no result."""
+    the partition alone. Records that repeat addresses (the same institutions paper
+    after paper) fill it with those early; records whose addresses rarely repeat would
+    only grow it, a worker's memory with them (at GII volume, 110 k new addresses per
+    partition of 140 k). Which addresses are kept changes no result."""
 
     def __init__(self, max_addresses: int = MAX_ADDRESSES) -> None:
         self.max_addresses = max_addresses
