@@ -78,9 +78,9 @@ class Contributions:
     def rows_before(self) -> np.ndarray:
         """Per unit, how many contributor rows come before its first (``rows`` order)."""
         per_unit = np.bincount(self.places["unit"].to_numpy(), minlength=len(self.units),
-                               weights=self.places["contributors"].to_numpy(np.float64))
-        return np.concatenate([[0], np.cumsum(per_unit.astype(np.int64))[:-1]]).astype(
-            np.int64) if len(per_unit) else np.zeros(0, dtype=np.int64)
+                               weights=self.places["contributors"].to_numpy(np.float64)
+                               ).astype(np.int64)
+        return np.cumsum(per_unit) - per_unit
 
     def to_arrow(self) -> tuple[pa.Table, pa.Table]:
         """Both tables as Arrow, to send from a worker and stack without a copy."""

@@ -153,7 +153,7 @@ def _weights(contributions: Contributions, loc_of: np.ndarray, n_locations: int,
              number: np.ndarray) -> sparse.csr_matrix:
     """The (locations x resampling units) matrix of weights: each unit's contributions
     at each location added one at a time, as summing one entry per contribution would
-    (a unit's contributions all carry its weight)."""
+    (a unit's contributions all carry its weight; a document is one unit)."""
     places = contributions.places
     unit = places["unit"].to_numpy()
     n_units = int(number.max()) + 1 if len(number) else 0
@@ -161,8 +161,9 @@ def _weights(contributions: Contributions, loc_of: np.ndarray, n_locations: int,
     pair, keys = pd.factorize(loc_of * width + number[unit])
     times = np.bincount(pair, weights=places["contributors"].to_numpy(np.float64)).astype(
         np.int64)
-    rows = np.unique(pair, return_index=True)[1]
-    weight = contributions.units["weight"].to_numpy(np.float64)[unit[rows]]
+    weight_of = np.zeros(n_units)
+    weight_of[number] = contributions.units["weight"].to_numpy(np.float64)
+    weight = weight_of[keys % width]
     value = weight.copy()
     more = np.flatnonzero(times > 1)
     added = 1
