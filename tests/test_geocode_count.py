@@ -465,6 +465,37 @@ def test_windows_summed_on_codes_are_the_grouped_values(data):
             == want["weight"].to_numpy().view(np.int64)).all()
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_packed_tallies_encode_as_their_text(data):
+    """A worker sends its big tables' text keys packed as categories (``Tally.packed``);
+    encoding them gives the codes, code tables and recorded types that encoding the text
+    gives, partition after partition: missing values first, in between or absent, text
+    typed ``str`` or ``object``, values seen in an earlier partition."""
+    from stclusters.count import TallyKeys, _packed
+
+    words = st.sampled_from(["b", "a", "A", "\u00e9", "\u00c9cole", "a b", "", None])
+    text, packed = TallyKeys(), TallyKeys()
+    dtype = data.draw(st.sampled_from(["str", object]))
+    for _ in range(data.draw(st.integers(1, 4))):
+        n = data.draw(st.integers(0, 30))
+        frame = pd.DataFrame({
+            "kind": pd.array(data.draw(st.lists(st.sampled_from(["patent", "article"]),
+                                                min_size=n, max_size=n)), dtype=dtype),
+            "year": np.full(n, 2020, dtype=np.int64),
+            "lat": np.zeros(n), "lon": np.zeros(n),
+            "name": pd.array(data.draw(st.lists(words, min_size=n, max_size=n)),
+                             dtype=dtype),
+            "weight": np.ones(n)})
+        sent = _packed("credits", frame)
+        assert isinstance(sent["name"].dtype, pd.CategoricalDtype)
+        pd.testing.assert_frame_equal(packed._encoded("credits", sent),
+                                      text._encoded("credits", frame), check_exact=True)
+    assert packed._dtypes == text._dtypes
+    for key in ("kind", "name"):
+        assert packed._text[key].values().equals(text._text[key].values())
+
+
 @pytest.mark.parametrize("group", [[0, 0, 0, 1, 1], [0, 1, 0, 1, 0]])
 @pytest.mark.parametrize("nan", [False, True])
 def test_group_sums_add_as_pandas_adds(group, nan):

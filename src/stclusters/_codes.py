@@ -80,8 +80,10 @@ class TextCodes:
 
     def codes(self, values: pa.Array) -> np.ndarray:
         """Each value's code (int32). Distinct values are found by Arrow first, so the
-        hash table sees each once per partition."""
-        encoded = pc.dictionary_encode(values, null_encoding="encode")
+        hash table sees each once per partition; a dictionary array (no null indices) is
+        taken as it is."""
+        encoded = (values if pa.types.is_dictionary(values.type)
+                   else pc.dictionary_encode(values, null_encoding="encode"))
         local = encoded.dictionary
         valid = (np.ones(len(local), dtype=bool) if local.null_count == 0 else
                  local.is_valid().to_numpy(zero_copy_only=False))

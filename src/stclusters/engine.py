@@ -465,7 +465,7 @@ def _count_on_worker(part: Partition, settings: CountSettings) -> PartCount:
     cache = _WORKER_CACHE.setdefault((settings.gazetteer, settings.postcodes), AddressCache())
     counted = count_partition(part, settings, cache)
     release_free_memory()   # the partition's frames, freed on return from counting
-    return counted
+    return dataclasses.replace(counted, tally=counted.tally.packed())
 
 
 def _drop_worker_cache() -> None:
