@@ -472,7 +472,7 @@ def test_packed_tallies_encode_as_their_text(data):
     encoding them gives the codes, code tables and recorded types that encoding the text
     gives, partition after partition: missing values first, in between or absent, text
     typed ``str`` or ``object``, values seen in an earlier partition."""
-    from stclusters.count import TallyKeys, _packed
+    from stclusters.count import _TEXT_KEYS, TallyKeys, _packed
 
     words = st.sampled_from(["b", "a", "A", "\u00e9", "\u00c9cole", "a b", "", None])
     text, packed = TallyKeys(), TallyKeys()
@@ -487,13 +487,37 @@ def test_packed_tallies_encode_as_their_text(data):
             "name": pd.array(data.draw(st.lists(words, min_size=n, max_size=n)),
                              dtype=dtype),
             "weight": np.ones(n)})
-        sent = _packed("credits", frame)
+        sent = _packed(frame, _TEXT_KEYS["credits"])
         assert isinstance(sent["name"].dtype, pd.CategoricalDtype)
         pd.testing.assert_frame_equal(packed._encoded("credits", sent),
                                       text._encoded("credits", frame), check_exact=True)
     assert packed._dtypes == text._dtypes
     for key in ("kind", "name"):
         assert packed._text[key].values().equals(text._text[key].values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_packed_unplaced_rows_come_back_as_they_were(data):
+    """Unplaced rows travel packed (``Tally.packed``) and are stacked unpacked: the same
+    values, missing ones and types as stacking them as they were, empty partitions
+    included."""
+    from stclusters.count import _UNPLACED_REPEATED, _packed, unpacked
+
+    words = st.sampled_from(["b", "a", "\u00e9", "", None])
+    dtype = data.draw(st.sampled_from(["str", object]))
+    parts = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        n = data.draw(st.integers(0, 12))
+        text = {k: pd.array(data.draw(st.lists(words, min_size=n, max_size=n)), dtype=dtype)
+                for k in _UNPLACED_REPEATED}
+        parts.append(pd.DataFrame({**text, "row": np.arange(n, dtype=np.int64),
+                                   "doc_id": pd.array([f"d{i}" for i in range(n)],
+                                                      dtype=object)}))
+    sent = [_packed(p, _UNPLACED_REPEATED) for p in parts]
+    assert all(isinstance(p["file"].dtype, pd.CategoricalDtype) for p in sent)
+    pd.testing.assert_frame_equal(pd.concat([unpacked(p) for p in sent], ignore_index=True),
+                                  pd.concat(parts, ignore_index=True), check_exact=True)
 
 
 @pytest.mark.parametrize("group", [[0, 0, 0, 1, 1], [0, 1, 0, 1, 0]])

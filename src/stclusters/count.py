@@ -40,7 +40,8 @@ from stclusters.measure.fields import ipc_fields
 from stclusters.readers.canonical import ADDRESS_COLUMNS, KINDS, LOCATED_ROLES
 
 __all__ = ["Counts", "Tally", "TallyKeys", "aggregate_locations", "combine_tallies",
-           "count_warnings", "counted_types", "in_windows", "split_codes", "tally"]
+           "count_warnings", "counted_types", "in_windows", "split_codes", "tally",
+           "unpacked"]
 
 NAMED_ROLES = {"patent": "applicant", "article": "organisation"}
 """Who is credited with a document's output inside a cluster (never placed)."""
@@ -102,12 +103,15 @@ class Tally:
 
     def packed(self) -> Tally:
         """The tally as a worker process sends it: the text keys of the big tables
-        (``SUMMED_IN_PLACE``) as pandas categories in order of first appearance. At GII
-        volume a partition's credits are 94 MB as text and a tenth of that packed;
-        ``TallyKeys.encode`` takes the categories as it takes the text, with the same
-        codes. Only for ``TallyKeys.encode``: other uses want the text."""
-        return dataclasses.replace(self, **{name: _packed(name, getattr(self, name))
-                                            for name in SUMMED_IN_PLACE})
+        (``SUMMED_IN_PLACE``) and the unplaced rows' repeated text (kind, file, reason,
+        country) as pandas categories in order of first appearance. At GII volume a
+        partition's pickle is 147 MB as text and 79 MB packed. ``TallyKeys.encode``
+        takes the categories as it takes the text, with the same codes; ``unpacked``
+        gives the unplaced rows back as they were."""
+        return dataclasses.replace(
+            self, **{name: _packed(getattr(self, name), _TEXT_KEYS[name])
+                     for name in SUMMED_IN_PLACE},
+            unplaced=_packed(self.unplaced, _UNPLACED_REPEATED))
 
     def window(self, windows: dict[str, tuple[int, int]], *, measures: bool = True
                ) -> Counts:
@@ -770,13 +774,27 @@ class TallyKeys:
         return pd.DataFrame(out, copy=False)     # columns as they are: no block copy
 
 
-def _packed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """``Tally.packed`` of one table."""
+def _packed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with its text ``columns`` as categories in order of first appearance."""
     out = frame.copy(deep=False)
-    for key in _TEXT_KEYS[name]:
+    for key in columns:
         codes, values = pd.factorize(frame[key], use_na_sentinel=True)
         out[key] = pd.Categorical.from_codes(codes, categories=values)
     return out
+
+
+def unpacked(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table of ``Tally.packed`` with its categories back as the text they were
+    (typed as their values: ``str`` or ``object``); other tables as they are."""
+    packed = [k for k in frame.columns if isinstance(frame[k].dtype, pd.CategoricalDtype)]
+    if not packed:
+        return frame
+    return frame.assign(**{k: frame[k].astype(frame[k].cat.categories.dtype)
+                           for k in packed})
+
+
+_UNPLACED_REPEATED = ["kind", "file", "reason", "country"]
+"""The unplaced rows' text columns whose values repeat (a file, a few reasons)."""
 
 
 def _dictionary(column: pd.Series) -> pa.DictionaryArray:

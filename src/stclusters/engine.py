@@ -48,6 +48,7 @@ from stclusters.count import (
     counted_types,
     in_windows,
     tally,
+    unpacked,
 )
 from stclusters.geocode import AddressCache, geocode, user_gazetteer
 from stclusters.measure.fields import read_concordance
@@ -379,7 +380,8 @@ def _reduce(counts: Iterator[PartCount], total: int,
     running = dataclasses.replace(running, **{name: sums.frame()
                                               for name, sums in in_place.items()})
     running = dataclasses.replace(
-        keys_of.decode(running), unplaced=pd.concat(unplaced, ignore_index=True),
+        keys_of.decode(running), unplaced=pd.concat([unpacked(u) for u in unplaced],
+                                                    ignore_index=True),
         contributions=Contributions.stacked(kept) if kept else None)
     _check_documents_unique(keys, sources)
     # ingest gives every partition a typed rejected table, empty or not
