@@ -105,7 +105,7 @@ class Tally:
         """The tally as a worker process sends it: the text keys of the big tables
         (``SUMMED_IN_PLACE``) and the unplaced rows' repeated text (kind, file, reason,
         country) as pandas categories in order of first appearance. At GII volume a
-        partition's pickle is 147 MB as text and 79 MB packed. ``TallyKeys.encode``
+        partition's pickle is 147 MB as text and 76 MB packed. ``TallyKeys.encode``
         takes the categories as it takes the text, with the same codes; ``unpacked``
         gives the unplaced rows back as they were."""
         return dataclasses.replace(
