@@ -138,8 +138,10 @@ def group_cells(keys):
     """Cell index of every point, cells numbered in ascending key order.
 
     Returns (cell_of_point, sorted unique keys). Chunks of points find their distinct
-    keys in parallel, the (few) distinct keys are sorted, and a small hash table of them
-    numbers every point in parallel, so no sort of all n points is needed.
+    keys in parallel, one small hash table merges them (the chunks repeat most keys: at
+    3 M points 0.8-1.0 M found, 0.2-0.3 M distinct), only the distinct keys are sorted,
+    and a hash table of them numbers every point in parallel, so no sort of all n points
+    is needed.
     """
     n = keys.shape[0]
     chunks = max(1, min(64, n // 32768))
@@ -158,8 +160,10 @@ def group_cells(keys):
     for c in range(chunks):
         candidates[p:p + counts[c]] = found[bounds[c]:bounds[c] + counts[c]]
         p += counts[c]
-    uniq = np.unique(candidates)
-    m = uniq.shape[0]
+    # the chunks' distinct keys merged in one small hash table, then only those sorted
+    merged = np.empty(total, dtype=np.int64)
+    m = _chunk_uniques(candidates, 0, total, merged)
+    uniq = np.sort(merged[:m])
     size = table_size(m)
     mask = np.int64(size - 1)
     tkeys = np.full(size, EMPTY, dtype=np.int64)
