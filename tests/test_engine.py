@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
-from stclusters import InputError, StclustersError, load_profile, run, write_result
+from stclusters import InputError, StclustersError, engine, load_profile, run, write_result
 from stclusters.engine import find_partitions
 from stclusters.synth import write_partitioned_world
 
@@ -40,7 +42,9 @@ def test_every_engine_gives_the_same_bytes(world, tmp_path):
     assert "worker_peak_rss_mb" not in alone.info
     in_processes = run(cfg, workers=2)
     processes = write_result(in_processes, tmp_path / "processes")
+    environ = dict(os.environ)
     on_dask = run(cfg, engine="dask")
+    assert dict(os.environ) == environ      # the nanny's variables put back
     dask = write_result(on_dask, tmp_path / "dask")
     for name in OUTPUTS:
         assert (local / name).read_bytes() == (dask / name).read_bytes(), name
@@ -48,6 +52,20 @@ def test_every_engine_gives_the_same_bytes(world, tmp_path):
     assert on_dask.info["partitions"] == 3 and on_dask.info["engine"] == "dask"
     assert len(on_dask.info["worker_peak_rss_mb"]) >= 1
     assert len(in_processes.info["worker_peak_rss_mb"]) == 2
+
+
+def test_dask_workers_start_without_a_fixed_malloc_trim_threshold():
+    """The nanny's default MALLOC_TRIM_THRESHOLD_ makes glibc fault every large array in
+    anew; the workers of our own cluster start without it, and keep the other defaults."""
+    from distributed import Client
+
+    environ = dict(os.environ)
+    with engine._local_cluster() as cluster, Client(cluster) as client:
+        seen = client.run(lambda: {k: os.environ.get(k) for k in
+                                   ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    assert dict(os.environ) == environ
+    assert seen and all(v == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
+                        for v in seen.values())
 
 
 def test_an_error_in_a_worker_process_names_its_file(world, tmp_path):
