@@ -5,11 +5,12 @@
 Runs `stclusters demo --bootstrap 0 --no-report` in fresh processes with empty caches
 (numba's compiled kernels: NUMBA_CACHE_DIR; the gazetteer and postcode tables:
 STCLUSTERS_CACHE), again with the caches those runs filled, and once more with the compiled
-kernels kept but the tables built afresh. The kernels compile in a background thread
-while the world is generated, read and geocoded (``cluster.compile_ahead``), so their
-cost shows as the first run's extra wall time over the third (``compiling_s``), not in
-the `cluster` stage; the third run less the second is building the gazetteer, division
-and postcode tables (``building_tables_s``). Wall times are taken from outside the
+kernels kept but the tables built afresh. The kernels (counting, then clustering)
+compile in a background process while the world is generated, read and geocoded
+(``cluster.compile_ahead``), so their cost shows as the first run's extra wall time over
+the third (``compiling_s``), not in the `count` or `cluster` stage; the third run less
+the second is building the gazetteer, division and postcode tables
+(``building_tables_s``). Wall times are taken from outside the
 process, stage times from each run's run.json. Writes benchmarks/results/first_run.json
 (the figures before this change under ``previous``).
 """

@@ -21,6 +21,7 @@ import dataclasses
 import itertools
 import multiprocessing
 import os
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ import pyarrow as pa
 from stclusters._columns import is_in, positions
 from stclusters._errors import InputError, StclustersError
 from stclusters._memory import peak_rss_mb, prefer_jemalloc, release_free_memory
-from stclusters.config import Config
+from stclusters.config import Config, load_profile
 from stclusters.contributions import Contributions
 from stclusters.count import (
     SUMMED_IN_PLACE,
@@ -195,14 +196,7 @@ def count_records(
     prefer_jemalloc()
     if engine not in ENGINES:
         raise StclustersError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    settings = CountSettings(split_among=cfg.edition.split_among,
-                             types=(cfg.edition.patent_types, cfg.edition.article_types),
-                             concordance=cfg.measure.ipc_concordance,
-                             gazetteer=cfg.input.gazetteer, postcodes=cfg.input.postcodes,
-                             strict=strict,
-                             keep_contributions=keep_contributions,
-                             windows={"patent": cfg.edition.patent_years,
-                                      "article": cfg.edition.article_years})
+    settings = _settings(cfg, strict=strict, keep_contributions=keep_contributions)
     parts: list[Partition | Records] = [records] if records is not None else partitions_of(cfg)
     if engine == "local" or records is not None:
         processes = min(workers or 1, len(parts))
@@ -212,6 +206,17 @@ def count_records(
         return _reduce((count_partition(p, settings, cache) for p in parts), len(parts),
                        advance)
     return _count_on_dask(parts, settings, scheduler, advance)
+
+
+def _settings(cfg: Config, *, strict: bool, keep_contributions: bool) -> CountSettings:
+    """What the per-record stages need of a run's configuration."""
+    return CountSettings(split_among=cfg.edition.split_among,
+                         types=(cfg.edition.patent_types, cfg.edition.article_types),
+                         concordance=cfg.measure.ipc_concordance,
+                         gazetteer=cfg.input.gazetteer, postcodes=cfg.input.postcodes,
+                         strict=strict, keep_contributions=keep_contributions,
+                         windows={"patent": cfg.edition.patent_years,
+                                  "article": cfg.edition.article_years})
 
 
 def _in_processes(parts: list[Partition], settings: CountSettings, processes: int
@@ -241,8 +246,10 @@ def _in_processes(parts: list[Partition], settings: CountSettings, processes: in
 
 
 def count_partition(part: Partition | Records, settings: CountSettings,
-                    cache: AddressCache | None = None) -> PartCount:
-    """Ingest, geocode and count one partition."""
+                    cache: AddressCache | None = None, *,
+                    locate: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+                    ) -> PartCount:
+    """Ingest, geocode and count one partition (``locate`` stands in for ``geocode``)."""
     start = time.perf_counter()
     if isinstance(part, Records):
         records = part
@@ -253,8 +260,9 @@ def count_partition(part: Partition | Records, settings: CountSettings,
     t_ingest = time.perf_counter()
     documents, excluded = _of_counted_types(records, settings.types)
     records, people = _people_of(records, excluded)
-    people["located"] = geocode(people.pop("located"), cache=cache, gazetteer=_gazetteer(
-        settings.gazetteer, settings.postcodes))
+    people["located"] = (locate(people.pop("located")) if locate is not None else
+                         geocode(people.pop("located"), cache=cache, gazetteer=_gazetteer(
+                             settings.gazetteer, settings.postcodes)))
     t_geocode = time.perf_counter()
     source = next((f["file"] for f in records.files if f["table"] == "contributors"), "")
     # the rows are handed over (popped), not held here: tally lets them go before its sums
@@ -282,6 +290,43 @@ def count_partition(part: Partition | Records, settings: CountSettings,
                                              "geocode": t_geocode - t_ingest,
                                              "count": end - t_geocode},
                      process=os.getpid(), peak_rss_mb=peak_rss_mb())
+
+
+_MADE_UP = {
+    "patents": "doc_id,year,ipc\np1,2020,A61K 31/00;G06F 1/00\np2,2021,H01L 21/00\np3,2021,\n",
+    "articles": "doc_id,year,subjects\na1,2020,Chemistry;Physics\na2,2021,Biology\n",
+    "contributors": "doc_id,role,name,country,lat,lon\np1,inventor,,DE,48.1,11.6\n"
+                    "p1,inventor,,DE,48.2,11.5\np1,applicant,Acme,DE,,\np2,inventor,,FR,48.9,2.4\n"
+                    "p3,inventor,,FR,,\na1,author,,US,42.4,-71.1\na1,organisation,Uni,US,,\n"
+                    "a2,author,,US,40.7,-74.0\na2,author,,JP,35.7,139.7\n",
+}
+
+
+def warm_up() -> None:
+    """Count, add up and window a made-up partition of a few documents as a run does,
+    its coordinates taken as given (no gazetteer is loaded): the counting kernels
+    compile with a run's argument types (``_ahead.compile_ahead`` runs this)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for table, text in _MADE_UP.items():
+            paths[table] = Path(tmp) / f"{table}.csv"
+            paths[table].write_text(text, encoding="utf-8")
+        records = ingest(**paths)
+    settings = _settings(load_profile("gii2024"), strict=False, keep_contributions=True)
+    counted = _reduce(iter([count_partition(records, settings, locate=_as_given)]), 1, None)
+    counted.tally.window({"patent": (2019, 2021), "article": (2019, 2021)})
+
+
+def _as_given(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` geocoded at its coordinates (level ``input``), the rows without any
+    failed: ``geocode``'s columns and types, without a gazetteer."""
+    placed = (frame["lat"].notna() & frame["lon"].notna()).to_numpy()
+    return frame.assign(
+        geocode_level=pd.array(np.where(placed, "input", "failed"), dtype="string"),
+        place_id=np.int64(-1), place_name=pd.Series(np.nan, index=frame.index, dtype="str"),
+        cc=frame["country"].astype("string"),
+        fail_reason=pd.array(np.where(placed, "", "no_address"), dtype="string"),
+        alternatives=np.int64(0), country_conflict=False)
 
 
 def _of_counted_types(records: Records, types: tuple) -> tuple[dict[str, pd.DataFrame],

@@ -16,18 +16,16 @@ Gan, J., Tao, Y. (2015). DBSCAN revisited. SIGMOD 2015.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-import subprocess
-import sys
-import threading
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 import pandas as pd
 
+from stclusters._ahead import compile_ahead
+from stclusters._ahead import wait as wait_for_compile_ahead
 from stclusters._errors import ParameterError
 from stclusters._geo import EARTH_RADIUS_KM
 from stclusters.cluster import _kernels
@@ -41,42 +39,16 @@ _MIN_SIDE = 2.0**-19
 
 __all__ = ["EARTH_RADIUS_KM", "ClusterResult", "cluster_locations", "compile_ahead", "dbscan"]
 
-_AHEAD: subprocess.Popen | None = None
-_AHEAD_LOCK = threading.Lock()
 
-
-def compile_ahead() -> None:
-    """Compile the kernels into numba's cache in a background process, so that a run's
-    first clustering does not wait for them: the first run after install compiles for
-    about half a minute, which this overlaps with generating, reading and geocoding the
-    records (a process, not a thread: numba's compiler holds the GIL for much of its
-    work). Once per process, and not when the kernels are loaded or in the cache;
-    ``dbscan`` waits for it, then loads the kernels from the cache (or compiles them
-    itself where no cache folder is writable)."""
-    global _AHEAD
-    with _AHEAD_LOCK:
-        if _AHEAD is None and not _kernels.scatter_back.signatures and not _in_cache():
-            _AHEAD = subprocess.Popen(
-                [sys.executable, "-c", "from stclusters.cluster._dbscan import _warm_up; "
-                 "_warm_up()"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
-
-
-def _in_cache() -> bool:
-    """Whether numba's cache already holds the kernels for this source (the last one
-    compiled is checked; a stale index, left by another version, reads as empty)."""
-    try:
-        return bool(_kernels.scatter_back._cache._cache_file._load_index())
-    except Exception:  # numba's private cache API: when unsure, compile
-        return False
-
-
-def _warm_up() -> None:
-    # every kernel, with the argument types of a real call: a small cluster with a
-    # border point and a noise point
-    with contextlib.suppress(Exception):    # the real call reports any error itself
-        dbscan(np.array([0.0, 0.0, 0.05, 10.0]), np.array([0.0, 0.01, 0.0, 0.0]),
-               np.ones(4), 13.0, 2.0)
+def warm_up() -> None:
+    """Every kernel, with the argument types of a real call: a small cluster with a
+    border point and a noise point, in arrays one can write to and in read-only ones (as
+    a run's columns come) (``_ahead.compile_ahead`` runs this)."""
+    columns = np.array([0.0, 0.0, 0.05, 10.0]), np.array([0.0, 0.01, 0.0, 0.0]), np.ones(4)
+    dbscan(*columns, 13.0, 2.0)
+    for column in columns:
+        column.flags.writeable = False
+    dbscan(*columns, 13.0, 2.0)
 
 
 def dbscan(
@@ -129,8 +101,7 @@ def dbscan(
     >>> labels.tolist(), core.tolist()
     ([0, 0, -1], [True, True, False])
     """
-    if _AHEAD is not None:
-        _AHEAD.wait()
+    wait_for_compile_ahead()
     lat, lon, weight = _check_inputs(lat, lon, weight, eps_km, min_weight)
     n = lat.shape[0]
     if n == 0:
