@@ -604,9 +604,9 @@ def _box_dist2(xyz, i, lo, hi, node):
 
 @njit(cache=True)
 def _weight_within(i, root, need, lat, lon, cosl, xyz, w, lo, hi, wsum, na, nb, right, rmax,
-                   inner2, outer2):
-    """Weight of one cell's points within the radius of point i; stops once >= need."""
-    stack = np.empty(128, dtype=np.int64)
+                   inner2, outer2, stack):
+    """Weight of one cell's points within the radius of point i; stops once >= need.
+    ``stack`` is the caller's scratch (128 nodes)."""
     stack[0] = root
     top = 1
     s = 0.0
@@ -647,14 +647,13 @@ def _boxes_dist2(lo, hi, g, node):
 
 
 @njit(cache=True)
-def _group_bounds(g, roots, lo, hi, wsum, right, inner2, outer2, min_w):
+def _group_bounds(g, roots, lo, hi, wsum, right, inner2, outer2, min_w, stack):
     """Bounds on the weight within the radius, valid for every point of node g.
 
     Neighbour nodes wholly inside the radius of all of g count in both bounds; nodes
     out of reach of all of g in neither; the rest only in the upper bound. Stops early
-    once the lower bound reaches min_w.
+    once the lower bound reaches min_w. ``stack`` is the caller's scratch (128 nodes).
     """
-    stack = np.empty(128, dtype=np.int64)
     lower = 0.0
     upper = 0.0
     for r in range(roots.shape[0]):
@@ -704,11 +703,12 @@ def core_flags(lat, lon, cosl, xyz, w, cell_start, node_start, lo, hi, wsum, na,
         if upper < min_w * lo_margin:
             continue
         roots = np.empty(nbr_start[c + 1] - nbr_start[c], dtype=np.int64)
+        stack = np.empty(128, dtype=np.int64)
         for q in range(nbr_start[c], nbr_start[c + 1]):
             roots[q - nbr_start[c]] = node_start[nbr[q]]
         if right[node_start[c]] != EMPTY:  # the whole cell first, then leaf by leaf
             lower, upper = _group_bounds(node_start[c], roots, lo, hi, wsum, right, inner2,
-                                         outer2, min_w)
+                                         outer2, min_w, stack)
             if lower >= min_w * hi_margin:
                 for i in range(a, b):
                     core[i] = True
@@ -718,7 +718,8 @@ def core_flags(lat, lon, cosl, xyz, w, cell_start, node_start, lo, hi, wsum, na,
         for g in range(node_start[c], node_start[c + 1]):
             if right[g] != EMPTY:
                 continue
-            lower, upper = _group_bounds(g, roots, lo, hi, wsum, right, inner2, outer2, min_w)
+            lower, upper = _group_bounds(g, roots, lo, hi, wsum, right, inner2, outer2, min_w,
+                                         stack)
             if lower >= min_w * hi_margin:
                 for i in range(na[g], nb[g]):
                     core[i] = True
@@ -729,7 +730,8 @@ def core_flags(lat, lon, cosl, xyz, w, cell_start, node_start, lo, hi, wsum, na,
                 s = 0.0
                 for q in range(nbr_start[c], nbr_start[c + 1]):
                     s += _weight_within(i, node_start[nbr[q]], min_w - s, lat, lon, cosl, xyz,
-                                        w, lo, hi, wsum, na, nb, right, rmax, inner2, outer2)
+                                        w, lo, hi, wsum, na, nb, right, rmax, inner2, outer2,
+                                        stack)
                     if s >= min_w:
                         break
                 core[i] = s >= min_w
@@ -755,9 +757,9 @@ def node_cores(core, node_start, na, nb, right):
 
 @njit(cache=True)
 def _nearest_core(i, root, best, best_j, lat, lon, cosl, xyz, core, has, lo, hi, na, nb, right,
-                  rmax, inner2, outer2, any_only):
-    """Nearest core to point i in one cell's tree (by rdist, ties to smaller lat, lon)."""
-    stack = np.empty(128, dtype=np.int64)
+                  rmax, inner2, outer2, any_only, stack):
+    """Nearest core to point i in one cell's tree (by rdist, ties to smaller lat, lon).
+    ``stack`` is the caller's scratch (128 nodes)."""
     stack[0] = root
     top = 1
     while top > 0:
@@ -830,6 +832,7 @@ def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, n
     n_cells = cell_start.shape[0] - 1
     parent = np.arange(n, dtype=np.int64)
     rep = np.full(n_cells, EMPTY, dtype=np.int64)
+    stack = np.empty(128, dtype=np.int64)
     for c in range(n_cells):
         for i in range(cell_start[c], cell_start[c + 1]):
             if core[i]:
@@ -854,7 +857,7 @@ def link_cores(lat, lon, cosl, xyz, core, has, cell_start, node_start, lo, hi, n
                         if core[i]:
                             _, j = _nearest_core(i, node_start[nc], 0.0, EMPTY, lat, lon, cosl,
                                                  xyz, core, has, lo, hi, na, nb, right, rmax,
-                                                 inner2, outer2, True)
+                                                 inner2, outer2, True, stack)
                             if j != EMPTY:
                                 _union(parent, rep[c], rep[nc])
                                 break
@@ -911,9 +914,9 @@ def node_components(root, core, node_start, na, nb, right):
 
 
 @njit(cache=True)
-def _reachable_component(g, roots, lo, hi, right, node_comp, outer2):
-    """The single component of all cores within reach of node g; -1 none, -2 several."""
-    stack = np.empty(128, dtype=np.int64)
+def _reachable_component(g, roots, lo, hi, right, node_comp, outer2, stack):
+    """The single component of all cores within reach of node g; -1 none, -2 several.
+    ``stack`` is the caller's scratch (128 nodes)."""
     found = EMPTY
     for r in range(roots.shape[0]):
         stack[0] = roots[r]
@@ -955,6 +958,7 @@ def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start,
     out = root.copy()
     for c in prange(n_cells):
         roots = np.empty(nbr_start[c + 1] - nbr_start[c], dtype=np.int64)
+        stack = np.empty(128, dtype=np.int64)
         for q in range(nbr_start[c], nbr_start[c + 1]):
             roots[q - nbr_start[c]] = node_start[nbr[q]]
         for g in range(node_start[c], node_start[c + 1]):
@@ -967,7 +971,7 @@ def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start,
                     break
             if all_core:
                 continue
-            single = _reachable_component(g, roots, lo, hi, right, node_comp, outer2)
+            single = _reachable_component(g, roots, lo, hi, right, node_comp, outer2, stack)
             if single == EMPTY:
                 continue
             for i in range(na[g], nb[g]):
@@ -978,7 +982,7 @@ def attach_borders(lat, lon, cosl, xyz, core, has, root, cell_start, node_start,
                 for q in range(roots.shape[0]):
                     best, best_j = _nearest_core(i, roots[q], best, best_j, lat, lon, cosl,
                                                  xyz, core, has, lo, hi, na, nb, right, rmax,
-                                                 inner2, outer2, single >= 0)
+                                                 inner2, outer2, single >= 0, stack)
                     if single >= 0 and best_j != EMPTY:
                         break
                 if best_j != EMPTY:
