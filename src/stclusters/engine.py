@@ -510,7 +510,7 @@ def _local_cluster():
     large array a partition makes is faulted in anew. Measured on three partitions of
     benchmarks/scale.py's GII-volume world, counted in one process: 4.7 M page faults
     and 10-11 s in the kernel with it, 2.7 M and 6 s without; one Dask worker counted
-    four partitions in 51-55 s with the nanny's variables, 42-47 s without. A counting
+    four partitions in 51-56 s with the nanny's variables, 42-48 s without. A counting
     worker gives its free memory back after each partition itself
     (``release_free_memory``). The nanny writes its variables into this process's
     environment too; they are put back as they were once the workers have started."""
